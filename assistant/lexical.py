@@ -1,0 +1,82 @@
+"""A persisted BM25 index (bm25s) over chunk texts, with the tokenizer passed in.
+
+bm25s's own tokenizer (and llama-index's ``BM25Retriever`` built on it) turns a run of
+Chinese characters into one token, so every Chinese score is zero; here the caller
+supplies tokens (jieba for Chinese by default, see :func:`assistant.text.tokenize`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from .errors import IndexCorrupt
+from .text import Tokenizer, tokenize
+
+log = logging.getLogger(__name__)
+
+_IDS_FILE = "ids.json"
+
+
+class BM25Index:
+    """BM25 scores over a fixed list of chunk ids."""
+
+    def __init__(self, bm25: bm25s.BM25, ids: Sequence[str], tokenizer: Tokenizer = tokenize):
+        self.bm25 = bm25
+        self.ids = list(ids)
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def build(
+        cls, ids: Sequence[str], texts: Sequence[str], tokenizer: Tokenizer = tokenize
+    ) -> BM25Index:
+        """Tokenise ``texts`` and index them; ``ids[i]`` names ``texts[i]``."""
+        corpus = [tokenizer(text) or [""] for text in texts]
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        return cls(bm25, ids, tokenizer)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.bm25.save(str(folder), show_progress=False)
+        (folder / _IDS_FILE).write_text(json.dumps(self.ids), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer: Tokenizer = tokenize) -> BM25Index:
+        try:
+            ids = json.loads((folder / _IDS_FILE).read_text(encoding="utf-8"))
+            bm25 = bm25s.BM25.load(str(folder))
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(
+                f"BM25 sidecar at {folder} is missing or unreadable ({exc})"
+            ) from exc
+        if int(bm25.scores.get("num_docs", -1)) != len(ids):
+            raise IndexCorrupt(f"BM25 sidecar at {folder} does not match its id list")
+        return cls(bm25, ids, tokenizer)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` ``(chunk id, score)`` pairs with a positive score.
+
+        ``mask`` (0/1 per document) restricts the search, e.g. to one chunk kind.
+        bm25s pads its top-k with zero-score documents: those are dropped.
+        """
+        tokens = self.tokenizer(query)
+        if not tokens or not self.ids:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.bm25.retrieve(
+            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
+        )
+        return [
+            (self.ids[int(doc)], float(score))
+            for doc, score in zip(docs[0], scores[0], strict=True)
+            if score > 0
+        ]

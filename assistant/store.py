@@ -1,0 +1,520 @@
+"""Chroma + BM25 index on disk: atomic, incremental builds and checked loads.
+
+Layout of ``index_dir``::
+
+    manifest.json           the active build (written last, by atomic rename)
+    chroma/                 Chroma's persistent store (unused with a Chroma server)
+    builds/<build_id>/      chunks.jsonl and the BM25 sidecar of one build
+    .lock                   held while a build runs (PID inside)
+
+Every build writes a *new* collection ``<prefix>-<build_id>`` and a new build folder;
+``manifest.json`` switches to them only when both are complete, and only then is the
+previous build deleted. A crash or kill mid-build leaves the previous index answering.
+Embeddings of chunks whose content hash is unchanged are copied from the previous
+collection, so no text is embedded twice; Chroma's own embedding function is never
+used (``embedding_function=None``), since it would download a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+from tqdm.auto import tqdm
+
+from .chunking import chunk_corpus
+from .corpus import Corpus
+from .embeddings import Embedder
+from .errors import (
+    REBUILD_HINT,
+    AssistantError,
+    IndexCorrupt,
+    IndexLocked,
+    IndexMismatch,
+    IndexMissing,
+    IndexNotWritable,
+)
+from .lexical import BM25Index
+from .models import Chunk, Manifest
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".lock"
+INDEX_FORMAT = 1
+_CHROMA_BATCH = 1000
+
+
+def chroma_client(settings: Settings) -> chromadb.ClientAPI:
+    """A persistent client under ``index_dir/chroma``, or an HTTP client for ``chroma_url``."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(
+            settings.chroma_url if "//" in settings.chroma_url else f"http://{settings.chroma_url}"
+        )
+        host, ssl = url.hostname or "127.0.0.1", url.scheme == "https"
+        port = url.port or (443 if ssl else 8000)
+        try:
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:
+            raise AssistantError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
+                "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` "
+                "or unset ASSISTANT_CHROMA_URL to use the local index"
+            ) from exc
+        return client
+    path = Path(settings.index_dir) / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise IndexCorrupt(
+            f"cannot open the Chroma store at {path}: {exc}; {REBUILD_HINT}"
+        ) from exc
+
+
+@dataclass
+class BuildReport:
+    """What an ``index`` run did."""
+
+    manifest: Manifest
+    embedded: int = 0
+    reused: int = 0
+    removed: int = 0
+    unchanged: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedIndex:
+    """A checked, ready-to-query index."""
+
+    manifest: Manifest
+    chunks: list[Chunk]
+    collection: chromadb.Collection
+    bm25: BM25Index
+    by_id: dict[str, Chunk] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: c for c in self.chunks}
+
+    def vector_store(self) -> ChromaVectorStore:
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+
+class IndexStore:
+    """Owns ``settings.index_dir`` (and the Chroma collections it names)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.root = Path(settings.index_dir)
+        self._client: chromadb.ClientAPI | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> chromadb.ClientAPI:
+        if self._client is None:
+            self._client = chroma_client(self.settings)
+        return self._client
+
+    def _build_dir(self, build_id: str) -> Path:
+        return self.root / "builds" / build_id
+
+    def read_manifest(self) -> Manifest | None:
+        """The active manifest, or None when nothing has been built here."""
+        path = self.root / MANIFEST_FILE
+        if not path.exists():
+            return None
+        try:
+            return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(
+                f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
+            ) from exc
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        _atomic_write(self.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
+
+    def check_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise IndexNotWritable(
+                f"index folder {self.root} is not writable ({exc.strerror or exc}); "
+                "pass --index-dir DIR or fix its permissions"
+            ) from exc
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive build lock; a lock left by a dead process is taken over."""
+        path = self.root / LOCK_FILE
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = _lock_holder(path)
+                if holder is not None and _pid_alive(holder):
+                    raise IndexLocked(
+                        f"another index run (PID {holder}) is building {self.root}; "
+                        "wait for it to finish"
+                    ) from None
+                log.warning("removing stale index lock %s (PID %s is gone)", path, holder)
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(str(os.getpid()))
+            break
+        else:
+            raise IndexLocked(f"could not take the index lock {path}")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    # -- build -----------------------------------------------------------------------------
+
+    def build(
+        self,
+        corpus: Corpus,
+        embedder: Embedder,
+        rebuild: bool = False,
+        progress: bool = True,
+    ) -> BuildReport:
+        """Bring the index up to date with ``corpus``; a no-op when nothing changed."""
+        self.check_writable()
+        with self.lock():
+            return self._build_locked(corpus, embedder, rebuild, progress)
+
+    def _build_locked(
+        self, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool
+    ) -> BuildReport:
+        timings: dict[str, float] = {}
+        previous = self._previous_manifest()
+        chunking = self.settings.chunking_params()
+        if (
+            previous is not None
+            and not rebuild
+            and previous.embedder == embedder.id
+            and previous.chunking == chunking
+            and previous.corpus_hash == corpus.content_hash
+            and previous.version == INDEX_FORMAT
+            and self._healthy(previous)
+        ):
+            return BuildReport(manifest=previous, unchanged=True)
+
+        t0 = time.perf_counter()
+        max_tokens = min(self.settings.chunk_max_tokens, embedder.max_tokens)
+        chunks = chunk_corpus(
+            corpus, embedder.count_tokens, max_tokens, self.settings.chunk_overlap_tokens
+        )
+        if not chunks:
+            raise AssistantError(f"the corpus at {corpus.root} produced no text to index")
+        timings["chunk"] = time.perf_counter() - t0
+
+        build_id = datetime.now(timezone.utc).strftime("%Y%m%dt%H%M%S") + "-" + secrets.token_hex(3)
+        name = f"{self.settings.collection}-{build_id}"
+        manifest = Manifest(
+            version=INDEX_FORMAT,
+            build_id=build_id,
+            collection=name,
+            embedder=embedder.id,
+            dim=embedder.dim,
+            chunking=chunking,
+            corpus_hash=corpus.content_hash,
+            chunks=len(chunks),
+            sections=sum(1 for c in chunks if c.kind == "section"),
+            abstracts=sum(1 for c in chunks if c.kind == "abstract"),
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            corpus_dir=str(corpus.root),
+            abstracts_file=str(self.settings.abstracts_file)
+            if self.settings.abstracts_file
+            else None,
+        )
+
+        t0 = time.perf_counter()
+        reuse = {} if rebuild else self._reusable(previous, embedder)
+        vectors: dict[str, np.ndarray] = {}
+        wanted = {c.content_hash for c in chunks}
+        for old_hash, vector in reuse.items():
+            if old_hash in wanted:
+                vectors[old_hash] = vector
+        timings["reuse"] = time.perf_counter() - t0
+
+        todo: dict[str, str] = {}
+        for chunk in chunks:
+            if chunk.content_hash not in vectors:
+                todo.setdefault(chunk.content_hash, chunk.indexed_text)
+        t0 = time.perf_counter()
+        vectors.update(self._embed(todo, embedder, progress))
+        timings["embed"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        collection = self.client.create_collection(
+            name=name,
+            embedding_function=None,
+            metadata={
+                "hnsw:space": "cosine",
+                "assistant_manifest": manifest.model_dump_json(),
+            },
+        )
+        try:
+            store = ChromaVectorStore(chroma_collection=collection)
+            nodes = [_to_node(chunk, vectors[chunk.content_hash]) for chunk in chunks]
+            for start in range(0, len(nodes), _CHROMA_BATCH):
+                store.add(nodes[start : start + _CHROMA_BATCH])
+            timings["store"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            folder = self._build_dir(build_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            _atomic_write(
+                folder / "chunks.jsonl",
+                "".join(chunk.model_dump_json() + "\n" for chunk in chunks),
+            )
+            BM25Index.build([c.id for c in chunks], [c.indexed_text for c in chunks]).save(
+                folder / "bm25"
+            )
+            timings["bm25"] = time.perf_counter() - t0
+            self._write_manifest(manifest)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(name)
+            shutil.rmtree(self._build_dir(build_id), ignore_errors=True)
+            raise
+        self._collect_garbage(keep=manifest)
+        removed = 0
+        if previous is not None:
+            removed = max(0, previous.chunks - len(chunks))
+        return BuildReport(
+            manifest=manifest,
+            embedded=len(todo),
+            reused=len(chunks) - sum(1 for c in chunks if c.content_hash in todo),
+            removed=removed,
+            seconds=timings,
+        )
+
+    def _previous_manifest(self) -> Manifest | None:
+        try:
+            return self.read_manifest()
+        except IndexCorrupt as exc:
+            log.warning("ignoring the previous index: %s", exc)
+            return None
+
+    def _reusable(self, previous: Manifest | None, embedder: Embedder) -> dict[str, np.ndarray]:
+        """content hash → embedding from the previous build, when it used the same embedder."""
+        if previous is None or previous.embedder != embedder.id or previous.dim != embedder.dim:
+            return {}
+        try:
+            collection = self.client.get_collection(previous.collection, embedding_function=None)
+            found: dict[str, np.ndarray] = {}
+            total = collection.count()
+            for offset in range(0, total, _CHROMA_BATCH):
+                got = collection.get(
+                    include=["embeddings", "metadatas"], limit=_CHROMA_BATCH, offset=offset
+                )
+                for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
+                    if meta and meta.get("content_hash"):
+                        found[str(meta["content_hash"])] = np.asarray(vector, dtype=np.float32)
+            return found
+        except Exception as exc:
+            log.warning(
+                "cannot reuse embeddings from %s (%s); re-embedding", previous.collection, exc
+            )
+            return {}
+
+    def _embed(
+        self, todo: dict[str, str], embedder: Embedder, progress: bool
+    ) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if not todo:
+            return out
+        keys = list(todo)
+        batch = self.settings.embed_batch_size
+        with tqdm(
+            total=len(keys),
+            desc=f"embedding ({embedder.id})",
+            unit="chunk",
+            disable=not progress,
+            leave=False,
+        ) as bar:
+            for start in range(0, len(keys), batch):
+                part = keys[start : start + batch]
+                vectors = embedder.embed_documents([todo[k] for k in part])
+                if vectors.shape != (len(part), embedder.dim):
+                    raise AssistantError(
+                        f"embedder {embedder.id} returned shape {vectors.shape}, "
+                        f"expected ({len(part)}, {embedder.dim})"
+                    )
+                out.update(zip(part, vectors, strict=True))
+                bar.update(len(part))
+        return out
+
+    def _collect_garbage(self, keep: Manifest) -> None:
+        """Drop collections and build folders of this prefix other than the active one."""
+        prefix = f"{self.settings.collection}-"
+        try:
+            for name in _collection_names(self.client):
+                if name.startswith(prefix) and name != keep.collection:
+                    self.client.delete_collection(name)
+        except Exception as exc:
+            log.warning("could not delete old collections: %s", exc)
+        builds = self.root / "builds"
+        if builds.is_dir():
+            for folder in builds.iterdir():
+                if folder.name != keep.build_id:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _healthy(self, manifest: Manifest) -> bool:
+        try:
+            self._check(manifest)
+        except IndexCorrupt:
+            return False
+        return True
+
+    # -- load --------------------------------------------------------------------------------
+
+    def _check(self, manifest: Manifest) -> chromadb.Collection:
+        folder = self._build_dir(manifest.build_id)
+        if not (folder / "chunks.jsonl").is_file():
+            raise IndexCorrupt(
+                f"index build {manifest.build_id} has no chunks file; {REBUILD_HINT}"
+            )
+        if not (folder / "bm25").is_dir():
+            raise IndexCorrupt(
+                f"index build {manifest.build_id} has no BM25 sidecar; {REBUILD_HINT}"
+            )
+        try:
+            collection = self.client.get_collection(manifest.collection, embedding_function=None)
+        except Exception as exc:
+            raise IndexCorrupt(
+                f"Chroma collection {manifest.collection} is missing ({type(exc).__name__}); "
+                f"{REBUILD_HINT}"
+            ) from exc
+        count = collection.count()
+        if count != manifest.chunks:
+            raise IndexCorrupt(
+                f"Chroma collection {manifest.collection} holds {count} chunks, the manifest "
+                f"{manifest.chunks}; {REBUILD_HINT}"
+            )
+        return collection
+
+    def load(self, embedder_id: str, embedder_dim: int) -> LoadedIndex:
+        """Open the active build after checking it matches the configured embedder."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise IndexMissing(
+                f"no index in {self.root}; build it with `python -m assistant index`"
+            )
+        if manifest.version != INDEX_FORMAT:
+            raise IndexMismatch(
+                f"index format {manifest.version} is not {INDEX_FORMAT}; {REBUILD_HINT}"
+            )
+        if manifest.embedder != embedder_id or manifest.dim != embedder_dim:
+            raise IndexMismatch(
+                f"the index in {self.root} was built with embedder {manifest.embedder} "
+                f"(dim {manifest.dim}) but {embedder_id} (dim {embedder_dim}) is configured; "
+                f"re-index with this embedder ({REBUILD_HINT}) or configure {manifest.embedder}"
+            )
+        collection = self._check(manifest)
+        folder = self._build_dir(manifest.build_id)
+        try:
+            lines = (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+            chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(
+                f"chunks of build {manifest.build_id} are unreadable; {REBUILD_HINT}"
+            ) from exc
+        if len(chunks) != manifest.chunks:
+            raise IndexCorrupt(
+                f"build {manifest.build_id} lists {len(chunks)} chunks, the manifest "
+                f"{manifest.chunks}; {REBUILD_HINT}"
+            )
+        bm25 = BM25Index.load(folder / "bm25")
+        if bm25.ids != [c.id for c in chunks]:
+            raise IndexCorrupt(
+                f"BM25 sidecar of build {manifest.build_id} does not match its chunks; "
+                f"{REBUILD_HINT}"
+            )
+        return LoadedIndex(manifest=manifest, chunks=chunks, collection=collection, bm25=bm25)
+
+
+def _to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
+    """A llama-index node carrying our chunk's flat metadata and precomputed embedding."""
+    metadata = {
+        "chunk_id": chunk.id,
+        "kind": chunk.kind,
+        "section": chunk.section or "",
+        "section_title": chunk.section_title or "",
+        "source": chunk.source,
+        "arxiv_id": chunk.arxiv_id or "",
+        "arxiv_ids": ",".join(chunk.arxiv_ids),
+        "content_hash": chunk.content_hash,
+        "position": chunk.position,
+    }
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata=metadata,
+        embedding=[float(x) for x in vector],
+        excluded_embed_metadata_keys=list(metadata),
+        excluded_llm_metadata_keys=list(metadata),
+    )
+
+
+def _collection_names(client: chromadb.ClientAPI) -> list[str]:
+    return [c if isinstance(c, str) else c.name for c in client.list_collections()]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _lock_holder(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip() or "0") or None
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def batched(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

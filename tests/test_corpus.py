@@ -1,0 +1,168 @@
+from pathlib import Path
+
+import pytest
+
+from assistant.corpus import load_corpus, load_papers, normalize_arxiv_id, parse_markdown, split_heading
+from assistant.errors import CorpusError
+
+from .conftest import BUNDLED_CORPUS
+
+SAMPLE = """---
+outline: deep
+title: x
+---
+
+# 第五章 视频生成
+
+引言段落，见 [Sora](https://arxiv.org/pdf/2402.17177v2.pdf)。
+
+## 5.1 架构
+
+| 模型 | 链接 |
+|------|------|
+| Wan2.1 | [arXiv](https://arxiv.org/abs/2503.20314v1) |
+| HunyuanVideo | [paper](http://export.arxiv.org/abs/2412.03603) |
+
+```python
+# not a heading
+x = 1
+```
+
+### 5.1.1 细节
+
+- 条目一 [old](https://arxiv.org/abs/hep-th/9901001v3)
+- 条目二 ![badge](https://img.shields.io/badge/x) [code](https://github.com/a/b)
+
+## 一、总结
+
+收尾。
+
+## 一、总结
+
+重复标题。
+
+### 没有编号
+文字。
+"""
+
+
+def test_front_matter_dropped_and_headings_split():
+    sections = parse_markdown(SAMPLE, "chapters/video.md")
+    assert [s.ref for s in sections][:3] == [
+        "chapters/video.md#第五章-视频生成",
+        "5.1",
+        "5.1.1",
+    ]
+    assert all("outline: deep" not in s.text for s in sections)
+    chapter = sections[0]
+    assert chapter.number == "五" and chapter.title == "视频生成"
+    assert chapter.text.startswith("引言段落")
+
+
+def test_paths_follow_dotted_numbers_and_levels():
+    by_title = {s.title: s for s in parse_markdown(SAMPLE, "v.md")}
+    assert by_title["细节"].path == ("第五章 视频生成", "5.1 架构", "5.1.1 细节")
+    assert by_title["没有编号"].path[-2:] == ("一、总结", "没有编号")
+    assert by_title["细节"].level == 3
+
+
+def test_code_fence_hash_is_not_a_heading_and_tables_stay_whole():
+    sec = next(s for s in parse_markdown(SAMPLE, "v.md") if s.number == "5.1")
+    assert "# not a heading" in sec.text
+    table = next(b for b in sec.blocks if b.kind == "table")
+    assert sec.text[table.start : table.end].count("\n") >= 3
+    assert len(table.items) == 3  # header+separator, two rows
+    assert [b.kind for b in sec.blocks] == ["table", "code"]
+
+
+def test_links_with_versions_pdf_and_old_ids():
+    sections = parse_markdown(SAMPLE, "v.md")
+    links = [link for s in sections for link in s.links]
+    ids = [link.arxiv_id for link in links]
+    assert "2402.17177" in ids and "2503.20314" in ids and "2412.03603" in ids
+    assert "hep-th/9901001" in ids
+    anchors = {link.arxiv_id: link.text for link in links}
+    assert anchors["2503.20314"] == "arXiv"
+    github = [link for link in links if "github.com" in link.url]
+    assert github and github[0].arxiv_id is None
+
+
+def test_unnumbered_duplicates_get_unique_stable_ids():
+    ids = [s.id for s in parse_markdown(SAMPLE, "v.md")]
+    assert len(ids) == len(set(ids))
+    assert ids == [s.id for s in parse_markdown(SAMPLE, "v.md")]
+    assert any(i.endswith("-2") for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://arxiv.org/abs/2502.10498", "2502.10498"),
+        ("https://arxiv.org/abs/2502.10498v2", "2502.10498"),
+        ("https://arxiv.org/pdf/2502.10498v2.pdf", "2502.10498"),
+        ("arXiv:2602.00558v1", "2602.00558"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("https://arxiv.org/abs/math.GT/0309136v1", "math.GT/0309136"),
+        ("https://github.com/x/y", None),
+        ("2502.1049", None),
+        ("1412.6980", "1412.6980"),
+        ("2513.00001", None),
+    ],
+)
+def test_normalize_arxiv_id(raw, expected):
+    assert normalize_arxiv_id(raw) == expected
+    if expected:
+        assert normalize_arxiv_id(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("heading", "number", "title"),
+    [
+        ("17.4.1 安全与伦理：深入讨论", "17.4.1", "安全与伦理：深入讨论"),
+        ("一、背景", "一", "背景"),
+        ("2025 年的突破", None, "2025 年的突破"),
+        ("Sora", None, "Sora"),
+    ],
+)
+def test_split_heading(heading, number, title):
+    assert split_heading(heading) == (number, title)
+
+
+def test_bundled_corpus_sections():
+    corpus = load_corpus(BUNDLED_CORPUS, BUNDLED_CORPUS / "abstracts.jsonl", ("README.md",))
+    refs = [s.ref for s in corpus.sections if s.number]
+    assert refs == ["17.1", "17.2", "17.3", "17.4", "17.4.1", "17.4.2", "17.5"]
+    assert corpus.files == ["trends.md"]
+    assert len(corpus.papers) == 7
+    by_ref = corpus.section_by_ref()
+    assert by_ref["17.4.2"].arxiv_ids == ("2602.10298", "2602.00558", "2601.14354")
+    assert by_ref["17.4.1"].title == "安全与伦理：深入讨论"
+
+
+def test_missing_and_empty_corpus(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_corpus(tmp_path / "nope")
+    with pytest.raises(CorpusError, match="no Markdown"):
+        load_corpus(tmp_path)
+
+
+def test_non_utf8_file_is_named(tmp_path):
+    (tmp_path / "gbk.md").write_bytes("### 1.1 标题\n正文".encode("gb18030"))
+    with pytest.raises(CorpusError, match=r"gbk\.md is not UTF-8"):
+        load_corpus(tmp_path)
+
+
+def test_malformed_abstract_lines_are_reported_and_skipped(tmp_path: Path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"id": "2502.10498v2", "title": "A", "abstract": "x"}\n'
+        "not json\n"
+        '{"title": "no id"}\n'
+        "\n"
+        '{"id": "2602.00558", "title": "B", "abstract": "y"}\n',
+        encoding="utf-8",
+    )
+    papers, problems = load_papers(path)
+    assert [p.id for p in papers] == ["2502.10498", "2602.00558"]
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{path}:2:") and problems[1].startswith(f"{path}:3:")
