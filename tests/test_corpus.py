@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus, load_papers, normalize_arxiv_id, parse_markdown, split_heading
+from assistant.corpus import (
+    load_corpus,
+    load_papers,
+    normalize_arxiv_id,
+    parse_markdown,
+    split_heading,
+)
 from assistant.errors import CorpusError
 
 from .conftest import BUNDLED_CORPUS

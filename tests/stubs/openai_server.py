@@ -1,0 +1,161 @@
+"""A scriptable OpenAI-compatible HTTP server on 127.0.0.1 for tests (no network).
+
+Serves ``/v1/chat/completions`` (JSON, or SSE when ``stream`` is true),
+``/v1/embeddings`` and ``/v1/models``. Tests push scripted replies::
+
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text="答案 [1]。"))
+        stub.replies.append(Reply(status=503))
+        ... point the client at stub.base_url ...
+        stub.requests  # the JSON bodies received
+
+With no scripted reply, chat answers ``stub.default_text``; embeddings are a
+deterministic function of the input text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from ..conftest import free_port
+
+
+@dataclass
+class Reply:
+    """One scripted response to the next chat request."""
+
+    text: str = ""
+    status: int = 200
+    delay: float = 0.0
+    """Seconds to wait before answering (for timeout tests)."""
+    break_stream_after: int | None = None
+    """Stop a streamed reply after this many chunks without ``[DONE]`` (broken stream)."""
+    chunk_size: int = 4
+
+
+@dataclass
+class OpenAIStub:
+    default_text: str = "stub answer"
+    embedding_dim: int = 8
+    replies: deque = field(default_factory=deque)
+    requests: list = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/v1/models")
+        def models() -> dict:
+            return {"object": "list", "data": [{"id": "stub", "object": "model"}]}
+
+        @app.post("/v1/embeddings")
+        async def embeddings(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            data = [
+                {"object": "embedding", "index": i, "embedding": self._vector(text)}
+                for i, text in enumerate(inputs)
+            ]
+            return JSONResponse(
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model", "stub"),
+                    "usage": {"prompt_tokens": 0, "total_tokens": 0},
+                }
+            )
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            reply = self.replies.popleft() if self.replies else Reply(text=self.default_text)
+            if reply.delay:
+                time.sleep(reply.delay)
+            if reply.status != 200:
+                return JSONResponse(
+                    {"error": {"message": f"scripted {reply.status}"}}, status_code=reply.status
+                )
+            if body.get("stream"):
+                return StreamingResponse(self._sse(reply), media_type="text/event-stream")
+            return JSONResponse(
+                {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": "stub",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": reply.text},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+
+        return app
+
+    def _vector(self, text: str) -> list[float]:
+        digest = hashlib.sha256(text.encode()).digest()
+        raw = [b / 255.0 - 0.5 for b in digest[: self.embedding_dim]]
+        norm = sum(x * x for x in raw) ** 0.5 or 1.0
+        return [x / norm for x in raw]
+
+    def _sse(self, reply: Reply):
+        pieces = [
+            reply.text[i : i + reply.chunk_size]
+            for i in range(0, len(reply.text), reply.chunk_size)
+        ]
+        for n, piece in enumerate(pieces):
+            if reply.break_stream_after is not None and n >= reply.break_stream_after:
+                yield "data: {broken"  # malformed JSON, then the connection closes
+                return
+            chunk = {
+                "id": "chatcmpl-stub",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "stub",
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+            }
+            yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+        done = {
+            "id": "chatcmpl-stub",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "stub",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        yield f"data: {json.dumps(done)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    def __enter__(self) -> OpenAIStub:
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.time() + 10
+        while not self._server.started:
+            if time.time() > deadline:
+                raise RuntimeError("stub server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
