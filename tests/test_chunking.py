@@ -1,3 +1,5 @@
+import itertools
+
 from assistant.chunking import chunk_corpus, chunk_section
 from assistant.corpus import load_corpus, parse_markdown
 
@@ -31,7 +33,7 @@ def test_chinese_cut_at_sentence_ends_with_overlap():
         assert len(chunk.text) <= 60
         assert chunk.text.endswith("。")
         assert chunk.text == section.text[chunk.start : chunk.end]
-    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:]))  # overlap exists
+    assert any(b.start < a.end for a, b in itertools.pairwise(chunks))  # overlap exists
     assert "".join(covered(section, chunks).split()) == "".join(section.text.split())
 
 
