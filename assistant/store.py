@@ -220,7 +220,7 @@ class IndexStore:
             and previous.chunking == chunking
             and previous.corpus_hash == corpus.content_hash
             and previous.version == INDEX_FORMAT
-            and self._healthy(previous)
+            and self._healthy(embedder)
         ):
             return BuildReport(manifest=previous, unchanged=True)
 
@@ -386,10 +386,12 @@ class IndexStore:
                 if folder.name != keep.build_id:
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _healthy(self, manifest: Manifest) -> bool:
+    def _healthy(self, embedder: Embedder) -> bool:
+        """Whether the active build loads cleanly (else an unchanged corpus is rebuilt)."""
         try:
-            self._check(manifest)
-        except IndexCorrupt:
+            self.load(embedder.id, embedder.dim)
+        except AssistantError as exc:
+            log.warning("rebuilding: %s", exc)
             return False
         return True
 

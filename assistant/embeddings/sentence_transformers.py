@@ -43,7 +43,9 @@ class SentenceTransformersEmbedder(Embedder):
                 "folder holding the model, or download it where the network allows"
             ) from exc
         self.id = f"sentence-transformers:{model}"
-        dim = self._model.get_sentence_embedding_dimension()
+        model_obj = self._model
+        getter = getattr(model_obj, "get_embedding_dimension", None)
+        dim = getter() if getter else model_obj.get_sentence_embedding_dimension()
         if not dim:
             raise EmbedderError(f"model {model!r} does not report an embedding dimension")
         self.dim = int(dim)
