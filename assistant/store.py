@@ -266,6 +266,7 @@ class IndexStore:
         for chunk in chunks:
             if chunk.content_hash not in vectors:
                 todo.setdefault(chunk.content_hash, chunk.indexed_text)
+        log.info("embedding %d new chunks, reusing %d", len(todo), len(chunks) - len(todo))
         t0 = time.perf_counter()
         vectors.update(self._embed(todo, embedder, progress))
         timings["embed"] = time.perf_counter() - t0

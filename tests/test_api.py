@@ -50,3 +50,21 @@ def test_constructor_overrides(tmp_path):
     assert a.settings.top_k == 3 and a.settings.index_dir == tmp_path
     b = Assistant(a.settings, top_k=7)
     assert b.settings.top_k == 7 and b.settings.index_dir == tmp_path
+
+
+def test_api_is_thread_safe(built_index):
+    """Many threads sharing one Assistant (lazy loading included) get the serial answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant import Settings
+
+    from .conftest import BUNDLED_CORPUS
+
+    questions = ["多智能体世界模型", "clinical world models", "SkyReels-V2 评分", "17.4.2", "Sora"]
+    shared = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda q: [h.chunk.id for h in shared.retrieve(q, k=3)], questions * 8)
+        )
+    serial = {q: [h.chunk.id for h in shared.retrieve(q, k=3)] for q in questions}
+    assert results == [serial[q] for q in questions * 8]

@@ -1,5 +1,8 @@
 import itertools
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from assistant.chunking import chunk_corpus, chunk_section
 from assistant.corpus import load_corpus, parse_markdown
 
@@ -76,3 +79,40 @@ def test_chunk_ids_are_stable_and_unique():
     b = chunk_corpus(corpus, count, 120, 20)
     assert [c.id for c in a] == [c.id for c in b]
     assert len({c.id for c in a}) == len(a)
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+PIECES = st.sampled_from(
+    [
+        "世界模型正在成为核心组件。",
+        "这是一个没有标点的很长的句子用来测试硬切分是否正确处理" * 3,
+        "English sentence one. ",
+        "Is it a question? ",
+        "\n\n",
+        "\n",
+        "| 列一 | 列二 |\n|---|---|\n| 值 | 2.99 |\n| 另一个值 | 3.14 |\n",
+        "- 列表项一\n- 列表项二\n",
+        "1. 第一\n2. 第二\n",
+        "```\ncode line\n```\n",
+        "[NetWorld](https://arxiv.org/abs/2602.00558)",
+    ]
+)
+BODIES = st.lists(st.one_of(PIECES, st.text(min_size=1, max_size=30)), min_size=1, max_size=25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(BODIES, st.integers(40, 200), st.integers(0, 19))
+def test_chunks_rebuild_the_section_and_respect_the_limit(pieces, max_tokens, overlap):
+    sections = parse_markdown("### 1.1 标题\n\n" + "".join(pieces), "p.md")
+    section = next((s for s in sections if s.number == "1.1"), None)
+    if section is None or not section.text.strip():
+        return
+    chunks = chunk_section(section, count, max_tokens=max_tokens, overlap_tokens=overlap)
+    assert chunks
+    for chunk in chunks:
+        assert chunk.text == section.text[chunk.start : chunk.end]
+        assert count(chunk.text) <= max_tokens
+    assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+    assert "".join(covered(section, chunks).split()) == "".join(section.text.split())

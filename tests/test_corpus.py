@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.corpus import (
     load_corpus,
@@ -172,3 +174,80 @@ def test_malformed_abstract_lines_are_reported_and_skipped(tmp_path: Path):
     assert [p.id for p in papers] == ["2502.10498", "2602.00558"]
     assert len(problems) == 2
     assert problems[0].startswith(f"{path}:2:") and problems[1].startswith(f"{path}:3:")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+MARKDOWNISH = st.lists(
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            [
+                "# ",
+                "## 1.2 ",
+                "### 17.4.1 ",
+                "#### 一、",
+                "\n",
+                "\n\n",
+                "| a | b |\n|---|---|\n",
+                "- item\n",
+                "1. one\n",
+                "```\n",
+                "---\n",
+                "[x](https://arxiv.org/abs/2502.10498v2)",
+                "**粗体**",
+                "世界模型。",
+                "<script>x</script>",
+                "\r\n",
+                "\x00",
+                "\u200b",
+            ]
+        ),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWNISH)
+def test_any_text_parses_into_verbatim_sections(text):
+    sections = parse_markdown(text, "x.md")
+    for section in sections:
+        assert section.text in text.replace("\r\n", "\n") or section.text in text
+        for block in section.blocks:
+            assert 0 <= block.start <= block.end <= len(section.text)
+    assert len({s.id for s in sections}) == len(sections)
+
+
+ARXIV_FORMS = st.builds(
+    lambda yymm, num, version, form: form.format(id=f"{yymm}.{num:05d}", v=version),
+    st.sampled_from(["1501", "1912", "2502", "2601"]),
+    st.integers(0, 99999),
+    st.sampled_from(["", "v1", "v12"]),
+    st.sampled_from(
+        [
+            "{id}{v}",
+            "arXiv:{id}{v}",
+            "https://arxiv.org/abs/{id}{v}",
+            "https://arxiv.org/pdf/{id}{v}.pdf",
+            "http://export.arxiv.org/abs/{id}{v}",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ARXIV_FORMS)
+def test_arxiv_forms_normalise_to_the_bare_id(raw):
+    normal = normalize_arxiv_id(raw)
+    assert normal is not None and "v" not in normal and "/" not in normal
+    assert normalize_arxiv_id(normal) == normal
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_normalisation_is_idempotent_on_any_text(raw):
+    normal = normalize_arxiv_id(raw)
+    if normal is not None:
+        assert normalize_arxiv_id(normal) == normal

@@ -229,3 +229,53 @@ def test_unreachable_chroma_server_is_one_clear_error(corpus_copy, tmp_path):
     a = hash_assistant(corpus_copy, tmp_path / "idx", chroma_url=url)
     with pytest.raises(AssistantError, match="cannot reach the Chroma server"):
         a.build_index(progress=False)
+
+
+def test_sigkill_mid_embedding_keeps_previous_index(corpus_copy, tmp_path):
+    """A build killed while embedding leaves the old index answering; the next run completes."""
+    index_dir = tmp_path / "idx"
+    good = Assistant(corpus_dir=corpus_copy, index_dir=index_dir).build_index(progress=False)
+    extra = "\n\n".join(
+        f"### 90.{i} 合成章节{i}\n\n"
+        + "世界模型在第{i}个场景中需要长程一致性与物理规律的约束。" * 12
+        for i in range(1, 30)
+    )
+    (corpus_copy / "extra.md").write_text(extra, encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "--corpus",
+            str(corpus_copy),
+            "--index-dir",
+            str(index_dir),
+            "--log-level",
+            "INFO",
+            "index",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    for line in proc.stderr:
+        if "embedding" in line and "new chunks" in line:
+            break
+        assert time.time() < deadline, "index run never started embedding"
+    time.sleep(1.0)
+    assert proc.poll() is None, "index finished before it could be killed"
+    proc.kill()
+    proc.wait(timeout=10)
+    assert (index_dir / ".lock").exists()  # left behind by the killed run
+
+    survivor = Assistant(corpus_dir=corpus_copy, index_dir=index_dir)
+    assert survivor.manifest().build_id == good.manifest.build_id
+    assert survivor.retrieve("多智能体世界模型", k=2)
+
+    report = Assistant(corpus_dir=corpus_copy, index_dir=index_dir).build_index(progress=False)
+    assert report.manifest.build_id != good.manifest.build_id
+    assert report.reused >= good.manifest.chunks - 1
+    names = [c.name for c in survivor.store.client.list_collections()]
+    assert names == [report.manifest.collection]
+    assert not (index_dir / ".lock").exists()
