@@ -20,8 +20,8 @@ surveys write anchors: rapidfuzz compares tokens, and the rules around it are
    world models counts little and "UAV swarm" a lot). Words match exactly, fuzzily
    (rapidfuzz ratio ≥ 85, for typos), by prefix ("model" ~ "modeling"), or as an
    acronym of consecutive title words ("JEPA" ~ "Joint Embedding Predictive
-   Architectures"); common abbreviations are expanded on both sides through
-   :data:`ABBREVIATIONS`.
+   Architectures"), or as an author's surname ("Ha & Schmidhuber"); years are ignored;
+   common abbreviations are expanded on both sides through :data:`ABBREVIATIONS`.
 
 The thresholds below belong to the method, not to a deployment: the index's per-chunk
 flags and ``audit-links`` must agree, so they are constants and not settings.
@@ -94,6 +94,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:org|com|net|io)/\S*", re.IGNORECASE)
 _BRACKETED_NUMBER = re.compile(r"[\[(（【]\s*\d+(?:\s*[,–-]\s*\d+)*\s*[\])）】]")
 _NAME_SEPARATOR = re.compile(r"\s*(?::|：|\s-{1,2}\s|\s—\s)\s*")
+_POSSESSIVE = re.compile(r"['’]s\b")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
 _ET_AL = re.compile(r"^\s*(?P<name>[^\W\d_][\w'’-]*)\s+et\s*al\b", re.IGNORECASE)
 
 
@@ -113,7 +115,7 @@ class LinkCheck(BaseModel):
     verdict: Verdict
     rule: str
     """What decided: title, short-name, abstract-name, authors, generic, no-latin-words,
-    or why the paper is missing (no record, unknown, withdrawn, no title)."""
+    no-authors, or why the paper is missing (no record, unknown, no title)."""
     score: float | None = None
     """0–100; None for generic, unverified and missing links."""
     title: str | None = None
@@ -194,7 +196,7 @@ class AuditReport(BaseModel):
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text))
+    return _WORD.findall(_POSSESSIVE.sub("", unicodedata.normalize("NFKC", text)))
 
 
 def _squash(text: str) -> str:
@@ -250,7 +252,7 @@ def _claim_words(anchor: str) -> list[str]:
     text = _URL.sub(" ", anchor)
     text = ARXIV_MENTION.sub(" ", text)
     text = _BRACKETED_NUMBER.sub(" ", text)
-    words = [w for w in _words(text) if w.lower() not in GENERIC_WORDS]
+    words = [w for w in _words(text) if w.lower() not in GENERIC_WORDS and not _YEAR.match(w)]
     return [w for w in words if not w.isdigit() or len(words) > 1]
 
 
@@ -339,6 +341,8 @@ class TitleMatcher:
         profile = self._profile(paper)
         author = _ET_AL.match(anchor)
         if author:
+            if not profile.last_names:
+                return None, "no-authors"
             named = _last_name(author.group("name"))
             return (100.0 if named in profile.last_names else 0.0), "authors"
         claim = _squash(" ".join(words))
@@ -376,7 +380,7 @@ class TitleMatcher:
 
 def _word_match(token: _Token, profile: _Profile) -> float:
     """1 for a title word (exact or acronym), less for near, prefix or abstract matches."""
-    if token.text in profile.title:
+    if token.text in profile.title or token.text in profile.last_names:
         return 1.0
     if token.acronym and _acronym_of(token.acronym, profile.title_words):
         return 1.0

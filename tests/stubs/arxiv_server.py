@@ -45,8 +45,39 @@ def recorded_entries() -> dict[str, str]:
     return entries
 
 
+_METHOD = (
+    "Sparse",
+    "Latent",
+    "Causal",
+    "Recurrent",
+    "Contrastive",
+    "Hierarchical",
+    "Bayesian",
+    "Spectral",
+    "Modular",
+    "Adversarial",
+)
+_OBJECT = (
+    "Diffusion",
+    "Transformer",
+    "Occupancy",
+    "Gaussian",
+    "Graph",
+    "Token",
+    "Memory",
+    "Energy",
+    "Flow",
+    "Kernel",
+)
+_TASK = ("Robot Navigation", "Traffic Forecasting", "Protein Folding", "Weather Nowcasting",
+         "Game Playing", "Surgical Planning", "Crop Monitoring", "Drone Racing",
+         "Speech Synthesis", "Warehouse Picking")  # fmt: skip
+
+
 def synthetic_title(arxiv_id: str) -> str:
-    return f"Synthetic World Model Study Number {arxiv_id.replace('.', ' Part ')}"
+    """A distinct title per ID (the last three digits pick the words)."""
+    n = int(arxiv_id.split(".")[-1])
+    return f"{_METHOD[n // 100 % 10]} {_OBJECT[n // 10 % 10]} World Models for {_TASK[n % 10]}"
 
 
 @dataclass
