@@ -43,16 +43,22 @@ log = logging.getLogger(__name__)
 ARXIV_MIN_DELAY = 3.0
 """arXiv's terms of use: no more than one request every three seconds."""
 
-_WITHDRAWN = re.compile(
-    r"\b(?:has\s+been|was|is|been)\s+withdrawn\b|\bwithdrawn\s+by\b|^\s*withdrawn\b",
+_WITHDRAWN_COMMENT = re.compile(
+    r"\b(?:has\s+been|was|is)\s+withdrawn\b|\bwithdrawn\s+by\b|^\s*withdrawn\b",
     re.IGNORECASE,
 )
+_WITHDRAWN_ABSTRACT = re.compile(
+    r"^\s*(?:withdrawn\b|this\s+(?:paper|article|submission|manuscript|version)\s+"
+    r"(?:has\s+been|is|was)\s+withdrawn\b)",
+    re.IGNORECASE,
+)
+"""Withdrawn papers keep an entry; the comment or the start of the abstract says so."""
 _ERROR_ID = re.compile(r"/api/errors#(?P<what>.+)$")
 
 
 def user_agent(settings: Settings) -> str:
-    """``survey-assistant/0.1.0 (arXiv abstract fetcher; mailto:…)``: who is calling, and how
-    to reach them, as arXiv asks of automated clients."""
+    """``survey-assistant/0.1.0 (abstract fetcher …; mailto:…)``: who is calling and how to
+    reach them, as arXiv asks of automated clients."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -123,7 +129,7 @@ def _paper_from_entry(entry: feedparser.FeedParserDict, arxiv_id: str) -> Paper:
     tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
     categories = tuple(dict.fromkeys(c for c in (primary, *tags) if c))
     comment = _one_line(entry.get("arxiv_comment", ""))
-    withdrawn = bool(_WITHDRAWN.search(comment) or _WITHDRAWN.search(abstract[:300]))
+    withdrawn = bool(_WITHDRAWN_COMMENT.search(comment) or _WITHDRAWN_ABSTRACT.match(abstract))
     return Paper(
         id=arxiv_id,
         title=title,
@@ -173,7 +179,7 @@ def parse_feed(content: bytes, batch: Sequence[str]) -> _Feed:
 class ArxivClient:
     """Batched, rate-limited, retrying client for the arXiv ``query`` API."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.url = settings.arxiv_api_url
         host = (urlsplit(self.url).hostname or "").lower()
@@ -187,7 +193,6 @@ class ArxivClient:
             headers={"User-Agent": user_agent(settings), "Accept": "application/atom+xml"},
             timeout=httpx.Timeout(settings.arxiv_timeout, connect=settings.arxiv_connect_timeout),
             follow_redirects=True,
-            transport=transport,
         )
 
     def close(self) -> None:
@@ -381,7 +386,6 @@ def fetch_abstracts(
     refresh: bool = False,
     dry_run: bool = False,
     progress: bool = False,
-    transport: httpx.BaseTransport | None = None,
 ) -> FetchReport:
     """Fetch the records ``path`` lacks for ``ids`` and merge them in, atomically.
 
@@ -405,7 +409,7 @@ def fetch_abstracts(
     if dry_run or not todo:
         return report
     fetched: dict[str, Paper] = {}
-    with ArxivClient(settings, transport) as client:
+    with ArxivClient(settings) as client:
         try:
             for papers in client.fetch(todo, progress=progress):
                 fetched.update(papers)

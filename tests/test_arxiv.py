@@ -295,3 +295,11 @@ def test_assistant_fetches_every_linked_id_the_file_lacks(stub, tmp_path, corpus
     assert report.already_present == 2 and len(report.ok) == 4
     assert linked <= set(records(path))
     assert report.seconds >= 0
+
+
+def test_withdrawal_mentioned_inside_an_abstract_is_not_a_withdrawn_paper():
+    text = fixture("batch.xml").decode()
+    start = text.index("<summary>", text.index("2601.12939v1")) + len("<summary>")
+    text = text[:start] + "We study drugs that are withdrawn from markets. " + text[start:]
+    paper = parse_feed(text.encode(), ["2601.12939"]).papers["2601.12939"]
+    assert paper.status == "ok" and paper.abstract.startswith("We study drugs")
