@@ -48,6 +48,7 @@ from .errors import (
     IndexMissing,
     IndexNotWritable,
 )
+from .files import atomic_write_text
 from .lexical import BM25Index
 from .models import Chunk, Manifest
 from .settings import Settings
@@ -56,7 +57,8 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
+"""Bumped when chunk fields change, so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
 
 
@@ -150,7 +152,7 @@ class IndexStore:
             ) from exc
 
     def _write_manifest(self, manifest: Manifest) -> None:
-        _atomic_write(self.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
+        atomic_write_text(self.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
 
     def check_writable(self) -> None:
         try:
@@ -290,7 +292,7 @@ class IndexStore:
             t0 = time.perf_counter()
             folder = self._build_dir(build_id)
             folder.mkdir(parents=True, exist_ok=True)
-            _atomic_write(
+            atomic_write_text(
                 folder / "chunks.jsonl",
                 "".join(chunk.model_dump_json() + "\n" for chunk in chunks),
             )
@@ -488,17 +490,6 @@ def _to_node(chunk: Chunk, vector: np.ndarray) -> TextNode:
 
 def _collection_names(client: chromadb.ClientAPI) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in client.list_collections()]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _lock_holder(path: Path) -> int | None:
