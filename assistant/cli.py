@@ -153,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_info)
 
+    p = sub.add_parser(
+        "config",
+        parents=[common],
+        help="show every setting and its value",
+        description="Print the effective settings (flags > ASSISTANT_* env > "
+        "assistant.toml > defaults), or the README's settings table.",
+    )
+    p.add_argument("--markdown", action="store_true", help="print the settings table as Markdown")
+    p.set_defaults(handler=cmd_config)
+
     for register in _EXTRA_COMMANDS:
         register(sub, common)
     return parser
@@ -262,6 +272,20 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"{key:>15}: {value}")
     else:
         print("index: none yet (run `python -m assistant index`)")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .settings import settings_table
+
+    settings = make_assistant(args).settings
+    if args.markdown:
+        print(settings_table())
+        return 0
+    for name, value in settings.model_dump().items():
+        if name == "auth" and value:
+            value = value.split(":", 1)[0] + ":***"
+        print(f"{name:>24} = {value}")
     return 0
 
 

@@ -129,8 +129,15 @@ class Settings(BaseSettings):
         default="OPENAI_API_KEY", description="Env var holding the LLM API key."
     )
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds per LLM request.")
-    llm_temperature: float = Field(default=0.1, ge=0, le=2)
-    llm_context_window: int = Field(default=8192, ge=512)
+    llm_temperature: float = Field(
+        default=0.1,
+        ge=0,
+        le=2,
+        description="Sampling temperature; low keeps answers close to sources.",
+    )
+    llm_context_window: int = Field(
+        default=8192, ge=512, description="Context size of the LLM, in tokens."
+    )
     llm_max_tokens: int = Field(default=700, ge=16, description="Answer length cap, in tokens.")
     ollama_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
     refusal_threshold: float | None = Field(
@@ -172,7 +179,9 @@ class Settings(BaseSettings):
     )
 
     # Limits, serving, logging
-    max_question_chars: int = Field(default=2000, ge=1)
+    max_question_chars: int = Field(
+        default=2000, ge=1, description="Longest question accepted, in characters."
+    )
     host: str = Field(default="127.0.0.1", description="Chat UI bind address.")
     port: int = Field(default=7860, ge=0, le=65535, description="Chat UI port.")
     auth: str | None = Field(default=None, description="user:pass for the chat UI.")
@@ -221,3 +230,23 @@ class Settings(BaseSettings):
     def chunking_params(self) -> dict[str, int]:
         """The parameters that decide chunk boundaries (part of the index manifest)."""
         return {name: getattr(self, name) for name in CHUNKING_FIELDS}
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the fields above."""
+    rows = ["| setting | env var | default | meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = (
+                default.relative_to(PROJECT_ROOT)
+                if default.is_relative_to(PROJECT_ROOT)
+                else default
+            )
+        if isinstance(default, tuple):
+            default = ", ".join(default)
+        shown = "—" if default in (None, "") else f"`{default}`"
+        rows.append(
+            f"| `{name}` | `ASSISTANT_{name.upper()}` | {shown} | {field.description or ''} |"
+        )
+    return "\n".join(rows)
