@@ -33,6 +33,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,8 @@ _PROVENANCE = "_provenance"
 """Metadata key under which fusion leaves each retriever's (rank, score) on a node."""
 _STD_FLOOR = 1e-6
 _CHROMA_PAGE = 1000
+_STATS_SAMPLE = 20_000
+"""Embeddings per kind read to estimate its mean and covariance (all, below this)."""
 
 
 def _node(chunk: Chunk) -> TextNode:
@@ -97,29 +100,34 @@ class KindStats:
         return (cosines - mean) / max(std, _STD_FLOOR)
 
 
-def embedding_stats(collection: chromadb.Collection, kinds: dict[str, str]) -> dict[str, KindStats]:
+def embedding_stats(
+    collection: chromadb.Collection, counts: dict[str, int]
+) -> dict[str, KindStats]:
     """Per-kind :class:`KindStats` from the vectors stored in ``collection``.
 
-    ``kinds`` maps chunk id to kind. Reads the collection page by page and keeps only
-    running sums, so memory stays ``O(dim²)`` per kind whatever the corpus size.
+    ``counts`` gives the number of chunks of each kind. Pages are read with a kind
+    filter and only running sums are kept, so memory stays ``O(dim²)``; a kind larger
+    than :data:`_STATS_SAMPLE` is estimated from pages spread evenly over it, which
+    bounds the load time of very large indexes.
     """
-    sums: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-    total = collection.count()
-    for offset in range(0, total, _CHROMA_PAGE):
-        page = collection.get(include=["embeddings"], limit=_CHROMA_PAGE, offset=offset)
-        vectors = np.asarray(page["embeddings"], dtype=np.float64)
-        if not len(vectors):
-            continue
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        labels = np.array([kinds.get(i, "") for i in page["ids"]])
-        for kind in set(labels) - {""}:
-            block = vectors[labels == kind]
-            s1, s2, n = sums.get(kind, (0.0, 0.0, 0))
-            sums[kind] = (s1 + block.sum(0), s2 + block.T @ block, n + len(block))
     stats: dict[str, KindStats] = {}
-    for kind, (s1, s2, n) in sums.items():
-        mean = s1 / n
-        stats[kind] = KindStats(mean=mean, cov=s2 / n - np.outer(mean, mean), count=n)
+    for kind, count in counts.items():
+        pages = math.ceil(count / _CHROMA_PAGE)
+        read = min(pages, max(1, _STATS_SAMPLE // _CHROMA_PAGE))
+        offsets = sorted({int(p * pages / read) * _CHROMA_PAGE for p in range(read)})
+        s1, s2, n = 0.0, 0.0, 0
+        for offset in offsets:
+            page = collection.get(
+                where={"kind": kind}, include=["embeddings"], limit=_CHROMA_PAGE, offset=offset
+            )
+            vectors = np.asarray(page["embeddings"], dtype=np.float64)
+            if not len(vectors):
+                continue
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            s1, s2, n = s1 + vectors.sum(0), s2 + vectors.T @ vectors, n + len(vectors)
+        if n:
+            mean = s1 / n
+            stats[kind] = KindStats(mean=mean, cov=s2 / n - np.outer(mean, mean), count=n)
     return stats
 
 
@@ -176,8 +184,9 @@ class KindBM25Retriever(BM25Retriever):
         self._index = index
         self._chunks = chunks
         self._weigh = weigh_by_coverage
-        kinds = np.array([chunks[i].kind for i in index.ids])
-        self._members = {kind: np.flatnonzero(kinds == kind) for kind in dict.fromkeys(kinds)}
+        kinds = [chunks[i].kind for i in index.ids]
+        labels = np.array(kinds)
+        self._members = {kind: np.flatnonzero(labels == kind) for kind in dict.fromkeys(kinds)}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         tokens = self._index.tokens(query_bundle.query_str)
@@ -306,7 +315,7 @@ class Retriever:
         self._vector_index = VectorStoreIndex.from_vector_store(
             index.vector_store(), embed_model=embedder.as_llama_index()
         )
-        self._stats = embedding_stats(index.collection, {c.id: c.kind for c in index.chunks})
+        self._stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
         self._by_section: dict[str, list[Chunk]] = {}
         self._by_arxiv: dict[str, Chunk] = {}
         for chunk in index.chunks:

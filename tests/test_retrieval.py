@@ -125,7 +125,7 @@ def test_dense_candidates_cover_both_kinds_for_english_questions(assistant):
 
 def test_kind_stats_standardize_matches_a_brute_force_z_score(assistant):
     index = assistant.index
-    stats = embedding_stats(index.collection, {c.id: c.kind for c in index.chunks})
+    stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
     assert set(stats) == {"section", "abstract"}
     got = index.collection.get(include=["embeddings"])
     vectors = {
@@ -186,3 +186,19 @@ def test_unnumbered_chinese_sections_are_retrievable_by_id(tmp_path):
     )
     report = RetrievalEvaluator(load_questions(questions), warmup=0)(assistant)
     assert report.summary("hybrid")["hit@1"] == 1.0
+
+
+def test_kind_stats_of_large_kinds_are_estimated_from_spread_out_pages(assistant, monkeypatch):
+    from assistant import retrieval
+
+    counts = dict(Counter(c.kind for c in assistant.index.chunks))
+    full = embedding_stats(assistant.index.collection, counts)
+    monkeypatch.setattr(retrieval, "_CHROMA_PAGE", 2)
+    monkeypatch.setattr(retrieval, "_STATS_SAMPLE", 4)
+    sampled = embedding_stats(assistant.index.collection, counts)
+    for kind, count in counts.items():
+        assert sampled[kind].count == min(count, 4)
+        assert full[kind].count == count
+        cosine = sampled[kind].mean @ full[kind].mean
+        cosine /= np.linalg.norm(sampled[kind].mean) * np.linalg.norm(full[kind].mean)
+        assert cosine > 0.95
