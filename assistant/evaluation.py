@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 from llama_index.core.evaluation.retrieval.metrics import MRR, NDCG, HitRate, Recall
@@ -30,8 +30,8 @@ from .text import detect_language
 
 log = logging.getLogger(__name__)
 
-GoldKind = str
-"""``"section"`` (only survey sections are gold) or ``"abstract"`` (a paper is gold too)."""
+GoldKind = Literal["section", "abstract"]
+"""``section``: only survey sections are gold; ``abstract``: a linked paper is gold too."""
 
 HIT_AT = (1, 3, 5)
 RECALL_AT = 5
@@ -66,6 +66,7 @@ class EvalQuestion(BaseModel):
 
     @property
     def kind(self) -> GoldKind:
+        """Reported split: questions with a gold paper are ``abstract`` questions."""
         return "abstract" if self.arxiv else "section"
 
 
@@ -115,7 +116,12 @@ _RECALL = Recall()
 
 
 def question_metrics(gold: Sequence[str], keys: Sequence[str], k: int) -> dict[str, float]:
-    """hit@1/3/5, MRR@k, nDCG@k (binary gains) and recall@5 of one ranked key list."""
+    """hit@1/3/5, MRR@k, nDCG@k (binary gains) and recall@5 of one ranked key list.
+
+    ``keys`` must be de-duplicated (:func:`ranked_keys`). llama-index's nDCG divides by
+    the ideal DCG of *all* gold keys, which is nDCG@k as long as a question has at most
+    ``k`` of them (``k`` is at least 5 here).
+    """
     if not gold:
         raise ValueError("a question without gold keys has no retrieval metrics")
 

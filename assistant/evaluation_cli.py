@@ -92,7 +92,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "index_dir": str(assistant.settings.index_dir),
         "manifest": assistant.index.manifest.model_dump(),
         "settings": assistant.settings.model_dump(
-            mode="json", include={"retrieval_mode", "candidate_k", "rrf_k", "rerank_model"}
+            mode="json",
+            include={
+                "retrieval_mode",
+                "fusion",
+                "bm25_weight",
+                "candidate_k",
+                "rrf_k",
+                "rerank_model",
+            },
         ),
     }
     payload = report.to_json()

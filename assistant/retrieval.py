@@ -70,6 +70,8 @@ _SECTION_REF = re.compile(
 _PROVENANCE = "_provenance"
 """Metadata key under which fusion leaves each retriever's (rank, score) on a node."""
 _STD_FLOOR = 1e-6
+_COSINE_STD_FLOOR = 1e-3
+"""Spread below which a kind's cosines count as constant (one chunk, float32 noise)."""
 _CHROMA_PAGE = 1000
 _STATS_SAMPLE = 20_000
 """Embeddings per kind read to estimate its mean and covariance (all, below this)."""
@@ -97,7 +99,7 @@ class KindStats:
     def standardize(self, query: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         mean = float(query @ self.mean)
         std = math.sqrt(max(float(query @ self.cov @ query), 0.0))
-        return (cosines - mean) / max(std, _STD_FLOOR)
+        return (cosines - mean) / max(std, _COSINE_STD_FLOOR)
 
 
 def embedding_stats(
