@@ -62,6 +62,41 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def tokens(self, query: str) -> list[str]:
+        """The query as this index's tokenizer sees it."""
+        return self.tokenizer(query)
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every document (aligned with ``ids``) for already tokenised text.
+
+        Sums precomputed per-token columns, so the cost is the length of the query
+        terms' posting lists, not of the corpus.
+        """
+        known = self.bm25.get_tokens_ids(tokens) if tokens else []
+        if not known or not self.ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores_from_ids(known), dtype=np.float32)
+
+    def coverage(self, tokens: list[str], doc: int) -> float:
+        """IDF-weighted share of the query's distinct tokens that document ``doc`` contains.
+
+        Tokens the corpus never uses count in the denominator: a question in a
+        language the index cannot see gets a low coverage everywhere.
+        """
+        scores = self.bm25.scores
+        indptr, indices = scores["indptr"], scores["indices"]
+        vocab = self.bm25.vocab_dict
+        n = len(self.ids)
+        total = found = 0.0
+        for token in dict.fromkeys(tokens):
+            tid = vocab.get(token)
+            postings = indices[indptr[tid] : indptr[tid + 1]] if tid is not None else ()
+            idf = float(np.log1p((n - len(postings) + 0.5) / (len(postings) + 0.5)))
+            total += idf
+            if tid is not None and doc in postings:
+                found += idf
+        return found / total if total else 0.0
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top ``k`` ``(chunk id, score)`` pairs with a positive score.
 

@@ -1,8 +1,27 @@
 """Dense, BM25 and hybrid retrieval over a loaded index, returning :class:`Hit` s.
 
-Built from llama-index parts: a ``VectorIndexRetriever`` over the Chroma collection,
-a ``BM25Retriever`` whose scoring is swapped for our tokenizer-aware BM25 sidecar, and
-``QueryFusionRetriever`` whose reciprocal-rank fusion is extended to record, for each
+Why scores are calibrated per chunk kind: questions come in Chinese or English, the
+survey sections are Chinese and the abstracts English. A multilingual embedder gives
+every same-language pair a higher cosine, so English questions rank all abstracts
+above the Chinese sections that answer them; BM25 sees English words only in
+abstracts. So each retriever searches sections and abstracts as separate candidate
+lists (neither can crowd the other out) and reports each score as a z-score against
+the *whole* kind for this query, which removes the per-language offset:
+
+- dense: the mean and spread of ``q·d`` over a kind are exact and cheap, ``q·μ`` and
+  ``sqrt(qᵀΣq)``, from the kind's embedding mean ``μ`` and covariance ``Σ``, computed
+  once per loaded index (:class:`KindStats`);
+- BM25: from the full score vector (posting lists of the query terms only).
+
+Hybrid mode adds the two (``calibrated`` fusion) and weighs BM25's evidence for a kind
+by how much of the question the best chunk of that kind contains (IDF-weighted
+coverage), so two shared English words in a Chinese section are not inflated by the
+standardisation. Reciprocal-rank fusion stays available (``fusion = "rrf"``); it
+discards score magnitudes and so cannot calibrate kinds against each other.
+
+Built from llama-index parts: a ``VectorIndexRetriever`` per kind over the Chroma
+collection (metadata filter), a ``BM25Retriever`` whose scoring is swapped for our
+tokenizer-aware sidecar, and ``QueryFusionRetriever`` whose fusion records, for each
 hit, which retriever found it at which rank. Exact lookups (an arXiv ID or a section
 number in the question) and section de-duplication run around the fusion.
 """
@@ -10,15 +29,21 @@ number in the question) and section de-duplication run around the fusion.
 from __future__ import annotations
 
 import logging
+import math
 import re
+import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import chromadb
 import numpy as np
 from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from .corpus import ARXIV_MENTION, normalize_arxiv_id
@@ -26,7 +51,7 @@ from .embeddings import Embedder
 from .errors import InvalidInput
 from .lexical import BM25Index
 from .models import Chunk, Hit
-from .settings import RetrievalMode, Settings
+from .settings import FusionMethod, RetrievalMode, Settings
 from .store import LoadedIndex
 
 log = logging.getLogger(__name__)
@@ -42,35 +67,160 @@ _SECTION_REF = re.compile(
 """Section numbers in a question: ``§6``, ``section 17.5``, ``17.4 节``, or a bare
 ``17.4.2``. A bare two-part number (``3.14``) is a figure more often than a section."""
 
+_PROVENANCE = "_provenance"
+"""Metadata key under which fusion leaves each retriever's (rank, score) on a node."""
+_STD_FLOOR = 1e-6
+_COSINE_STD_FLOOR = 1e-3
+"""Spread below which a kind's cosines count as constant (one chunk, float32 noise)."""
+_CHROMA_PAGE = 1000
+_STATS_SAMPLE = 20_000
+"""Embeddings per kind read to estimate its mean and covariance (all, below this)."""
+
 
 def _node(chunk: Chunk) -> TextNode:
     return TextNode(id_=chunk.id, text=chunk.text, metadata={"kind": chunk.kind})
 
 
-class SidecarBM25Retriever(BM25Retriever):
-    """llama-index's BM25 retriever, scoring with our persisted, tokenizer-aware sidecar."""
+# --- dense ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindStats:
+    """Mean and covariance of one chunk kind's (unit-length) embeddings.
+
+    For a query ``q`` the cosines to all chunks of the kind have mean ``q·μ`` and
+    variance ``qᵀΣq`` exactly, so standardising needs no scan of the collection.
+    """
+
+    mean: np.ndarray
+    cov: np.ndarray
+    count: int
+
+    def standardize(self, query: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        mean = float(query @ self.mean)
+        std = math.sqrt(max(float(query @ self.cov @ query), 0.0))
+        return (cosines - mean) / max(std, _COSINE_STD_FLOOR)
+
+
+def embedding_stats(
+    collection: chromadb.Collection, counts: dict[str, int]
+) -> dict[str, KindStats]:
+    """Per-kind :class:`KindStats` from the vectors stored in ``collection``.
+
+    ``counts`` gives the number of chunks of each kind. Pages are read with a kind
+    filter and only running sums are kept, so memory stays ``O(dim²)``; a kind larger
+    than :data:`_STATS_SAMPLE` is estimated from pages spread evenly over it, which
+    bounds the load time of very large indexes.
+    """
+    stats: dict[str, KindStats] = {}
+    for kind, count in counts.items():
+        pages = math.ceil(count / _CHROMA_PAGE)
+        read = min(pages, max(1, _STATS_SAMPLE // _CHROMA_PAGE))
+        offsets = sorted({int(p * pages / read) * _CHROMA_PAGE for p in range(read)})
+        s1, s2, n = 0.0, 0.0, 0
+        for offset in offsets:
+            page = collection.get(
+                where={"kind": kind}, include=["embeddings"], limit=_CHROMA_PAGE, offset=offset
+            )
+            vectors = np.asarray(page["embeddings"], dtype=np.float64)
+            if not len(vectors):
+                continue
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            s1, s2, n = s1 + vectors.sum(0), s2 + vectors.T @ vectors, n + len(vectors)
+        if n:
+            mean = s1 / n
+            stats[kind] = KindStats(mean=mean, cov=s2 / n - np.outer(mean, mean), count=n)
+    return stats
+
+
+class KindDenseRetriever(BaseRetriever):
+    """Chroma's nearest chunks of each kind, scored as z-scores within their kind."""
+
+    def __init__(self, vector_index: VectorStoreIndex, stats: dict[str, KindStats], top_k: int):
+        super().__init__()
+        self._stats = stats
+        self._retrievers = {
+            kind: vector_index.as_retriever(
+                similarity_top_k=top_k,
+                filters=MetadataFilters(filters=[MetadataFilter(key="kind", value=kind)]),
+            )
+            for kind in stats
+        }
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        query = np.asarray(query_bundle.embedding, dtype=np.float64)
+        query /= max(float(np.linalg.norm(query)), 1e-12)
+        out: list[NodeWithScore] = []
+        for kind, retriever in self._retrievers.items():
+            found = retriever.retrieve(query_bundle)
+            if not found:
+                continue
+            # llama-index's Chroma store reports exp(-cosine distance); undo that.
+            cosines = np.array([1.0 + math.log(max(n.score or 0.0, 1e-30)) for n in found])
+            z = self._stats[kind].standardize(query, cosines)
+            out.extend(
+                NodeWithScore(node=n.node, score=float(s)) for n, s in zip(found, z, strict=True)
+            )
+        return out
+
+
+# --- BM25 -----------------------------------------------------------------------------------
+
+
+class KindBM25Retriever(BM25Retriever):
+    """llama-index's BM25 retriever, scoring with our persisted, tokenizer-aware sidecar.
+
+    Returns the best ``top_k`` chunks of each kind with their z-score within the kind;
+    with ``weigh_by_coverage`` each kind's scores are scaled by the share of the
+    question its best chunk contains (see :meth:`BM25Index.coverage`).
+    """
 
     def __init__(
-        self, index: BM25Index, chunks: dict[str, Chunk], top_k: int, kind: str | None = None
+        self,
+        index: BM25Index,
+        chunks: dict[str, Chunk],
+        top_k: int,
+        weigh_by_coverage: bool = False,
     ):
         super().__init__(existing_bm25=index.bm25, similarity_top_k=max(1, min(top_k, len(index))))
         self._index = index
         self._chunks = chunks
-        self._mask = None
-        if kind is not None:
-            self._mask = np.array(
-                [1 if chunks[i].kind == kind else 0 for i in index.ids], dtype=np.float32
-            )
+        self._weigh = weigh_by_coverage
+        kinds = [chunks[i].kind for i in index.ids]
+        labels = np.array(kinds)
+        self._members = {kind: np.flatnonzero(labels == kind) for kind in dict.fromkeys(kinds)}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = self._index.search(query_bundle.query_str, self.similarity_top_k, self._mask)
-        return [NodeWithScore(node=_node(self._chunks[cid]), score=score) for cid, score in found]
+        tokens = self._index.tokens(query_bundle.query_str)
+        raw = self._index.scores(tokens)
+        out: list[NodeWithScore] = []
+        for members in self._members.values():
+            scores = raw[members]
+            positive = np.flatnonzero(scores > 0)
+            if not len(positive):
+                continue
+            z = (scores - scores.mean()) / max(float(scores.std()), _STD_FLOOR)
+            weight = 1.0
+            if self._weigh:
+                weight = self._index.coverage(tokens, int(members[int(np.argmax(scores))]))
+            best = positive[np.argsort(-scores[positive], kind="stable")[: self.similarity_top_k]]
+            for i in best:
+                chunk = self._chunks[self._index.ids[members[i]]]
+                out.append(NodeWithScore(node=_node(chunk), score=float(weight * z[i])))
+        return out
+
+
+# --- fusion ---------------------------------------------------------------------------------
 
 
 class ProvenanceFusionRetriever(QueryFusionRetriever):
-    """Reciprocal-rank fusion that keeps each retriever's rank for every fused hit.
+    """Fuses retrievers and leaves each one's rank and score on every fused node.
 
-    ``names[i]`` labels retriever ``i``; ``weights[i]`` scales its RRF contribution.
+    ``fusion="calibrated"`` adds the (already comparable) scores, weighted by
+    ``weights``; a chunk one retriever did not return gets that retriever's lowest
+    score for the chunk's kind. ``fusion="rrf"`` is reciprocal-rank fusion with
+    constant ``rrf_k``. Provenance goes into the node's metadata (the nodes are built
+    per query), so one instance serves concurrent queries.
     """
 
     def __init__(
@@ -78,6 +228,7 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
         retrievers: list[BaseRetriever],
         names: Sequence[str],
         weights: Sequence[float] | None = None,
+        fusion: FusionMethod = "calibrated",
         rrf_k: float = 60.0,
         top_k: int = 30,
     ) -> None:
@@ -91,31 +242,73 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
         )
         self.names = list(names)
         self.weights = list(weights or [1.0] * len(retrievers))
+        self.fusion = fusion
         self.rrf_k = rrf_k
-        self.provenance: dict[str, dict[str, int]] = {}
-        self.raw_scores: dict[str, dict[str, float]] = {}
 
-    def _reciprocal_rerank_fusion(self, results: dict) -> list[NodeWithScore]:
-        fused: dict[str, float] = {}
-        best: dict[str, NodeWithScore] = {}
-        provenance: dict[str, dict[str, int]] = {}
-        raw: dict[str, dict[str, float]] = {}
-        for (_query, index), found in results.items():
-            name = self.names[index]
-            ordered = sorted(found, key=lambda n: n.score or 0.0, reverse=True)
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        results = self._run_sync_queries([query_bundle])
+        if self.fusion == "rrf":
+            return self._reciprocal_rerank_fusion(results)[: self.similarity_top_k]
+        return self._calibrated_fusion(results)[: self.similarity_top_k]
+
+    def _collect(self, results: dict) -> tuple[dict[str, NodeWithScore], dict[str, dict]]:
+        """First node seen per chunk id, and per chunk id: retriever → (rank, score)."""
+        nodes: dict[str, NodeWithScore] = {}
+        found: dict[str, dict[str, tuple[int, float]]] = {}
+        for (_query, index), items in results.items():
+            ordered = sorted(items, key=lambda n: n.score or 0.0, reverse=True)
             for rank, item in enumerate(ordered, 1):
                 key = item.node.node_id
-                best.setdefault(key, item)
-                fused[key] = fused.get(key, 0.0) + self.weights[index] / (self.rrf_k + rank)
-                provenance.setdefault(key, {})[name] = rank
-                raw.setdefault(key, {})[name] = float(item.score or 0.0)
-        self.provenance, self.raw_scores = provenance, raw
-        ranked = sorted(fused, key=lambda key: fused[key], reverse=True)
-        return [NodeWithScore(node=best[key].node, score=fused[key]) for key in ranked]
+                nodes.setdefault(key, item)
+                found.setdefault(key, {})[self.names[index]] = (rank, float(item.score or 0.0))
+        return nodes, found
+
+    def _fused(
+        self, nodes: dict[str, NodeWithScore], found: dict, scores: dict[str, float]
+    ) -> list[NodeWithScore]:
+        out = []
+        for key in sorted(scores, key=lambda key: scores[key], reverse=True):
+            node = nodes[key].node
+            node.metadata[_PROVENANCE] = found[key]
+            out.append(NodeWithScore(node=node, score=scores[key]))
+        return out
+
+    def _reciprocal_rerank_fusion(self, results: dict) -> list[NodeWithScore]:
+        nodes, found = self._collect(results)
+        weight = dict(zip(self.names, self.weights, strict=True))
+        scores = {
+            key: sum(weight[name] / (self.rrf_k + rank) for name, (rank, _s) in by.items())
+            for key, by in found.items()
+        }
+        return self._fused(nodes, found, scores)
+
+    def _calibrated_fusion(self, results: dict) -> list[NodeWithScore]:
+        nodes, found = self._collect(results)
+        floor: dict[tuple[str, str], float] = {}
+        for key, by in found.items():
+            kind = nodes[key].node.metadata.get("kind", "")
+            for name, (_rank, score) in by.items():
+                floor[(name, kind)] = min(score, floor.get((name, kind), score))
+        scores: dict[str, float] = {}
+        for key, by in found.items():
+            kind = nodes[key].node.metadata.get("kind", "")
+            scores[key] = sum(
+                weight * (by[name][1] if name in by else floor.get((name, kind), 0.0))
+                for name, weight in zip(self.names, self.weights, strict=True)
+            )
+        return self._fused(nodes, found, scores)
+
+
+# --- the retriever --------------------------------------------------------------------------
 
 
 class Retriever:
-    """Answers ``retrieve(question, k, mode)`` over one :class:`LoadedIndex`."""
+    """Answers ``retrieve(question, k, mode)`` over one :class:`LoadedIndex`.
+
+    Everything that does not depend on the question (kind statistics, masks and the
+    llama-index retrievers) is built once here, so a query costs two Chroma
+    searches, one BM25 pass over the query terms' postings and the fusion.
+    """
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings):
         self.index = index
@@ -124,6 +317,7 @@ class Retriever:
         self._vector_index = VectorStoreIndex.from_vector_store(
             index.vector_store(), embed_model=embedder.as_llama_index()
         )
+        self._stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
         self._by_section: dict[str, list[Chunk]] = {}
         self._by_arxiv: dict[str, Chunk] = {}
         for chunk in index.chunks:
@@ -131,6 +325,8 @@ class Retriever:
                 self._by_section.setdefault(chunk.section, []).append(chunk)
             elif chunk.kind == "abstract" and chunk.arxiv_id:
                 self._by_arxiv[chunk.arxiv_id] = chunk
+        self._fusions: dict[tuple[str, int], ProvenanceFusionRetriever] = {}
+        self._lock = threading.Lock()
         self._reranker = None
         if settings.rerank_model:
             from .rerank import CrossEncoderReranker
@@ -139,11 +335,40 @@ class Retriever:
 
     # -- building blocks --------------------------------------------------------------------
 
-    def _dense(self, top_k: int) -> BaseRetriever:
-        return self._vector_index.as_retriever(similarity_top_k=top_k)
-
-    def _bm25(self, top_k: int) -> BaseRetriever:
-        return SidecarBM25Retriever(self.index.bm25, self.index.by_id, top_k)
+    def _fusion(self, mode: RetrievalMode, candidates: int) -> ProvenanceFusionRetriever:
+        """The fused retriever for ``mode``, built on first use and then reused."""
+        key = (mode, candidates)
+        with self._lock:
+            if key not in self._fusions:
+                retrievers: list[BaseRetriever] = []
+                names: list[str] = []
+                weights: list[float] = []
+                if mode in ("dense", "hybrid"):
+                    retrievers.append(
+                        KindDenseRetriever(self._vector_index, self._stats, candidates)
+                    )
+                    names.append("dense")
+                    weights.append(1.0)
+                if mode in ("bm25", "hybrid"):
+                    retrievers.append(
+                        KindBM25Retriever(
+                            self.index.bm25,
+                            self.index.by_id,
+                            candidates,
+                            weigh_by_coverage=mode == "hybrid",
+                        )
+                    )
+                    names.append("bm25")
+                    weights.append(self.settings.bm25_weight if mode == "hybrid" else 1.0)
+                self._fusions[key] = ProvenanceFusionRetriever(
+                    retrievers,
+                    names,
+                    weights,
+                    fusion=self.settings.fusion,
+                    rrf_k=self.settings.rrf_k,
+                    top_k=candidates * 2 * len(self._stats or (None,)),
+                )
+            return self._fusions[key]
 
     def lookups(self, question: str) -> list[Chunk]:
         """Chunks named in the question: abstracts by arXiv ID, sections by number."""
@@ -172,10 +397,10 @@ class Retriever:
         mode = mode or self.settings.retrieval_mode
         if mode not in MODES:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        if not isinstance(k, int) or k < 1 or k > 100:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1 or k > 100:
             raise InvalidInput(f"k must be an integer from 1 to 100, got {k!r}")
         timings = timings if timings is not None else {}
-        candidates = max(self.settings.candidate_k, k)
+        fusion = self._fusion(mode, max(self.settings.candidate_k, k))
 
         bundle = QueryBundle(query_str=question)
         if mode in ("dense", "hybrid"):
@@ -184,17 +409,6 @@ class Retriever:
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        retrievers: list[BaseRetriever] = []
-        names: list[str] = []
-        if mode in ("dense", "hybrid"):
-            retrievers.append(self._dense(candidates))
-            names.append("dense")
-        if mode in ("bm25", "hybrid"):
-            retrievers.append(self._bm25(candidates))
-            names.append("bm25")
-        fusion = ProvenanceFusionRetriever(
-            retrievers, names, rrf_k=self.settings.rrf_k, top_k=candidates * 2
-        )
         fused = fusion.retrieve(bundle)
         timings["search_ms"] = (time.perf_counter() - t0) * 1000
 
@@ -204,12 +418,13 @@ class Retriever:
             chunk = self.index.by_id.get(item.node.node_id)
             if chunk is None:
                 continue
+            found = item.node.metadata.get(_PROVENANCE, {})
             hits.append(
                 Hit(
                     chunk=chunk,
                     score=float(item.score or 0.0),
-                    retrievers=fusion.provenance.get(chunk.id, {}),
-                    retriever_scores=fusion.raw_scores.get(chunk.id, {}),
+                    retrievers={name: rank for name, (rank, _s) in found.items()},
+                    retriever_scores={name: score for name, (_r, score) in found.items()},
                 )
             )
         hits = self._apply_lookups(question, hits)

