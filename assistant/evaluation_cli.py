@@ -22,7 +22,7 @@ from .retrieval import MODES
 
 log = logging.getLogger(__name__)
 
-ANSWER_EVALUATOR_MODULE = "assistant.answer.evaluation"
+ANSWER_EVALUATOR_MODULE = "assistant.answer.evaluate"
 
 
 @command
