@@ -238,7 +238,7 @@ class UnitScorer:
                 float(adj)
                 + w.lexical * lexical
                 + w.rank / max(hit.rank, 1)
-                + w.chunk * hit.retriever_scores.get("dense", 0.0)
+                + w.chunk * hit.score
                 + (w.named if "lookup" in hit.retrievers else 0.0)
             )
             scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(sim - base)))
