@@ -1,0 +1,592 @@
+"""The chat UI: a Gradio Blocks app over :class:`assistant.api.Assistant`.
+
+This module only formats: questions go to ``Assistant.stream`` and everything shown comes
+from the :class:`~assistant.models.Answer` it returns (text, citations, hits, timings).
+
+Safety: answer text (from the corpus or an LLM) is made inert before Gradio renders it as
+Markdown: ``<`` is escaped, so no HTML tag survives; links and images whose target is not
+``http(s)://`` are defused. The sources and side panels are HTML we build ourselves, with
+every value passed through :func:`html.escape` and only ``http(s)`` URLs linked. Gradio's
+chatbot sanitiser runs on top of that, but ``gr.HTML`` does not sanitise at all, so the
+escaping here is what keeps hostile text from running.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from .errors import AssistantError
+from .models import ARXIV_ABS_URL, Answer, Citation, Hit
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # (the environment above must be set before the import)
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "bm25")
+SNIPPET_CONTEXT = 160
+"""Characters of chunk text shown on each side of a cited span."""
+MAX_AUTHORS = 3
+
+
+class ChatBackend(Protocol):
+    """What the UI needs from :class:`assistant.api.Assistant` (tests pass a fake)."""
+
+    settings: Any
+
+    def stream(self, question: str, history: list[dict] | None = None, **kw: Any) -> Iterator:
+        """Text deltas, then the final :class:`Answer`."""
+
+    def info(self) -> dict[str, object]: ...
+
+    def sections(self) -> list: ...
+
+    def build_index(self, rebuild: bool = False, progress: bool = True) -> Any: ...
+
+
+@dataclass
+class Turn:
+    """One question of a conversation and what came back (kept in the session state)."""
+
+    question: str
+    partial: str = ""
+    answer: Answer | None = None
+    problem: str | None = None
+    """One-line message when the question could not be answered at all."""
+
+
+@dataclass
+class Session:
+    turns: list[Turn] = field(default_factory=list)
+
+
+# -- making text inert -----------------------------------------------------------------------
+
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+_LINK_OPEN = re.compile(r"\]\(\s*(?:&lt;)?")
+_REF_DEF = re.compile(r"^([ \t]{0,3})\[([^\]\n]*)\]:(?!\s*(?:&lt;)?https?://)", re.MULTILINE)
+_MARKER = re.compile(r"(?<!\\)\[(\d{1,3})\](?![(:\[])")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_EMPHASIS = re.compile(r"\*\*|__|(?m:^#+\s*)")
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything for our own markup."""
+    return html.escape(str(value), quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) URL, else None (``javascript:``, ``data:``, …)."""
+    if url and _SAFE_URL.match(url.strip()):
+        return url.strip()
+    return None
+
+
+def safe_markdown(text: str) -> str:
+    """Markdown that renders ``text`` without any HTML, script link or remote image.
+
+    ``<`` and ``&`` are escaped everywhere (code spans included: a code span is not worth
+    the risk of our idea of one differing from the renderer's); an inline link or
+    reference definition whose target is not http(s) is broken with a backslash so it
+    shows as text; images are never loaded. Citation markers ``[n]`` become badges.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    text = text.replace("![", "!\\[")
+
+    def link(match: re.Match[str]) -> str:
+        rest = text[match.end() : match.end() + 8].lower()
+        return match.group(0) if rest.startswith(("http://", "https:/")) else "]\\("
+
+    text = _LINK_OPEN.sub(link, text)
+    text = _REF_DEF.sub(r"\1\\[\2]:", text)
+    return _MARKER.sub(r'<span class="cite">\1</span>', text)
+
+
+def plain(text: str) -> str:
+    """Chunk Markdown as one line of readable text (links → their text, no emphasis)."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_EMPHASIS.sub("", text)
+    return " ".join(text.split())
+
+
+# -- answers and their sources -----------------------------------------------------------------
+
+
+def snippet_html(chunk_text: str, quote: str, context: int = SNIPPET_CONTEXT) -> str:
+    """The chunk around ``quote`` with the quote highlighted, escaped, on one line."""
+    text = plain(chunk_text)
+    quote = plain(quote)
+    at = text.find(quote) if quote else -1
+    if at < 0:
+        if quote:
+            return f"<mark>{esc(quote)}</mark>"
+        short = text[: 2 * context]
+        return esc(short) + ("…" if len(text) > len(short) else "")
+    before, after = text[:at], text[at + len(quote) :]
+    if len(before) > context:
+        before = "…" + before[-context:].split(" ", 1)[-1] if " " in before[-context:] else "…"
+    if len(after) > context:
+        after = after[:context] + "…"
+    return f"{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}"
+
+
+def _authors(authors: Sequence[str]) -> str:
+    names = [" ".join(a.split()) for a in authors]
+    shown = ", ".join(names[:MAX_AUTHORS])
+    return shown + (" et al." if len(names) > MAX_AUTHORS else "")
+
+
+def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:
+    """One source card: marker badge, section or paper, snippet with the cited span."""
+    hit = hits_by_id.get(citation.chunk_id)
+    text = hit.chunk.text if hit else ""
+    if hit and hit.chunk.title and text.startswith(hit.chunk.title):
+        text = text[len(hit.chunk.title) :]  # an abstract chunk: the title is in the head
+    snippet = snippet_html(text, citation.quote)
+    marker = f'<span class="marker">{int(citation.marker)}</span>'
+    flag = ""
+    if citation.flagged:
+        flag = (
+            f'<span class="flag" title="{esc(citation.flagged)}">'
+            "⚠ link audit: the survey's link text may not match this paper</span>"
+        )
+    if citation.kind == "arxiv":
+        arxiv_id = citation.arxiv_id or ""
+        url = safe_url(citation.url) or safe_url(ARXIV_ABS_URL.format(arxiv_id))
+        ident = esc(f"arXiv:{arxiv_id}")
+        if url:
+            ident = f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{ident}</a>'
+        title = esc(citation.title or "")
+        head = f'<span class="ident">{ident}</span> <span class="title">{title}</span>'
+        if citation.authors:
+            head += f' <span class="authors">{esc(_authors(citation.authors))}</span>'
+    else:
+        number = citation.section or ""
+        ident = f"§{number}" if number[:1].isdigit() else "§"
+        head = (
+            f'<span class="ident">{esc(ident)}</span> '
+            f'<span class="title">{esc(citation.section_title or number)}</span>'
+        )
+    return (
+        f'<div class="src src-{esc(citation.kind)}">{marker}<div class="src-body">'
+        f'<div class="src-head">{head}{flag}</div>'
+        f'<div class="snippet">{snippet}</div></div></div>'
+    )
+
+
+def sources_html(answer: Answer) -> str:
+    """All citations of an answer as one HTML block (no newlines: Markdown keeps it whole)."""
+    if not answer.citations:
+        return ""
+    hits_by_id = {h.chunk.id: h for h in answer.hits}
+    cards = "".join(source_html(c, hits_by_id) for c in answer.citations)
+    return f'<div class="sources"><div class="sources-label">Sources</div>{cards}</div>'
+
+
+def footer_html(answer: Answer) -> str:
+    """Backend, grounding and timings in small print."""
+    parts = ["extractive" if answer.backend == "none" else answer.backend]
+    if answer.citations and not answer.refused:
+        parts.append(f"grounded {answer.grounded:.0%}")
+    total = answer.timings.get("total")
+    if total is not None:
+        parts.append(f"{total / 1000:.2f} s" if total >= 1000 else f"{total:.0f} ms")
+    detail = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings.items())
+    return f'<div class="meta" title="{esc(detail)}">{esc(" · ".join(parts))}</div>'
+
+
+def answer_content(answer: Answer) -> str:
+    """The chat message for a finished answer: warning, text, sources, small print."""
+    blocks = []
+    if answer.error:
+        blocks.append(f'<div class="warn">⚠ {esc(" ".join(answer.error.split()))}</div>')
+    blocks.append(safe_markdown(answer.text))
+    sources = sources_html(answer)
+    if sources:
+        blocks.append(sources)
+    blocks.append(footer_html(answer))
+    return "\n\n".join(blocks)
+
+
+def turn_content(turn: Turn) -> str:
+    if turn.answer is not None:
+        return answer_content(turn.answer)
+    if turn.problem is not None:
+        return f'<div class="warn">⚠ {esc(turn.problem)}</div>'
+    if turn.partial:
+        return safe_markdown(turn.partial) + ' <span class="caret">▍</span>'
+    return '<span class="pending">Searching the survey…</span>'
+
+
+def chat_messages(session: Session) -> list[dict[str, str]]:
+    """The Chatbot's value: user and assistant messages, rendered from the session."""
+    messages = []
+    for turn in session.turns:
+        messages.append({"role": "user", "content": safe_markdown(turn.question)})
+        messages.append({"role": "assistant", "content": turn_content(turn)})
+    return messages
+
+
+def conversation(session: Session) -> list[dict[str, str]]:
+    """History for follow-ups: the plain question and answer texts of finished turns."""
+    history = []
+    for turn in session.turns:
+        if turn.answer is None:
+            continue
+        history.append({"role": "user", "content": turn.question})
+        history.append({"role": "assistant", "content": turn.answer.text})
+    return history
+
+
+def hits_html(hits: Sequence[Hit]) -> str:
+    """What retrieval found for the latest question, with scores and retrievers."""
+    if not hits:
+        return '<p class="muted">Nothing retrieved yet.</p>'
+    rows = []
+    for hit in hits:
+        chunk = hit.chunk
+        found = ", ".join(f"{esc(name)} #{int(rank)}" for name, rank in hit.retrievers.items())
+        text = plain(chunk.text)
+        short = text[:280] + ("…" if len(text) > 280 else "")
+        rows.append(
+            f'<div class="hit"><div class="hit-head"><b>{int(hit.rank)}.</b> '
+            f'{esc(chunk.label)} <span class="muted">score {hit.score:.4f} · {found}</span>'
+            f'</div><div class="snippet">{esc(short)}</div></div>'
+        )
+    return "".join(rows)
+
+
+# -- side panel ----------------------------------------------------------------------------------
+
+
+def _when(stamp: object) -> str:
+    try:
+        return datetime.fromisoformat(str(stamp)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(stamp)
+
+
+def _facts(rows: Sequence[tuple[str, object]]) -> str:
+    cells = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    return f'<dl class="facts">{cells}</dl>'
+
+
+def index_html(info: dict[str, object]) -> str:
+    """Index facts from :meth:`Assistant.info`."""
+    manifest = info.get("manifest")
+    if not isinstance(manifest, dict):
+        return (
+            '<p class="warn">No index yet: press <b>Re-index</b> '
+            "or run <code>python -m assistant index</code>.</p>"
+        )
+    return _facts(
+        [
+            (
+                "chunks",
+                f"{manifest.get('chunks')} ({manifest.get('sections')} section, "
+                f"{manifest.get('abstracts')} abstract)",
+            ),
+            ("embedder", f"{manifest.get('embedder')} · dim {manifest.get('dim')}"),
+            ("corpus", str(manifest.get("corpus_hash", ""))[:12]),
+            ("built", _when(manifest.get("built_at", ""))),
+        ]
+    )
+
+
+def backend_html(info: dict[str, object], settings: Any, last: Answer | None = None) -> str:
+    """Which LLM answers, and whether it did on the last question."""
+    backend = str(info.get("llm_backend") or "none")
+    if backend == "none":
+        return (
+            '<p class="backend"><span class="dot off"></span> <b>Extractive</b> — no LLM '
+            "configured; answers quote the best passages.</p>"
+            '<p class="muted">Set <code>ASSISTANT_LLM_BACKEND</code> to '
+            "<code>openai-compatible</code> or <code>ollama</code> to add one.</p>"
+        )
+    model = getattr(settings, "llm_model", None) or "default model"
+    where = getattr(settings, "ollama_url", "") if backend == "ollama" else None
+    where = where or getattr(settings, "llm_base_url", None) or ""
+    if last is None:
+        state, note = "unknown", "not asked yet"
+    elif last.error:
+        state, note = "off", f"failed on the last question: {' '.join(last.error.split())}"
+    else:
+        state, note = "on", "answered the last question"
+    return (
+        f'<p class="backend"><span class="dot {state}"></span> <b>{esc(backend)}</b> · '
+        f"{esc(model)}</p>"
+        f'<p class="muted">{esc(where)}</p><p class="muted">{esc(note)}</p>'
+    )
+
+
+def example_questions(sections: Sequence[Any], configured: Sequence[str] = ()) -> list[str]:
+    """Configured examples, else two Chinese and two English ones made from section titles.
+
+    Picks the sections with the most text and the most linked papers so the examples
+    show both kinds of source, whatever the corpus.
+    """
+    if configured:
+        return list(configured)
+    filled = [s for s in sections if getattr(s, "chunks", 0) > 0 and getattr(s, "title", "")]
+    if not filled:
+        return ["这份综述的主要结论是什么？", "What are the main trends this survey identifies?"]
+
+    def name(s: Any) -> str:
+        return f"§{s.section} {s.title}" if str(s.section)[:1].isdigit() else s.title
+
+    by_text = sorted(filled, key=lambda s: -s.chunks)
+    by_links = sorted(filled, key=lambda s: -len(s.arxiv_ids))
+    linked = by_links[0] if by_links[0].arxiv_ids else by_text[-1]
+    other = next((s for s in by_text if s is not linked), by_text[0])
+    return [
+        f"「{other.title}」这一节的要点是什么？",
+        f"{linked.title}方面，综述提到了哪些代表性工作？",
+        f"Which papers does the survey cite in {name(linked)}, and what do they propose?",
+        f"What are the key points of {name(other)}?",
+    ]
+
+
+# -- the app --------------------------------------------------------------------------------------
+
+CSS = """
+.gradio-container { font-family: ui-sans-serif, system-ui, "Noto Sans CJK SC",
+  "WenQuanYi Zen Hei", "PingFang SC", "Microsoft YaHei", sans-serif; }
+#app-head h1 { font-size: 1.35rem; margin: 0; }
+#app-head p { margin: .15rem 0 0; color: var(--body-text-color-subdued); font-size: .9rem; }
+#chat .message-content { line-height: 1.7; }
+.cite, .src .marker { display: inline-block; min-width: 1.35em; padding: 0 .3em;
+  border-radius: .6em; background: var(--color-accent-soft); color: var(--color-accent);
+  font-size: .72em; font-weight: 600; text-align: center; line-height: 1.5;
+  vertical-align: .35em; margin: 0 .1em; }
+.sources { margin-top: .4rem; border-top: 1px solid var(--border-color-primary);
+  padding-top: .5rem; }
+.sources-label { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em;
+  color: var(--body-text-color-subdued); margin-bottom: .3rem; }
+.src { display: flex; gap: .5rem; align-items: baseline; margin: .35rem 0 .55rem; }
+.src .marker { vertical-align: baseline; flex: none; font-size: .78em; }
+.src-body { min-width: 0; }
+.src-head { font-size: .9em; }
+.src-head .ident { font-weight: 600; margin-right: .25em; }
+.src-head .authors { color: var(--body-text-color-subdued); font-size: .9em; }
+.snippet { font-size: .84em; color: var(--body-text-color-subdued); line-height: 1.6;
+  margin-top: .1rem; }
+.snippet mark { background: rgba(255, 212, 59, .35); color: var(--body-text-color);
+  padding: 0 .1em; border-radius: 2px; }
+.flag { display: inline-block; margin-left: .4em; padding: 0 .45em; border-radius: .6em;
+  background: rgba(245, 159, 0, .15); color: #b35c00; font-size: .78em; }
+.meta { font-size: .72rem; color: var(--body-text-color-subdued); opacity: .8;
+  margin-top: .2rem; }
+.warn { font-size: .85em; color: #9a5b00; background: rgba(245, 159, 0, .1);
+  border-left: 3px solid #f59f00; padding: .25rem .6rem; border-radius: 3px; }
+.pending, .caret, .muted { color: var(--body-text-color-subdued); }
+.caret { animation: blink 1s steps(2) infinite; }
+@keyframes blink { 50% { opacity: 0; } }
+.muted { font-size: .82em; }
+.facts { display: grid; grid-template-columns: auto 1fr; gap: .15rem .7rem; margin: 0;
+  font-size: .85em; }
+.facts dt { color: var(--body-text-color-subdued); }
+.facts dd { margin: 0; word-break: break-word; }
+.backend { margin: 0 0 .2rem; font-size: .9em; }
+.dot { display: inline-block; width: .55em; height: .55em; border-radius: 50%;
+  background: #adb5bd; }
+.dot.on { background: #2f9e44; } .dot.off { background: #adb5bd; }
+.dot.unknown { background: #f59f00; }
+.hit { margin: .3rem 0 .6rem; font-size: .88em; }
+#side .block { box-shadow: none; }
+"""
+
+PLACEHOLDER = (
+    "**Ask the survey** in 中文 or English.\n\n"
+    "Answers quote the survey and the arXiv papers it links; each claim carries a marker "
+    "that points at its source below the answer."
+)
+
+
+def _theme() -> gr.themes.Base:
+    return gr.themes.Soft(
+        primary_hue="indigo",
+        neutral_hue="slate",
+        font=["ui-sans-serif", "system-ui", "Noto Sans CJK SC", "WenQuanYi Zen Hei", "sans-serif"],
+    )
+
+
+def create_app(assistant: ChatBackend) -> gr.Blocks:
+    """The chat app for ``assistant`` (start it with :func:`launch`)."""
+    settings = assistant.settings
+    try:
+        examples = example_questions(assistant.sections(), settings.ui_examples)
+    except AssistantError as exc:
+        log.warning("no example questions: %s", exc)
+        examples = example_questions([], settings.ui_examples)
+
+    def respond(question: str, mode: str, k: float, session: Session | None):
+        session = Session(list(session.turns)) if session else Session()
+        history = conversation(session)
+        turn = Turn(question=question or "")
+        session.turns.append(turn)
+        yield chat_messages(session), session, "", gr.skip(), gr.skip()
+        try:
+            for item in assistant.stream(question, history=history, k=int(k), mode=mode):
+                if isinstance(item, Answer):
+                    turn.answer = item
+                else:
+                    turn.partial += item
+                    yield chat_messages(session), session, gr.skip(), gr.skip(), gr.skip()
+        except AssistantError as exc:
+            turn.problem = " ".join(str(exc).split())
+        except Exception:
+            log.exception("chat request failed")
+            turn.problem = "internal error while answering; see the server log"
+        if turn.answer is None and turn.problem is None:
+            turn.problem = "no answer came back; see the server log"
+        info = assistant.info()
+        yield (
+            chat_messages(session),
+            session,
+            gr.skip(),
+            hits_html(turn.answer.hits if turn.answer else []),
+            backend_html(info, settings, turn.answer),
+        )
+
+    def clear():
+        return [], Session(), "", hits_html([])
+
+    def panel():
+        info = assistant.info()
+        return index_html(info), backend_html(info, settings)
+
+    def reindex(rebuild: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        progress(0, desc="Reading the corpus")
+        try:
+            report = assistant.build_index(rebuild=bool(rebuild), progress=True)
+        except AssistantError as exc:
+            return index_html(assistant.info()), f'<p class="warn">⚠ {esc(exc)}</p>'
+        if report.unchanged:
+            note = "Index is up to date."
+        else:
+            note = (
+                f"Indexed: {report.embedded} embedded, {report.reused} reused, "
+                f"{report.removed} removed."
+            )
+        return index_html(assistant.info()), f'<p class="muted">{esc(note)}</p>'
+
+    with gr.Blocks(title="Survey assistant", fill_height=False) as app:
+        session = gr.State(Session())
+        with gr.Row(elem_id="app-head"):
+            gr.HTML(
+                "<h1>Survey assistant</h1><p>Cited answers from the survey and the arXiv "
+                "papers it links · 中文 / English</p>"
+            )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    show_label=False,
+                    height=620,
+                    layout="bubble",
+                    placeholder=PLACEHOLDER,
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=["copy"],
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        elem_id="question",
+                        label="Question",
+                        show_label=False,
+                        placeholder="Ask a question — e.g. 哪些工作把世界模型用于自动驾驶？",
+                        max_lines=6,
+                        scale=8,
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    clear_btn = gr.Button("Clear", scale=1, elem_id="clear")
+                gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Try")
+                with gr.Accordion("Retrieved passages (latest question)", open=False):
+                    hits = gr.HTML(hits_html([]), label="Retrieved passages", elem_id="hits")
+            with gr.Column(scale=1, min_width=260, elem_id="side"):
+                gr.Markdown("#### Retrieval")
+                mode = gr.Radio(
+                    list(MODES),
+                    value=settings.retrieval_mode,
+                    label="Mode",
+                    info="hybrid fuses dense (meaning) and BM25 (words)",
+                )
+                k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages (k)")
+                gr.Markdown("#### Answers")
+                backend = gr.HTML(label="Answer backend", elem_id="backend")
+                gr.Markdown("#### Index")
+                facts = gr.HTML(elem_id="index-facts")
+                rebuild = gr.Checkbox(False, label="re-embed everything")
+                reindex_btn = gr.Button("Re-index", size="sm", elem_id="reindex")
+                reindex_note = gr.HTML()
+
+        gr.on(
+            [question.submit, send.click],
+            respond,
+            inputs=[question, mode, k, session],
+            outputs=[chatbot, session, question, hits, backend],
+            api_name="chat",
+            concurrency_limit=settings.ui_concurrency,
+            concurrency_id="chat",
+            show_progress="hidden",
+        )
+        gr.on(
+            [clear_btn.click, chatbot.clear],
+            clear,
+            outputs=[chatbot, session, question, hits],
+            api_name="clear",
+            queue=False,
+        )
+        reindex_btn.click(
+            reindex,
+            inputs=[rebuild],
+            outputs=[facts, reindex_note],
+            api_name="reindex",
+            concurrency_limit=1,
+            concurrency_id="index",
+        )
+        app.load(panel, outputs=[facts, backend], api_visibility="private", queue=False)
+    app.queue(default_concurrency_limit=settings.ui_concurrency)
+    return app
+
+
+def launch(
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    block: bool = True,
+) -> str:
+    """Serve ``app`` (no share link, no analytics); return its local URL.
+
+    With ``block=False`` the server runs in a background thread (tests); close it with
+    ``app.close()``.
+    """
+    credentials = tuple(auth.split(":", 1)) if auth else None
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        share=False,
+        prevent_thread_lock=not block,
+        quiet=True,
+        show_error=False,
+        theme=_theme(),
+        css=CSS,
+        footer_links=["api"],
+        run_history=False,
+        enable_monitoring=False,
+        ssr_mode=False,
+        mcp_server=False,
+    )
+    return app.local_url or f"http://{host}:{port}/"

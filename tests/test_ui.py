@@ -1,0 +1,484 @@
+"""The chat UI: safe formatting, the served app (gradio_client), a real browser, load."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+from markdown_it import MarkdownIt
+
+from assistant import InvalidInput, ui
+from assistant.loadtest import run_load
+from assistant.models import Answer
+from assistant.settings import Settings
+
+from .conftest import BUNDLED_CORPUS, ROOT, free_port
+from .stubs.fake_assistant import FakeAssistant, cite, paper_hit, section_hit
+
+HOSTILE = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=\"window.__pwned=2;document.title='pwned'\">",
+    "[click](javascript:window.__pwned=3)",
+    "[click]( JavaScript:window.__pwned=4)",
+    "[click](java&#115;cript:window.__pwned=5)",
+    "[click](<javascript:window.__pwned=6>)",
+    "[ref][evil]\n\n[evil]: javascript:window.__pwned=7",
+    "![window.__pwned](https://example.invalid/track.png)",
+    '<a href="javascript:window.__pwned=8">a</a>',
+    "<svg onload=window.__pwned=9>",
+]
+"""Ways answer or corpus text tries to run code (or call home) in the reader's browser."""
+
+
+def rendered(markdown: str) -> str:
+    """HTML the way a CommonMark renderer with raw HTML on (like Gradio's) turns it out."""
+    return MarkdownIt("commonmark", {"html": True}).render(markdown)
+
+
+class _Active(HTMLParser):
+    """Collects what in parsed HTML could run code or load something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "img", "svg", "iframe", "object", "embed", "style"):
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"{tag}[{name}]")
+            if name in ("href", "src") and not (value or "").startswith(("http://", "https://")):
+                self.found.append(f"{tag}[{name}={value}]")
+
+
+def assert_inert(html: str) -> None:
+    parser = _Active()
+    parser.feed(html)
+    assert parser.found == [], html
+
+
+# -- formatting ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_safe_markdown_renders_hostile_text_inert(text):
+    html = rendered(ui.safe_markdown(text))
+    assert_inert(html)
+    assert "window.__pwned" in html  # shown as text, not dropped
+
+
+def test_safe_markdown_keeps_http_links_markers_and_text():
+    md = "NetWorld 用于无线网络 [1]，见 [arXiv](https://arxiv.org/abs/2602.00558) 与 a < b & c [2]."
+    html = rendered(ui.safe_markdown(md))
+    assert '<a href="https://arxiv.org/abs/2602.00558">arXiv</a>' in html
+    assert '<span class="cite">1</span>' in html and '<span class="cite">2</span>' in html
+    assert "a &lt; b &amp; c" in html
+
+
+def test_safe_url_allows_only_http():
+    assert ui.safe_url("https://arxiv.org/abs/2602.00558") == "https://arxiv.org/abs/2602.00558"
+    for bad in ("javascript:alert(1)", "data:text/html,x", 'https://x.org/"onclick="x', None, ""):
+        assert ui.safe_url(bad) is None
+
+
+def test_snippet_highlights_the_cited_span_with_context():
+    text = "前文很长。" * 60 + "NetWorld 在无线网络中引入多智能体 RL。" + "后文。" * 80
+    html = ui.snippet_html(text, "NetWorld 在无线网络中引入多智能体 RL")
+    assert "<mark>NetWorld 在无线网络中引入多智能体 RL</mark>" in html
+    assert html.startswith("…") and html.endswith("…")
+    assert len(html) < 2 * ui.SNIPPET_CONTEXT + 80
+    # a quote the chunk does not contain is still shown, marked
+    assert ui.snippet_html("abc", "xyz") == "<mark>xyz</mark>"
+    # Markdown links and emphasis read as plain text
+    assert ui.snippet_html("see **[NetWorld](https://x.org)** now", "") == "see NetWorld now"
+
+
+def _answer(**kw) -> Answer:
+    sec = section_hit(
+        "s1",
+        "17.4.2",
+        "多智能体世界模型：新兴趋势",
+        "现有世界模型几乎全部采用单智能体视角。NetWorld 在无线网络中引入多智能体 RL + 世界模型。",
+    )
+    paper = paper_hit(
+        "2602.00558",
+        "NetWorld: Communication-Based Diffusion World Model",
+        "We propose NetWorld, a communication-based diffusion world model.",
+        authors=["A One", "B Two", "C Three", "D Four"],
+        rank=2,
+    )
+    base = {
+        "question": "NetWorld?",
+        "text": "NetWorld 引入多智能体 RL [1]，是扩散世界模型 [2]。",
+        "citations": [
+            cite(1, sec, "NetWorld 在无线网络中引入多智能体 RL"),
+            cite(
+                2, paper, "a communication-based diffusion world model", flagged="anchor mismatch"
+            ),
+        ],
+        "hits": [sec, paper],
+        "grounded": 1.0,
+        "timings": {"retrieve": 30.0, "total": 42.0},
+    }
+    base.update(kw)
+    return Answer(**base)
+
+
+def test_answer_content_lists_sections_and_papers_under_the_answer():
+    html = rendered(ui.answer_content(_answer()))
+    assert "§17.4.2" in html and "多智能体世界模型：新兴趋势" in html
+    assert '<a href="https://arxiv.org/abs/2602.00558"' in html and "arXiv:2602.00558" in html
+    assert "A One, B Two, C Three et al." in html
+    assert "<mark>NetWorld 在无线网络中引入多智能体 RL</mark>" in html
+    assert "<mark>a communication-based diffusion world model</mark>" in html
+    assert 'class="flag"' in html and "anchor mismatch" in html
+    # the markers in the text and the badges of the sources carry the same numbers
+    assert re.findall(r'class="cite">(\d+)<', html) == re.findall(r'class="marker">(\d+)<', html)
+    assert "grounded 100%" in html and "42 ms" in html
+    assert 'class="warn"' not in html
+
+
+def test_answer_content_shows_errors_as_one_line_and_refusals_without_sources():
+    answer = _answer(error="openai-compatible: connection refused\n(127.0.0.1:9)")
+    html = ui.answer_content(answer)
+    assert '<div class="warn">⚠ openai-compatible: connection refused (127.0.0.1:9)</div>' in html
+    refused = ui.answer_content(_answer(text="综述没有涉及这个问题。", citations=[], refused=True))
+    assert "sources" not in refused and "综述没有涉及" in refused
+
+
+def test_sources_escape_hostile_corpus_text_and_urls():
+    evil = '<img src=x onerror="window.__pwned=1">'
+    hit = section_hit("e", "1.1", evil, f"{evil} [y](javascript:alert(1)) tail")
+    paper = paper_hit('2602.0"><script>x</script>', evil, evil, authors=[evil])
+    citations = [cite(1, hit, evil), cite(2, paper, evil, flagged=evil)]
+    citations[1] = citations[1].model_copy(update={"url": "javascript:alert(1)"})
+    html = ui.answer_content(
+        Answer(question="q", text=f"{evil} [1] [2]", citations=citations, hits=[hit, paper])
+    )
+    assert_inert(rendered(html))
+    assert "&lt;img src=x onerror=" in html
+    assert "href=" not in html  # neither the javascript: URL nor a broken arXiv ID is linked
+
+
+def test_side_panel_escapes_and_says_what_answers():
+    info = {
+        "llm_backend": "none",
+        "manifest": {
+            "chunks": 16,
+            "sections": 9,
+            "abstracts": 7,
+            "embedder": "<b>e</b>",
+            "dim": 384,
+            "corpus_hash": "441bd22c0e19e788aa",
+            "built_at": "2026-11-25T16:01:46+00:00",
+        },
+    }
+    facts = ui.index_html(info)
+    assert "16 (9 section, 7 abstract)" in facts and "&lt;b&gt;e&lt;/b&gt;" in facts
+    assert "441bd22c0e19<" in facts and "2026-11-25 16:01" in facts
+    assert "No index yet" in ui.index_html({"manifest": None})
+    assert "Extractive" in ui.backend_html(info, Settings())
+    settings = Settings(llm_backend="openai-compatible", llm_model="m<x>")
+    info["llm_backend"] = "openai-compatible"
+    assert "not asked yet" in ui.backend_html(info, settings)
+    assert "m&lt;x&gt;" in ui.backend_html(info, settings)
+    failed = ui.backend_html(info, settings, _answer(error="timeout"))
+    assert "dot off" in failed and "timeout" in failed
+    assert "dot on" in ui.backend_html(info, settings, _answer())
+
+
+def test_hits_panel_escapes_chunk_text():
+    hit = section_hit("e", "1.1", "t", "<script>x</script> body")
+    html = ui.hits_html([hit])
+    assert "&lt;script&gt;" in html and "<script" not in html and "dense #1" in html
+
+
+def test_example_questions_come_from_section_titles_in_both_languages(assistant):
+    rows = assistant.sections()
+    examples = ui.example_questions(rows)
+    assert len(examples) == 4
+    titles = [r.title for r in rows]
+    assert all(any(t in q for t in titles) for q in examples)
+    assert sum(bool(re.search(r"[\u4e00-\u9fff]{2}", q.split(" ")[0])) for q in examples) >= 2
+    assert sum(q.startswith(("Which", "What")) for q in examples) == 2
+    assert ui.example_questions(rows, ["only this?"]) == ["only this?"]
+
+
+# -- the served app --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def served(backend, auth: str | None = None):
+    app = ui.create_app(backend)
+    url = ui.launch(app, port=free_port(), auth=auth, block=False)
+    try:
+        yield url
+    finally:
+        app.close()
+
+
+def _client(url, **kw):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, **kw)
+
+
+def _reply(result) -> str:
+    """The text of the last assistant message in a /chat result."""
+    message = result[0][-1]
+    assert message["role"] == "assistant"
+    return " ".join(part["text"] for part in message["content"])
+
+
+@pytest.fixture
+def scripted():
+    return FakeAssistant(lambda q, history, k, mode: _answer(question=q), delay=0.001)
+
+
+def test_chat_passes_history_mode_and_k_and_clear_resets(scripted):
+    with served(scripted) as url:
+        client = _client(url)
+        first = client.predict("NetWorld 是什么？", "bm25", 3, api_name="/chat")
+        assert "arxiv.org/abs/2602.00558" in _reply(first)
+        client.predict("它用于什么场景？", "dense", 7, api_name="/chat")
+        assert [(c["mode"], c["k"]) for c in scripted.calls] == [("bm25", 3), ("dense", 7)]
+        assert scripted.calls[0]["history"] == []
+        assert scripted.calls[1]["history"] == [
+            {"role": "user", "content": "NetWorld 是什么？"},
+            {"role": "assistant", "content": _answer().text},
+        ]
+        client.predict(api_name="/clear")
+        after = client.predict("new topic", "hybrid", 5, api_name="/chat")
+        assert scripted.calls[2]["history"] == []
+        assert len(after[0]) == 2  # the cleared conversation is gone from the chat too
+
+
+def test_chat_shows_input_errors_as_a_message(scripted):
+    def invalid(*_):
+        raise InvalidInput("the question is empty")
+
+    scripted.answerer = invalid
+    with served(scripted) as url:
+        reply = _reply(_client(url).predict("   ", "hybrid", 5, api_name="/chat"))
+    assert reply == '<div class="warn">⚠ the question is empty</div>'
+
+
+def test_chat_survives_unexpected_errors_without_a_traceback(scripted):
+    def boom(*_):
+        raise RuntimeError("secret internals")
+
+    scripted.answerer = boom
+    with served(scripted) as url:
+        reply = _reply(_client(url).predict("q", "hybrid", 5, api_name="/chat"))
+    assert "internal error" in reply and "secret" not in reply
+
+
+def test_reindex_reports_progress_and_result(scripted):
+    scripted.manifest = {"chunks": 3, "sections": 2, "abstracts": 1, "embedder": "hash", "dim": 8}
+    with served(scripted) as url:
+        facts, note = _client(url).predict(True, api_name="/reindex")
+    assert scripted.builds == [True]
+    assert "3 (2 section, 1 abstract)" in facts and "3 embedded, 5 reused" in note
+
+
+def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
+    """Questions naming a paper get its arXiv ID and the section that links it."""
+    backend = FakeAssistant.over(assistant)
+    with served(backend) as url:
+        client = _client(url)
+        zh = _reply(
+            client.predict("NetWorld 把世界模型用在了什么场景？", "hybrid", 5, api_name="/chat")
+        )
+        client.predict(api_name="/clear")
+        en = _reply(client.predict("What is NetWorld about?", "hybrid", 5, api_name="/chat"))
+    assert 'class="sources"' in zh and "§17.4.2" in zh
+    assert 'href="https://arxiv.org/abs/2602.00558"' in en and "arXiv:2602.00558" in en
+
+
+def test_load_small(scripted):
+    with served(scripted) as url:
+        report = run_load(url, ["NetWorld 是什么？", "What is NetWorld?"], clients=5, per_client=4)
+    assert report.errors == []
+    assert report.requests == 20 and len(report.latencies) == 20
+    assert report.throughput > 0 and report.percentile(95) >= report.percentile(50)
+
+
+def test_slow_llm_does_not_block_other_users():
+    """One request stuck in a slow LLM call; another user's question is answered meanwhile."""
+    import threading
+
+    release = threading.Event()
+
+    def answerer(q, history, k, mode):
+        if q == "slow":
+            release.wait(30)
+        return _answer(question=q)
+
+    backend = FakeAssistant(answerer)
+    with served(backend) as url:
+        slow = _client(url).submit("slow", "hybrid", 5, api_name="/chat")
+        while not backend.calls:
+            time.sleep(0.05)
+        fast = _client(url).predict("fast", "hybrid", 5, api_name="/chat")
+        still_waiting = not slow.done()
+        release.set()
+        slow.result(timeout=30)
+    assert "arXiv:2602.00558" in _reply(fast)
+    assert still_waiting
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(url, timeout=2)
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.mark.slow
+def test_serve_binds_localhost_and_requires_auth(built_index):
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASSISTANT_CORPUS_DIR": str(BUNDLED_CORPUS),
+        "ASSISTANT_INDEX_DIR": str(built_index),
+        "ASSISTANT_AUTH": "reader:s3cret",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_for(url, proc)
+        assert httpx.get(url + "config").status_code == 401
+        assert (
+            httpx.post(url + "login", data={"username": "reader", "password": "no"}).status_code
+            == 400
+        )
+        client = _client(url, auth=("reader", "s3cret"))
+        assert "/chat" in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert not [ip for ip in _own_addresses() if _reachable(ip, port)]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _own_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses."""
+    import psutil
+
+    return [
+        a.address
+        for addrs in psutil.net_if_addrs().values()
+        for a in addrs
+        if a.family.name == "AF_INET" and not a.address.startswith("127.")
+    ]
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        httpx.get(f"http://{host}:{port}/", timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+# -- a real browser --------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page():
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/browser-deps.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        yield page
+        browser.close()
+
+
+def _ask(page, url: str, question: str) -> None:
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_selector("#chat .meta, #chat .warn", timeout=120_000)
+
+
+@pytest.mark.slow
+def test_browser_shows_answer_sources_and_arxiv_link(page, assistant):
+    backend = FakeAssistant.over(assistant)
+    with served(backend) as url:
+        _ask(page, url, "What is NetWorld about?")
+        sources = page.locator("#chat .sources")
+        sources.first.wait_for(state="visible")
+        link = page.locator('#chat .sources a[href="https://arxiv.org/abs/2602.00558"]')
+        assert link.first.is_visible()
+        assert link.first.get_attribute("target") == "_blank"
+        assert page.locator("#chat .sources .marker").count() >= 1
+        assert "§17.4.2" in sources.first.inner_text()
+        assert page.locator("#index-facts").inner_text().count("chunks") == 1
+        page.wait_for_timeout(500)
+        out = ROOT / "eval" / "results" / "ui.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out))
+        docs = ROOT / "docs" / "screenshot.png"
+        docs.parent.mkdir(exist_ok=True)
+        shutil.copyfile(out, docs)
+    assert out.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_browser_never_runs_hostile_answer_or_source_text(page):
+    evil = "\n".join(HOSTILE)
+    hit = section_hit("e", "1.1", HOSTILE[1], f"{evil} tail", arxiv_ids=["2602.00558"])
+    paper = paper_hit("2602.00558", HOSTILE[0], HOSTILE[1], authors=[HOSTILE[8]])
+    answer = Answer(
+        question="q",
+        text=f"{evil} [1] [2]",
+        citations=[cite(1, hit, "tail"), cite(2, paper, HOSTILE[1], flagged=HOSTILE[1])],
+        hits=[hit, paper],
+        error=HOSTILE[1],
+    )
+    backend = FakeAssistant(lambda *_: answer)
+    with served(backend) as url:
+        _ask(page, url, HOSTILE[1])
+        page.locator("#chat .sources").first.wait_for(state="visible")
+        page.wait_for_timeout(1500)  # give any injected handler time to fire
+        assert page.evaluate("window.__pwned") is None
+        assert page.title() != "pwned"
+        text = page.locator("#chat").inner_text()
+        assert "window.__pwned=1" in text  # the hostile text is shown, as text
+        assert page.locator("#chat img, #chat script, #chat svg[onload]").count() == 0
+        hrefs = page.eval_on_selector_all("#chat a", "els => els.map(e => e.href)")
+        assert all(h.startswith(("http://", "https://")) for h in hrefs if h)
