@@ -302,9 +302,9 @@ def index_html(info: dict[str, object]) -> str:
     )
 
 
-def backend_html(info: dict[str, object], settings: Any, last: Answer | None = None) -> str:
+def backend_html(settings: Any, last: Answer | None = None) -> str:
     """Which LLM answers, and whether it did on the last question."""
-    backend = str(info.get("llm_backend") or "none")
+    backend = str(settings.llm_backend)
     if backend == "none":
         return (
             '<p class="backend"><span class="dot off"></span> <b>Extractive</b> — no LLM '
@@ -448,21 +448,19 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             turn.problem = "internal error while answering; see the server log"
         if turn.answer is None and turn.problem is None:
             turn.problem = "no answer came back; see the server log"
-        info = assistant.info()
         yield (
             chat_messages(session),
             session,
             gr.skip(),
             hits_html(turn.answer.hits if turn.answer else []),
-            backend_html(info, settings, turn.answer),
+            backend_html(settings, turn.answer),
         )
 
     def clear():
         return [], Session(), "", hits_html([])
 
     def panel():
-        info = assistant.info()
-        return index_html(info), backend_html(info, settings)
+        return index_html(assistant.info()), backend_html(settings)
 
     def reindex(rebuild: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         progress(0, desc="Reading the corpus")
@@ -551,6 +549,7 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             reindex,
             inputs=[rebuild],
             outputs=[facts, reindex_note],
+            show_progress_on=[reindex_note],
             api_name="reindex",
             concurrency_limit=1,
             concurrency_id="index",

@@ -186,14 +186,13 @@ def test_side_panel_escapes_and_says_what_answers():
     assert "16 (9 section, 7 abstract)" in facts and "&lt;b&gt;e&lt;/b&gt;" in facts
     assert "441bd22c0e19<" in facts and "2026-11-25 16:01" in facts
     assert "No index yet" in ui.index_html({"manifest": None})
-    assert "Extractive" in ui.backend_html(info, Settings())
+    assert "Extractive" in ui.backend_html(Settings())
     settings = Settings(llm_backend="openai-compatible", llm_model="m<x>")
-    info["llm_backend"] = "openai-compatible"
-    assert "not asked yet" in ui.backend_html(info, settings)
-    assert "m&lt;x&gt;" in ui.backend_html(info, settings)
-    failed = ui.backend_html(info, settings, _answer(error="timeout"))
+    assert "not asked yet" in ui.backend_html(settings)
+    assert "m&lt;x&gt;" in ui.backend_html(settings)
+    failed = ui.backend_html(settings, _answer(error="timeout"))
     assert "dot off" in failed and "timeout" in failed
-    assert "dot on" in ui.backend_html(info, settings, _answer())
+    assert "dot on" in ui.backend_html(settings, _answer())
 
 
 def test_hits_panel_escapes_chunk_text():
