@@ -145,6 +145,22 @@ def _authors(authors: Sequence[str]) -> str:
     return shown + (" et al." if len(names) > MAX_AUTHORS else "")
 
 
+def audit_note(citation: Citation, hit: Hit | None) -> str | None:
+    """Why the link audit doubts this source's arXiv link, if it does.
+
+    The answer pipeline may set :attr:`Citation.flagged`; otherwise an abstract chunk's
+    ``mislinked_anchors`` (the audit's verdict, stored in the index) say which link
+    texts of the survey name another paper.
+    """
+    if citation.flagged:
+        return " ".join(citation.flagged.split())
+    anchors = getattr(hit.chunk, "mislinked_anchors", ()) if hit else ()
+    if anchors:
+        names = ", ".join(f"“{' '.join(a.split())}”" for a in anchors)
+        return f"the survey links {names} to this paper, but the name does not fit it"
+    return None
+
+
 def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:
     """One source card: marker badge, section or paper, snippet with the cited span."""
     hit = hits_by_id.get(citation.chunk_id)
@@ -153,12 +169,8 @@ def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:
         text = text[len(hit.chunk.title) :]  # an abstract chunk: the title is in the head
     snippet = snippet_html(text, citation.quote)
     marker = f'<span class="marker">{int(citation.marker)}</span>'
-    flag = ""
-    if citation.flagged:
-        flag = (
-            f'<span class="flag" title="{esc(citation.flagged)}">'
-            "⚠ link audit: the survey's link text may not match this paper</span>"
-        )
+    note = audit_note(citation, hit)
+    flag = f'<span class="flag">⚠ link audit: {esc(note)}</span>' if note else ""
     if citation.kind == "arxiv":
         arxiv_id = citation.arxiv_id or ""
         url = safe_url(citation.url) or safe_url(ARXIV_ABS_URL.format(arxiv_id))
