@@ -9,6 +9,10 @@ Example::
     for hit in a.retrieve("哪些工作把3D几何理解引入世界模型？", k=5):
         print(hit.rank, hit.chunk.label, round(hit.score, 3))
     vectors = a.embed(["any text"])          # the configured embedder, shape (1, dim)
+    answer = a.ask("FLARE 在真实 GR-1 上的成功率是多少？")
+    print(answer.text)                       # quotes or an LLM answer, with [1] markers
+    for c in answer.citations:
+        print(c.marker, c.label, c.url or "")
 
 Heavy parts (the embedder, the loaded index) are created on first use and shared;
 all public methods are safe to call from many threads.
@@ -19,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
@@ -29,10 +34,13 @@ from .chunking import chunk_corpus
 from .corpus import Corpus, load_corpus
 from .embeddings import Embedder, create_embedder
 from .errors import AssistantError, InvalidInput
-from .models import Hit, Manifest
+from .models import Answer, Hit, Manifest
 from .retrieval import MODES, Retriever
 from .settings import RetrievalMode, Settings
 from .store import BuildReport, IndexStore, LoadedIndex
+
+if TYPE_CHECKING:
+    from .answer.pipeline import AnswerPipeline, HistoryLike
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,7 @@ class Assistant:
         self._embedder: Embedder | None = None
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
+        self._answers: AnswerPipeline | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: object) -> Assistant:
@@ -120,6 +129,17 @@ class Assistant:
                     self._retriever = Retriever(self.index, self.embedder, self.settings)
         return self._retriever
 
+    @property
+    def answers(self) -> AnswerPipeline:
+        """The answer pipeline (backend, sentence scorer, refusal policy), built on first use."""
+        if self._answers is None:
+            with self._lock:
+                if self._answers is None:
+                    from .answer import AnswerPipeline
+
+                    self._answers = AnswerPipeline(self)
+        return self._answers
+
     # -- public API ------------------------------------------------------------------------------
 
     def build_index(self, rebuild: bool = False, progress: bool = True) -> BuildReport:
@@ -136,6 +156,7 @@ class Assistant:
             report = self.store.build(corpus, self.embedder, rebuild=rebuild, progress=progress)
             self._index = None
             self._retriever = None
+            self._answers = None
         return report
 
     def retrieve(
@@ -155,6 +176,25 @@ class Assistant:
         if mode is not None and mode not in MODES:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         return self.retriever.retrieve(text, k=k, mode=mode, timings=timings)
+
+    def ask(self, question: str, history: HistoryLike | None = None) -> Answer:
+        """A cited answer, or a refusal when the survey does not cover the question.
+
+        ``history`` holds earlier turns (``{"role", "content"}`` dicts or (user,
+        assistant) pairs); with an LLM backend a follow-up is rewritten into a
+        standalone question before retrieval.
+
+        >>> answer = Assistant.from_settings().ask("2024 年大约有多少篇论文？")  # doctest: +SKIP
+        >>> answer.citations[0].label                                          # doctest: +SKIP
+        '§17.1 研究爆发的量化观察'
+        """
+        return self.answers.ask(question, history)
+
+    def stream(self, question: str, history: HistoryLike | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, yielding text deltas as they come and then the final
+        :class:`Answer`, whose text replaces the deltas (markers are renumbered, bogus
+        ones removed, and a failed LLM's partial text is replaced by the fallback)."""
+        return self.answers.stream(question, history)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the configured embedder; shape ``(len(texts), dim)``."""

@@ -195,8 +195,10 @@ class Citation(BaseModel):
     title: str | None = None
     authors: tuple[str, ...] = ()
     url: str | None = None
+    linked_arxiv_ids: tuple[str, ...] = ()
+    """arXiv IDs the cited section chunk links to (so a paper it names has its ID)."""
     quote: str = ""
-    """The span of the chunk that supports the claim."""
+    """The sentence of the chunk that best supports the claim."""
     flagged: str | None = None
     """Set when the link audit found the survey's anchor text does not match this paper."""
 
@@ -219,8 +221,16 @@ class Citation(BaseModel):
             "url": self.url,
             "chunk_id": self.chunk_id,
             "quote": self.quote,
+            "linked_arxiv_ids": list(self.linked_arxiv_ids),
             "flagged": self.flagged,
         }
+
+
+class ChatTurn(BaseModel):
+    """One message of a conversation, as the chat UI and ``ask(history=…)`` pass it."""
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class Answer(BaseModel):
@@ -238,6 +248,10 @@ class Answer(BaseModel):
     """Sentences flagged for having no valid citation."""
     error: str | None = None
     """One-line error when the configured LLM failed and the extractive answer was used."""
+    fallback: bool = False
+    """True when ``text`` is the extractive answer standing in for a failed LLM."""
+    support: float | None = None
+    """Value of the refusal signal for this question (refused when below the threshold)."""
     standalone_question: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     """Milliseconds per stage (retrieve, generate, check, total)."""
@@ -250,6 +264,9 @@ class Answer(BaseModel):
             "grounded": round(self.grounded, 4),
             "backend": self.backend,
             "error": self.error,
+            "fallback": self.fallback,
+            "support": None if self.support is None else round(self.support, 5),
+            "ungrounded": self.ungrounded,
             "standalone_question": self.standalone_question,
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],

@@ -137,6 +137,51 @@ class Settings(BaseSettings):
         default=None,
         description="Override the calibrated refusal threshold (see eval/calibration.json).",
     )
+    refusal_calibration_file: Path = Field(
+        default=PROJECT_ROOT / "eval" / "calibration.json",
+        description="Where `calibrate-refusal` stores the threshold and its evidence.",
+    )
+    answer_k: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Hits the answer stage reads (sources shown to the LLM, sentences mined).",
+    )
+    extractive_max_sentences: int = Field(
+        default=3, ge=1, le=20, description="Most sentences the extractive answer quotes."
+    )
+    extractive_max_sources: int = Field(
+        default=2, ge=1, le=10, description="Most chunks the extractive answer cites."
+    )
+    sentence_lexical_weight: float = Field(
+        default=0.1,
+        ge=0,
+        description="Weight of question-term coverage next to dense similarity "
+        "when ranking sentences for quotes and extractive answers.",
+    )
+    sentence_rank_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="Weight of the retrieval rank (1/rank) when ranking sentences.",
+    )
+    sentence_chunk_weight: float = Field(
+        default=0.5,
+        ge=0,
+        description="Weight of the whole chunk's dense similarity (heading context "
+        "included) when ranking its sentences.",
+    )
+    sentence_hub_weight: float = Field(
+        default=0.5,
+        ge=0,
+        description="How much a sentence's similarity to a content-free question is "
+        "discounted (sentences close to every question are not answers).",
+    )
+    sentence_margin: float = Field(
+        default=0.03,
+        ge=0,
+        description="A sentence joins the extractive answer if it scores within this "
+        "margin of the best one.",
+    )
 
     # Limits, serving, logging
     max_question_chars: int = Field(default=2000, ge=1)

@@ -1,0 +1,261 @@
+"""question (+ history) → condense → retrieve → refuse? → generate or extract → check.
+
+The order is the product's contract: a follow-up is made standalone before retrieval
+(LLM backends only); a weak match is refused before any LLM call; every answer, from
+any backend, goes through the same citation check; an LLM failure yields its one-line
+error plus the extractive answer, marked as such, never a silent switch of backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput, LLMError
+from ..models import Answer, ChatTurn, Hit
+from ..prompts import answer_messages, condense_messages, phrase
+from ..text import detect_language
+from .citations import check_citations
+from .extractive import ExtractiveLimits, extractive_body, select
+from .llm import ChatBackend, create_backend
+from .refusal import Evidence, RefusalPolicy, load_policy
+from .scoring import ScoringWeights, UnitScorer
+
+if TYPE_CHECKING:
+    from ..api import Assistant
+
+log = logging.getLogger(__name__)
+
+HistoryLike = Sequence[ChatTurn | dict | tuple[str, str]]
+_HISTORY_TURNS = 6
+_HISTORY_CHARS = 1200
+
+
+def normalize_history(history: HistoryLike | None) -> list[ChatTurn]:
+    """Turns from ``ChatTurn`` s, ``{"role", "content"}`` dicts or (user, assistant) pairs."""
+    turns: list[ChatTurn] = []
+    for item in history or ():
+        if isinstance(item, ChatTurn):
+            turns.append(item)
+        elif isinstance(item, dict):
+            try:
+                turns.append(ChatTurn.model_validate(item))
+            except ValueError as exc:
+                raise InvalidInput(f"bad history turn {item!r}: {exc}") from exc
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            user, reply = item
+            if user:
+                turns.append(ChatTurn(role="user", content=str(user)))
+            if reply:
+                turns.append(ChatTurn(role="assistant", content=str(reply)))
+        else:
+            raise InvalidInput(
+                "history must be a list of {'role', 'content'} turns or (user, assistant) pairs"
+            )
+    return [t for t in turns if t.content.strip()]
+
+
+def _history_text(turns: Sequence[ChatTurn]) -> str:
+    lines = []
+    for turn in turns[-_HISTORY_TURNS:]:
+        content = " ".join(turn.content.split())[:_HISTORY_CHARS]
+        lines.append(f"{'User' if turn.role == 'user' else 'Assistant'}: {content}")
+    return "\n".join(lines)
+
+
+class AnswerPipeline:
+    """Answers questions for one :class:`~assistant.api.Assistant`."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self._lock = threading.RLock()
+        self._scorer: UnitScorer | None = None
+        self._policy: RefusalPolicy | None = None
+        self._backend: ChatBackend | bool | None = False  # False: not created yet
+
+    # -- components ----------------------------------------------------------------------------
+
+    @property
+    def scorer(self) -> UnitScorer:
+        if self._scorer is None:
+            with self._lock:
+                if self._scorer is None:
+                    index = self.assistant.index
+                    cache = Path(self.settings.index_dir) / "answer-cache"
+                    path = cache / f"{index.manifest.build_id}.npz"
+                    for old in cache.glob("*.npz") if cache.is_dir() else ():
+                        if old != path:
+                            old.unlink(missing_ok=True)
+                    self._scorer = UnitScorer(
+                        index.chunks,
+                        self.assistant.embedder,
+                        ScoringWeights(
+                            lexical=self.settings.sentence_lexical_weight,
+                            rank=self.settings.sentence_rank_weight,
+                            chunk=self.settings.sentence_chunk_weight,
+                            null=self.settings.sentence_hub_weight,
+                        ),
+                        cache_path=path,
+                    )
+        return self._scorer
+
+    @property
+    def policy(self) -> RefusalPolicy:
+        if self._policy is None:
+            with self._lock:
+                if self._policy is None:
+                    self._policy = load_policy(
+                        Path(self.settings.refusal_calibration_file),
+                        self.assistant.embedder.id,
+                        self.settings.refusal_threshold,
+                    )
+        return self._policy
+
+    @property
+    def backend(self) -> ChatBackend | None:
+        if self._backend is False:
+            with self._lock:
+                if self._backend is False:
+                    self._backend = create_backend(self.settings)
+        return self._backend  # type: ignore[return-value]
+
+    @property
+    def limits(self) -> ExtractiveLimits:
+        return ExtractiveLimits(
+            max_sentences=self.settings.extractive_max_sentences,
+            max_sources=self.settings.extractive_max_sources,
+            margin=self.settings.sentence_margin,
+        )
+
+    # -- stages --------------------------------------------------------------------------------
+
+    def evidence(self, question: str, timings: dict[str, float] | None = None) -> Evidence:
+        """Retrieve and score sentences for ``question`` (also used by calibration)."""
+        timings = timings if timings is not None else {}
+        t0 = time.perf_counter()
+        hits = self.assistant.retrieve(question, k=self.settings.answer_k, timings=timings)
+        timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        scored = self.scorer.score(question, hits) if hits else []
+        timings["score_ms"] = (time.perf_counter() - t0) * 1000
+        return Evidence(question, hits, scored, self.scorer)
+
+    def condense(self, backend: ChatBackend, turns: Sequence[ChatTurn], question: str) -> str:
+        language = detect_language(question)
+        reply = backend.chat(condense_messages(_history_text(turns), question, language))
+        standalone = " ".join(reply.strip().strip('"“”').split())
+        return standalone or question
+
+    def _extractive(self, ev: Evidence, language: str) -> str:
+        return extractive_body(select(ev.scored, self.limits), ev.hits, language)
+
+    # -- public --------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: HistoryLike | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: HistoryLike | None = None) -> Iterator[str | Answer]:
+        """Text deltas, then the final :class:`Answer` (whose text is authoritative)."""
+        from ..api import validate_question
+
+        started = time.perf_counter()
+        text = validate_question(question, self.settings.max_question_chars)
+        turns = normalize_history(history)
+        language = detect_language(text)
+        backend = self.backend
+        timings: dict[str, float] = {}
+        error: str | None = None
+        query = text
+        standalone = None
+
+        if backend is not None and turns:
+            t0 = time.perf_counter()
+            try:
+                standalone = self.condense(backend, turns, text)
+                query = standalone
+            except LLMError as exc:
+                error = str(exc)
+                log.warning("%s", error)
+            timings["condense_ms"] = (time.perf_counter() - t0) * 1000
+
+        ev = self.evidence(query, timings)
+        support = self.policy.value(ev) if ev.scored else None
+        if self.policy.refuse(ev):
+            refusal = phrase("refusal", language)
+            yield refusal
+            timings["total_ms"] = (time.perf_counter() - started) * 1000
+            yield Answer(
+                question=text,
+                text=refusal,
+                hits=list(ev.hits),
+                backend=backend.name if backend else "none",
+                refused=True,
+                support=support,
+                standalone_question=standalone,
+                timings=timings,
+                error=error,
+            )
+            return
+
+        body: str | None = None
+        if backend is not None and error is None:
+            t0 = time.perf_counter()
+            parts: list[str] = []
+            try:
+                for delta in backend.stream(answer_messages(query, language, ev.hits)):
+                    parts.append(delta)
+                    yield delta
+                body = "".join(parts)
+            except LLMError as exc:
+                error = str(exc)
+                log.warning("%s", error)
+                if parts:
+                    yield "\n\n"
+            timings["generate_ms"] = (time.perf_counter() - t0) * 1000
+
+        fallback = body is None
+        if fallback:
+            body = self._extractive(ev, language)
+
+        t0 = time.perf_counter()
+        checked = check_citations(body, ev.hits, self.scorer)
+        timings["check_ms"] = (time.perf_counter() - t0) * 1000
+
+        final = checked.text
+        if fallback and error:
+            final = f"{phrase('fallback', language, error=error)}\n\n{final}"
+        elif fallback:
+            final = f"{final}\n\n{phrase('no_llm', language)}"
+        if fallback:
+            yield final
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        yield Answer(
+            question=text,
+            text=final,
+            citations=checked.citations,
+            hits=list(ev.hits),
+            backend="none" if fallback else backend.name,  # type: ignore[union-attr]
+            grounded=checked.grounded,
+            ungrounded=checked.ungrounded,
+            error=error,
+            fallback=fallback and error is not None,
+            support=support,
+            standalone_question=standalone,
+            timings=timings,
+        )
+
+
+def cited_hits(answer: Answer) -> list[Hit]:
+    """The hits an answer's citations point at, in marker order."""
+    by_id = {h.chunk.id: h for h in answer.hits}
+    return [by_id[c.chunk_id] for c in answer.citations if c.chunk_id in by_id]

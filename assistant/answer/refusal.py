@@ -1,0 +1,250 @@
+"""Refusing questions the survey does not cover, with a threshold measured, not guessed.
+
+A few support signals are computed for every question from its hits and their scored
+sentences. :func:`calibrate` runs the eval set's answerable and unanswerable
+questions, measures how well each signal separates them (ROC AUC and the best
+operating point), keeps the best signal with a threshold that refuses as many
+unanswerable questions as possible while refusing at most ``max_false_refusals`` of
+the answerable ones, and stores both with the evidence (eval/calibration.json).
+Retrieval changes shift the signals, so calibration is a command to re-run, and the
+file records the embedder and corpus it was measured on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..models import Hit
+from .scoring import ScoredUnit, UnitScorer, content_terms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Evidence:
+    """What a refusal decision looks at for one question."""
+
+    question: str
+    hits: Sequence[Hit]
+    scored: Sequence[ScoredUnit]
+    scorer: UnitScorer
+
+
+def _best(scored: Sequence[ScoredUnit], key: Callable[[ScoredUnit], float]) -> float:
+    return max((key(s) for s in scored), default=0.0)
+
+
+def _term_support(ev: Evidence) -> float:
+    """IDF-weighted share of the question's content terms that some hit contains.
+
+    Terms missing from every retrieved chunk (``batch size`` asked about a paper whose
+    abstract never gives one) are the signature of a near-miss question.
+    """
+    qterms = content_terms(ev.question)
+    if not qterms:
+        return 0.0
+    weights = ev.scorer.term_weights
+    texts = [s.unit for s in ev.scored]
+    total = got = 0.0
+    for term in qterms:
+        w = weights.weight(term)
+        total += w
+        if any(ev.scorer.coverage([term], unit) > 0 for unit in texts):
+            got += w
+    return got / total if total else 0.0
+
+
+SIGNALS: dict[str, Callable[[Evidence], float]] = {
+    "sentence_score": lambda ev: _best(ev.scored, lambda s: s.score),
+    "sentence_dense": lambda ev: _best(ev.scored, lambda s: s.dense),
+    "sentence_coverage": lambda ev: _best(ev.scored, lambda s: s.lexical),
+    "chunk_dense": lambda ev: max(
+        (h.retriever_scores.get("dense", 0.0) for h in ev.hits), default=0.0
+    ),
+    "chunk_bm25": lambda ev: max(
+        (h.retriever_scores.get("bm25", 0.0) for h in ev.hits), default=0.0
+    ),
+    "term_support": _term_support,
+    "combined": lambda ev: _best(ev.scored, lambda s: s.dense) + 0.1 * _term_support(ev),
+}
+"""Candidate signals, higher meaning better supported. ``combined`` adds term support
+to dense sentence similarity: the two fail on different questions."""
+
+
+class Calibration(BaseModel):
+    """The stored refusal rule and the evidence behind it."""
+
+    signal: str
+    threshold: float
+    embedder: str
+    retrieval_mode: str
+    answer_k: int
+    corpus_hash: str
+    created: str
+    questions: int
+    answerable: int
+    unanswerable: int
+    refused_unanswerable: float
+    false_refusals: float
+    max_false_refusals: float
+    auc: dict[str, float] = Field(default_factory=dict)
+    """Separation of every candidate signal (1.0: every unanswerable question scores
+    below every answerable one)."""
+    per_question: list[dict] = Field(default_factory=list)
+
+
+class RefusalPolicy:
+    """Refuse when the chosen signal is below the threshold."""
+
+    def __init__(self, signal: str | None, threshold: float | None, source: str) -> None:
+        self.signal = signal
+        self.threshold = threshold
+        self.source = source
+        """Where the rule came from (calibration file, setting, or none)."""
+
+    @property
+    def active(self) -> bool:
+        return self.signal is not None and self.threshold is not None
+
+    def value(self, ev: Evidence) -> float | None:
+        return SIGNALS[self.signal](ev) if self.signal else None
+
+    def refuse(self, ev: Evidence) -> bool:
+        if not ev.hits or not ev.scored:
+            return True
+        if not self.active:
+            return False
+        return SIGNALS[self.signal](ev) < self.threshold  # type: ignore[index,operator]
+
+
+def load_policy(
+    path: Path, embedder_id: str, override: float | None, default_signal: str = "combined"
+) -> RefusalPolicy:
+    """The policy from the calibration file; ``override`` replaces its threshold.
+
+    A file calibrated with another embedder is ignored (its scores are on another
+    scale) with a warning saying how to recalibrate.
+    """
+    calibration = read_calibration(path)
+    if calibration is not None and calibration.embedder != embedder_id:
+        log.warning(
+            "refusal calibration %s was measured with embedder %s, not %s; ignoring it "
+            "(run `python -m assistant calibrate-refusal`)",
+            path,
+            calibration.embedder,
+            embedder_id,
+        )
+        calibration = None
+    if override is not None:
+        signal = calibration.signal if calibration else default_signal
+        return RefusalPolicy(signal, override, "setting refusal_threshold")
+    if calibration is None:
+        log.warning(
+            "no refusal calibration at %s: only questions with no hits are refused "
+            "(run `python -m assistant calibrate-refusal`)",
+            path,
+        )
+        return RefusalPolicy(None, None, "none")
+    return RefusalPolicy(calibration.signal, calibration.threshold, str(path))
+
+
+def read_calibration(path: Path) -> Calibration | None:
+    if not path.is_file():
+        return None
+    try:
+        return Calibration.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable refusal calibration %s: %s", path, exc)
+        return None
+
+
+def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """P(answerable scores above unanswerable), ties counting half (Mann-Whitney)."""
+    if not positives or not negatives:
+        return math.nan
+    wins = 0.0
+    for p in positives:
+        for n in negatives:
+            wins += 1.0 if p > n else 0.5 if p == n else 0.0
+    return wins / (len(positives) * len(negatives))
+
+
+def choose_threshold(
+    answerable: Sequence[float], unanswerable: Sequence[float], max_false_refusals: float
+) -> tuple[float, float, float]:
+    """(threshold, share of unanswerable refused, share of answerable refused).
+
+    Refusal is ``value < threshold``. Among thresholds that refuse at most
+    ``max_false_refusals`` of the answerable questions, take the one that refuses the
+    most unanswerable ones, placed halfway to the next answerable value for margin.
+    """
+    pos = sorted(answerable)
+    allowed = math.floor(max_false_refusals * len(pos) + 1e-9)
+    # refusing the `allowed` lowest answerable values at most: threshold ≤ pos[allowed]
+    ceiling = pos[allowed] if allowed < len(pos) else math.inf
+    below = [n for n in unanswerable if n < ceiling]
+    if not below:
+        threshold = -math.inf
+    else:
+        floor = max(below)
+        higher = [p for p in pos if p > floor]
+        threshold = (floor + min(higher)) / 2 if higher else floor + 1e-6
+    refused = sum(1 for n in unanswerable if n < threshold) / max(len(unanswerable), 1)
+    false = sum(1 for p in answerable if p < threshold) / max(len(answerable), 1)
+    return threshold, refused, false
+
+
+def calibrate(
+    rows: Sequence[tuple[str, bool, dict[str, float]]],
+    max_false_refusals: float,
+    meta: dict[str, object],
+) -> Calibration:
+    """Pick the best signal and threshold from ``(id, answerable, signals)`` rows."""
+    answerable = [r for r in rows if r[1]]
+    unanswerable = [r for r in rows if not r[1]]
+    if not answerable or not unanswerable:
+        raise ValueError("calibration needs both answerable and unanswerable questions")
+    results = {}
+    for name in SIGNALS:
+        pos = [r[2][name] for r in answerable]
+        neg = [r[2][name] for r in unanswerable]
+        threshold, refused, false = choose_threshold(pos, neg, max_false_refusals)
+        results[name] = (refused, auc(pos, neg), -false, threshold, false)
+    best = max(results, key=lambda name: results[name][:3])
+    refused, _, _, threshold, false = results[best]
+    return Calibration(
+        signal=best,
+        threshold=round(threshold, 6) if math.isfinite(threshold) else -1e9,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        questions=len(rows),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        refused_unanswerable=round(refused, 4),
+        false_refusals=round(false, 4),
+        max_false_refusals=max_false_refusals,
+        auc={name: round(v[1], 4) for name, v in results.items()},
+        per_question=[
+            {"id": qid, "answerable": ok, **{k: round(v, 5) for k, v in signals.items()}}
+            for qid, ok, signals in rows
+        ],
+        **meta,  # type: ignore[arg-type]
+    )
+
+
+def write_calibration(calibration: Calibration, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(
+        json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)

@@ -1,0 +1,270 @@
+"""How well each sentence of the retrieved chunks answers the question.
+
+Retrieval ranks chunks; answering needs sentences. A sentence's score mixes three
+signals because each fails somewhere: dense similarity (the configured embedder,
+multilingual, so an English question still meets a Chinese sentence), IDF-weighted
+coverage of the question's content words (exact figures and names, which embeddings
+blur) and the retrieval rank of its chunk (what the fused retrievers agreed on).
+
+Sentence vectors are cached in memory and on disk beside the index
+(``answer-cache/<build>.npz``), so each sentence of a corpus is embedded once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..embeddings import Embedder
+from ..models import Chunk, Hit
+from ..text import CJK_CHAR, detect_language, tokenize
+from .units import Unit, chunk_units
+
+log = logging.getLogger(__name__)
+
+QUESTION_WORDS = frozenset(
+    """according answer answers ask asked chapter chapters describe described describes
+    did does doing give given kind kinds list listed lists many mention mentioned
+    mentions much name named names paper papers report reported reports say said says
+    section sections show shown shows survey surveys tell told work works
+    一下 举 了吗 写 列举 列出 分别 具体 哪 哪一 哪一年 哪些 哪些方面 哪个 哪位 哪类
+    哪项 哪篇 几 告诉 如何 怎样 提到 提及 提出 章节 综述 认为 讲 说 说明 谈到 采用 请问""".split()
+)
+"""Words that frame a question rather than say what it is about (any survey)."""
+
+_ASCII_WORD = re.compile(r"^[a-z]+$")
+
+
+def stem(term: str) -> str:
+    """Fold English plurals (``challenges`` → ``challenge``); other tokens unchanged."""
+    if not _ASCII_WORD.match(term) or len(term) <= 3:
+        return term
+    if term.endswith("ies"):
+        return term[:-3] + "y"
+    if term.endswith("s") and not term.endswith(("ss", "us", "is")):
+        return term[:-1]
+    return term
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed BM25 tokens of ``text``, in order, without repeats."""
+    return list(dict.fromkeys(stem(t) for t in tokenize(text)))
+
+
+def content_terms(question: str) -> list[str]:
+    """The question's terms minus the words that only frame it."""
+    return [t for t in terms(question) if t not in QUESTION_WORDS]
+
+
+class TermWeights:
+    """Inverse document frequency of terms over the indexed chunks."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        df: dict[str, int] = {}
+        n = 0
+        for chunk in chunks:
+            n += 1
+            for term in set(terms(chunk.indexed_text)):
+                df[term] = df.get(term, 0) + 1
+        self._df = df
+        self._n = n
+
+    def idf(self, term: str) -> float:
+        """Smoothed IDF; terms absent from the corpus weigh the most."""
+        return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
+
+    def weight(self, term: str) -> float:
+        """IDF, doubled for terms with digits (a year, a score: the question's anchor)
+        and cut for single Chinese characters (年, 篇: nearly function words)."""
+        weight = self.idf(term)
+        if any(ch.isdigit() for ch in term):
+            weight *= 2.0
+        elif len(term) == 1 and CJK_CHAR.match(term):
+            weight *= 0.3
+        return weight
+
+
+class UnitVectors:
+    """Passage embeddings of unit texts, cached in memory and in one ``.npz`` file."""
+
+    def __init__(self, embedder: Embedder, path: Path | None = None) -> None:
+        self.embedder = embedder
+        self.path = path
+        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}
+        if path is not None and path.is_file():
+            try:
+                with np.load(path) as data:
+                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable sentence cache %s: %s", path, exc)
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+    def get(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        with self._lock:
+            todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
+            if todo:
+                vectors = self.embedder.embed_documents(list(todo.values()))
+                self._vectors.update(zip(todo, vectors, strict=True))
+                self._save()
+            if not keys:
+                return np.zeros((0, self.embedder.dim), dtype=np.float32)
+            return np.stack([self._vectors[k] for k in keys])
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
+            np.savez(
+                tmp,
+                keys=np.array(list(self._vectors)),
+                vectors=np.stack(list(self._vectors.values())),
+            )
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("could not write the sentence cache %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+@dataclass
+class ScoredUnit:
+    """A unit of a retrieved chunk with its scores for one question."""
+
+    unit: Unit
+    hit: Hit
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass(frozen=True)
+class ScoringWeights:
+    lexical: float = 0.1
+    rank: float = 0.0
+    chunk: float = 0.5
+    null: float = 0.5
+
+
+NULL_QUERIES = {"zh": "综述对此是怎么说的？", "en": "What does the survey say about this?"}
+"""Content-free questions: a sentence similar to these is similar to every question
+(a "hub"), so its similarity to them is discounted."""
+
+
+def _unit_is_cjk(unit: Unit) -> bool:
+    return detect_language(unit.display) == "zh"
+
+
+class UnitScorer:
+    """Ranks the units of retrieved chunks against a question (or a claim)."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        embedder: Embedder,
+        weights: ScoringWeights,
+        cache_path: Path | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.weights = weights
+        self.term_weights = TermWeights(chunks)
+        self.vectors = UnitVectors(embedder, cache_path)
+        self._null: dict[str, np.ndarray] = {}
+
+    def _null_vector(self, language: str) -> np.ndarray:
+        if language not in self._null:
+            self._null[language] = self.embedder.embed_query(NULL_QUERIES[language])
+        return self._null[language]
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+    def coverage(self, question_terms: Sequence[str], unit: Unit) -> float:
+        """IDF-weighted share of the question's content terms found in the unit."""
+        if not question_terms:
+            return 0.0
+        found = set(terms(unit.scoring_text))
+        lowered = unit.scoring_text.lower()
+        total = got = 0.0
+        for term in question_terms:
+            weight = self.term_weights.weight(term)
+            total += weight
+            if term in found or (term.isascii() and len(term) > 2 and term in lowered):
+                got += weight
+        return got / total if total else 0.0
+
+    def score(
+        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray | None = None
+    ) -> list[ScoredUnit]:
+        """Every unit of ``hits``, best first."""
+        units: list[tuple[Unit, Hit]] = [
+            (unit, hit) for hit in hits for unit in chunk_units(hit.chunk)
+        ]
+        if not units:
+            return []
+        qvec = self.query_vector(question) if query_vector is None else query_vector
+        vectors = self.vectors.get([u.scoring_text for u, _ in units])
+        dense = vectors @ qvec
+        adjusted = self._adjusted(dense, vectors, [u for u, _ in units], question)
+        qterms = content_terms(question)
+        w = self.weights
+        scored = []
+        for (unit, hit), sim, adj in zip(units, dense, adjusted, strict=True):
+            lexical = self.coverage(qterms, unit)
+            total = (
+                float(adj)
+                + w.lexical * lexical
+                + w.rank / max(hit.rank, 1)
+                + w.chunk * hit.retriever_scores.get("dense", 0.0)
+            )
+            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def _adjusted(
+        self, dense: np.ndarray, vectors: np.ndarray, units: Sequence[Unit], question: str
+    ) -> np.ndarray:
+        """Dense similarity made comparable across sentences and languages.
+
+        Two biases of small multilingual embedders are removed: "hub" sentences close to
+        any question (similarity to a content-free question is discounted), and the
+        same-language advantage (an English question scores every English sentence
+        above every Chinese one), by centring each language's sentences on their median.
+        """
+        null = vectors @ self._null_vector(detect_language(question))
+        adjusted = dense - self.weights.null * null
+        cjk = np.array([_unit_is_cjk(u) for u in units])
+        for group in (True, False):
+            mask = cjk == group
+            if mask.sum() >= 3:
+                adjusted[mask] -= np.median(adjusted[mask])
+        return adjusted
+
+    def best_unit(self, claim: str, chunk: Chunk, claim_vector: np.ndarray) -> Unit | None:
+        """The unit of ``chunk`` that best supports ``claim`` (for a citation's quote)."""
+        units = chunk_units(chunk)
+        if not units:
+            return None
+        dense = self.vectors.get([u.scoring_text for u in units]) @ claim_vector
+        claim_terms = content_terms(claim)
+        scores = [
+            float(sim) + self.weights.lexical * self.coverage(claim_terms, unit)
+            for unit, sim in zip(units, dense, strict=True)
+        ]
+        return units[int(np.argmax(scores))]

@@ -1,0 +1,180 @@
+"""Chunks → quotable units: sentences, list items and table rows, as exact spans.
+
+A unit is what an extractive answer quotes and what a citation's ``quote`` holds. Its
+``text`` is a verbatim slice of the chunk (so a quote can always be found again in the
+source); ``display`` is the same content made readable outside Markdown: links become
+``anchor (arXiv:ID)`` so a quoted claim still names the paper it cites, emphasis marks
+go, and a table row is paired with its header (``时间段: 2024 · 估计论文数量: ~80 篇``)
+because a bare row of cells means nothing on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..corpus import normalize_arxiv_id
+from ..models import Chunk
+from ..text import sentence_spans
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+_LIST_LEAD = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_BULLET = re.compile(r"^\s*[-*+]\s+")
+_LATEX = re.compile(r"\\(?:textit|emph|textbf|mathrm|text)\{([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One quotable piece of a chunk."""
+
+    chunk_id: str
+    index: int
+    """Position among the chunk's units (reading order)."""
+    start: int
+    end: int
+    """Character span of ``text`` in ``chunk.text``."""
+    text: str
+    display: str
+    kind: str
+    """``sentence``, ``item`` (list item), ``row`` (table row), ``lead`` (line ending in a
+    colon that introduces what follows) or ``title`` (a paper's title)."""
+    linked: tuple[str, ...] = ()
+    """arXiv IDs the unit links to."""
+    context: str = ""
+    """Heading or paper title, prepended when the unit is embedded or matched."""
+
+    @property
+    def scoring_text(self) -> str:
+        return f"{self.context}: {self.display}" if self.context else self.display
+
+
+def render_inline(text: str) -> tuple[str, tuple[str, ...]]:
+    """Markdown inline → plain text; arXiv links become ``anchor (arXiv:ID)``."""
+    linked: list[str] = []
+
+    def link(match: re.Match) -> str:
+        anchor, url = match.group(1), match.group(2)
+        arxiv_id = normalize_arxiv_id(url)
+        if arxiv_id:
+            linked.append(arxiv_id)
+            return f"{anchor} (arXiv:{arxiv_id})"
+        return anchor
+
+    out = _MD_LINK.sub(link, text)
+    out = _LATEX.sub(r"\1", out)
+    out = _EMPHASIS.sub("", out)
+    return " ".join(out.split()), tuple(dict.fromkeys(linked))
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _table_header(chunk: Chunk, lines: list[str], at: int) -> list[str] | None:
+    """Header cells of the table whose row is ``lines[at]``.
+
+    The header is the row just above the ``|---|`` rule; a chunk that starts inside a
+    table carries that row in its context instead.
+    """
+    for n in range(at, 0, -1):
+        if _TABLE_RULE.match(lines[n].strip()):
+            return _cells(lines[n - 1])
+        if not lines[n].lstrip().startswith("|"):
+            break
+    last = chunk.context.strip().splitlines()[-1:] if chunk.context else []
+    if last and last[0].lstrip().startswith("|"):
+        return _cells(last[0])
+    return None
+
+
+def _split_lines(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        spans.append((pos, pos + len(line)))
+        pos += len(line)
+    return spans
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
+    """The chunk's units in reading order (cached: chunks are immutable)."""
+    text = chunk.text
+    context = (chunk.title or "") if chunk.kind == "abstract" else (chunk.section_title or "")
+    units: list[Unit] = []
+    line_spans = _split_lines(text)
+    lines = [text[a:b] for a, b in line_spans]
+
+    def add(start: int, end: int, kind: str, display: str | None = None) -> None:
+        start, end = _trimmed(text, start, end)
+        raw = text[start:end]
+        if not _has_words(raw):
+            return
+        shown, linked = render_inline(_BULLET.sub("", raw) if display is None else display)
+        if kind in ("sentence", "item") and shown.rstrip().endswith((":", "：")):
+            kind = "lead"
+        units.append(
+            Unit(
+                chunk_id=chunk.id,
+                index=len(units),
+                start=start,
+                end=end,
+                text=raw,
+                display=shown,
+                kind=kind,
+                linked=linked,
+                context=context,
+            )
+        )
+
+    for n, (a, b) in enumerate(line_spans):
+        line = lines[n].strip()
+        if not line:
+            continue
+        if chunk.kind == "abstract" and n == 0:
+            add(a, b, "title")
+            continue
+        if line.startswith("|"):
+            if _TABLE_RULE.match(line):
+                continue
+            following = lines[n + 1].strip() if n + 1 < len(lines) else ""
+            if _TABLE_RULE.match(following):
+                continue  # the header row: shown with every row instead
+            header = _table_header(chunk, lines, n)
+            cells = _cells(line)
+            if header and len(header) == len(cells):
+                shown = " · ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True))
+            else:
+                shown = " · ".join(cells)
+            add(a, b, "row", shown)
+            continue
+        if _LIST_LEAD.match(lines[n]):
+            add(a, b, "item")
+            continue
+        for s, e in sentence_spans(text, a, b):
+            add(s, e, "sentence")
+    return tuple(units)
+
+
+def following_items(chunk: Chunk, unit: Unit, limit: int) -> list[Unit]:
+    """The list items or rows right after a lead line (``中期（2027–2030）：``)."""
+    out: list[Unit] = []
+    for nxt in chunk_units(chunk)[unit.index + 1 :]:
+        if nxt.kind not in ("item", "row") or len(out) >= limit:
+            break
+        out.append(nxt)
+    return out
