@@ -177,7 +177,14 @@ class Assistant:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         return self.retriever.retrieve(text, k=k, mode=mode, timings=timings)
 
-    def ask(self, question: str, history: HistoryLike | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Answer:
         """A cited answer, or a refusal when the survey does not cover the question.
 
         ``history`` holds earlier turns (``{"role", "content"}`` dicts or (user,
@@ -188,13 +195,23 @@ class Assistant:
         >>> answer.citations[0].label                                          # doctest: +SKIP
         '§17.1 研究爆发的量化观察'
         """
-        return self.answers.ask(question, history)
+        return self.answers.ask(question, history, k=k, mode=mode)
 
-    def stream(self, question: str, history: HistoryLike | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[str | Answer]:
         """Like :meth:`ask`, yielding text deltas as they come and then the final
         :class:`Answer`, whose text replaces the deltas (markers are renumbered, bogus
-        ones removed, and a failed LLM's partial text is replaced by the fallback)."""
-        return self.answers.stream(question, history)
+        ones removed, and a failed LLM's partial text is replaced by the fallback).
+
+        ``k`` and ``mode`` override ``answer_k`` and ``retrieval_mode`` for this question
+        (the chat UI's side panel)."""
+        return self.answers.stream(question, history, k=k, mode=mode)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the configured embedder; shape ``(len(texts), dim)``."""

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from .errors import AssistantError
 from .models import ARXIV_ABS_URL, Answer, Citation, Hit
+from .prompts import phrase
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -75,6 +76,10 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
 _LINK_OPEN = re.compile(r"\]\(\s*(?:&lt;)?")
 _REF_DEF = re.compile(r"^([ \t]{0,3})\[([^\]\n]*)\]:(?!\s*(?:&lt;)?https?://)", re.MULTILINE)
 _MARKER = re.compile(r"(?<!\\)\[(\d{1,3})\](?![(:\[])")
+_ARXIV_MENTION = re.compile(
+    r"(?<![\[\w/])arXiv:\s?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?![\]\w])",
+    re.IGNORECASE,
+)
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_EMPHASIS = re.compile(r"\*\*|__|(?m:^#+\s*)")
 
@@ -97,7 +102,8 @@ def safe_markdown(text: str) -> str:
     ``<`` and ``&`` are escaped everywhere (code spans included: a code span is not worth
     the risk of our idea of one differing from the renderer's); an inline link or
     reference definition whose target is not http(s) is broken with a backslash so it
-    shows as text; images are never loaded. Citation markers ``[n]`` become badges.
+    shows as text; images are never loaded. Citation markers ``[n]`` become badges and
+    ``arXiv:ID`` mentions links to the paper.
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     text = text.replace("![", "!\\[")
@@ -108,6 +114,7 @@ def safe_markdown(text: str) -> str:
 
     text = _LINK_OPEN.sub(link, text)
     text = _REF_DEF.sub(r"\1\\[\2]:", text)
+    text = _ARXIV_MENTION.sub(lambda m: f"[arXiv:{m[1]}]({ARXIV_ABS_URL.format(m[1])})", text)
     return _MARKER.sub(r'<span class="cite">\1</span>', text)
 
 
@@ -165,8 +172,9 @@ def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:
     """One source card: marker badge, section or paper, snippet with the cited span."""
     hit = hits_by_id.get(citation.chunk_id)
     text = hit.chunk.text if hit else ""
-    if hit and hit.chunk.title and text.startswith(hit.chunk.title):
-        text = text[len(hit.chunk.title) :]  # an abstract chunk: the title is in the head
+    title = hit.chunk.title if hit else None
+    if title and text.startswith(title) and plain(citation.quote) not in plain(title):
+        text = text[len(title) :]  # an abstract chunk: its title is already in the head
     snippet = snippet_html(text, citation.quote)
     marker = f'<span class="marker">{int(citation.marker)}</span>'
     note = audit_note(citation, hit)
@@ -204,27 +212,58 @@ def sources_html(answer: Answer) -> str:
     return f'<div class="sources"><div class="sources-label">Sources</div>{cards}</div>'
 
 
+def _ms(timings: dict[str, float]) -> dict[str, float]:
+    """Stage → milliseconds, whether keys are ``total`` or ``total_ms``."""
+    return {k.removesuffix("_ms"): v for k, v in timings.items()}
+
+
 def footer_html(answer: Answer) -> str:
-    """Backend, grounding and timings in small print."""
+    """Backend, grounding and total time in small print; stage timings on hover."""
     parts = ["extractive" if answer.backend == "none" else answer.backend]
     if answer.citations and not answer.refused:
         parts.append(f"grounded {answer.grounded:.0%}")
-    total = answer.timings.get("total")
+    timings = _ms(answer.timings)
+    total = timings.get("total")
     if total is not None:
-        parts.append(f"{total / 1000:.2f} s" if total >= 1000 else f"{total:.0f} ms")
-    detail = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings.items())
+        parts.append(f"{total / 1000:.1f} s" if total >= 1000 else f"{total:.0f} ms")
+    detail = " · ".join(f"{k} {v:.0f} ms" for k, v in timings.items() if k != "total")
     return f'<div class="meta" title="{esc(detail)}">{esc(" · ".join(parts))}</div>'
+
+
+def split_notices(answer: Answer) -> tuple[str, str | None]:
+    """The answer body and the pipeline's fixed "no LLM configured" notice, if present.
+
+    The notice (and the lead-in of a failed LLM, which the warning line replaces) are
+    fixed sentences from :mod:`assistant.prompts`; taking them out of the body lets the
+    page show them quietly instead of as part of the answer.
+    """
+    text = answer.text.strip()
+    notice = None
+    for language in ("zh", "en"):
+        if answer.error:
+            lead = phrase("fallback", language, error=answer.error)
+            if text.startswith(lead):
+                text = text[len(lead) :].lstrip()
+        tail = phrase("no_llm", language)
+        if text.endswith(tail):
+            text, notice = text[: -len(tail)].rstrip(), tail
+    return text, notice
 
 
 def answer_content(answer: Answer) -> str:
     """The chat message for a finished answer: warning, text, sources, small print."""
     blocks = []
     if answer.error:
-        blocks.append(f'<div class="warn">⚠ {esc(" ".join(answer.error.split()))}</div>')
-    blocks.append(safe_markdown(answer.text))
+        error = " ".join(answer.error.split())
+        suffix = " — showing quoted passages instead" if answer.fallback else ""
+        blocks.append(f'<div class="warn">⚠ {esc(error)}{esc(suffix)}</div>')
+    body, notice = split_notices(answer)
+    blocks.append(safe_markdown(body))
     sources = sources_html(answer)
     if sources:
         blocks.append(sources)
+    if notice:
+        blocks.append(f'<div class="note">{esc(notice)}</div>')
     blocks.append(footer_html(answer))
     return "\n\n".join(blocks)
 
@@ -395,6 +434,7 @@ CSS = """
   padding: 0 .1em; border-radius: 2px; }
 .flag { display: inline-block; margin-left: .4em; padding: 0 .45em; border-radius: .6em;
   background: rgba(245, 159, 0, .15); color: #b35c00; font-size: .78em; }
+.note { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: .2rem; }
 .meta { font-size: .72rem; color: var(--body-text-color-subdued); opacity: .8;
   margin-top: .2rem; }
 .warn { font-size: .85em; color: #9a5b00; background: rgba(245, 159, 0, .1);
@@ -501,7 +541,8 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     elem_id="chat",
                     show_label=False,
-                    height=620,
+                    height="calc(100vh - 330px)",
+                    min_height=420,
                     layout="bubble",
                     placeholder=PLACEHOLDER,
                     sanitize_html=True,
@@ -531,7 +572,7 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
                     label="Mode",
                     info="hybrid fuses dense (meaning) and BM25 (words)",
                 )
-                k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages (k)")
+                k = gr.Slider(1, 20, value=settings.answer_k, step=1, label="Passages read (k)")
                 gr.Markdown("#### Answers")
                 backend = gr.HTML(label="Answer backend", elem_id="backend")
                 gr.Markdown("#### Index")
@@ -566,7 +607,13 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             concurrency_limit=1,
             concurrency_id="index",
         )
-        app.load(panel, outputs=[facts, backend], api_visibility="private", queue=False)
+        app.load(
+            panel,
+            outputs=[facts, backend],
+            api_visibility="private",
+            queue=False,
+            show_progress="hidden",
+        )
     app.queue(default_concurrency_limit=settings.ui_concurrency)
     return app
 

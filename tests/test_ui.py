@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -290,22 +291,47 @@ def test_reindex_reports_progress_and_result(scripted):
 
 
 def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
-    """Questions naming a paper get its arXiv ID and the section that links it."""
-    backend = FakeAssistant.over(assistant)
-    with served(backend) as url:
+    """Through the served app, a question naming a linked paper gets its section and ID."""
+    with served(assistant) as url:
         client = _client(url)
         zh = _reply(
-            client.predict("NetWorld 把世界模型用在了什么场景？", "hybrid", 5, api_name="/chat")
+            client.predict("NetWorld 把世界模型用在了什么场景？", "hybrid", 8, api_name="/chat")
         )
         client.predict(api_name="/clear")
-        en = _reply(client.predict("What is NetWorld about?", "hybrid", 5, api_name="/chat"))
-    assert 'class="sources"' in zh and "§17.4.2" in zh
-    assert 'href="https://arxiv.org/abs/2602.00558"' in en and "arXiv:2602.00558" in en
+        en = _reply(client.predict("What does NetWorld propose?", "hybrid", 8, api_name="/chat"))
+    assert 'class="sources"' in zh and '<span class="ident">§17.4.2</span>' in zh
+    assert "[arXiv:2602.00558](https://arxiv.org/abs/2602.00558)" in zh  # named → linked
+    assert '<a href="https://arxiv.org/abs/2602.00558"' in en and "arXiv:2602.00558" in en
+    for reply in (zh, en):
+        assert re.findall(r'class="cite">(\d+)<', reply)  # markers in the text
+        assert 'class="meta"' in reply and 'class="warn"' not in reply
 
 
-def test_load_small(scripted):
-    with served(scripted) as url:
-        report = run_load(url, ["NetWorld 是什么？", "What is NetWorld?"], clients=5, per_client=4)
+def test_chat_passes_k_and_mode_to_retrieval(assistant, monkeypatch):
+    seen = []
+    retrieve = type(assistant).retrieve
+
+    def spy(self, question, k=None, mode=None, timings=None):
+        seen.append((k, mode))
+        return retrieve(self, question, k=k, mode=mode, timings=timings)
+
+    monkeypatch.setattr(type(assistant), "retrieve", spy)
+    with served(assistant) as url:
+        reply = _reply(_client(url).predict("NetWorld 是什么？", "bm25", 3, api_name="/chat"))
+    assert seen == [(3, "bm25")]
+    assert 'class="sources"' in reply
+
+
+def test_load_small(assistant):
+    """A small bounded load run against the served app (the full run: scripts/load_test.py)."""
+    questions = [
+        json.loads(line)["question"]
+        for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    with served(assistant) as url:
+        report = run_load(url, questions, clients=5, per_client=4)
+    print("load:", report.to_json())
     assert report.errors == []
     assert report.requests == 20 and len(report.latencies) == 20
     assert report.throughput > 0 and report.percentile(95) >= report.percentile(50)
@@ -421,32 +447,45 @@ def page():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page = browser.new_page(viewport={"width": 1360, "height": 1300})
         yield page
         browser.close()
 
 
-def _ask(page, url: str, question: str) -> None:
+def _open(page, url: str) -> None:
     page.goto(url, wait_until="load")
     page.wait_for_selector("#question textarea", timeout=60_000)
+
+
+def _ask(page, question: str) -> None:
+    """Ask through the page and wait until this question's answer is complete."""
+    done = page.locator("#chat .meta, #chat .warn").count()
     page.fill("#question textarea", question)
     page.click("#ask")
-    page.wait_for_selector("#chat .meta, #chat .warn", timeout=120_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('#chat .meta, #chat .warn').length > {done}",
+        timeout=120_000,
+    )
 
 
 @pytest.mark.slow
 def test_browser_shows_answer_sources_and_arxiv_link(page, assistant):
-    backend = FakeAssistant.over(assistant)
-    with served(backend) as url:
-        _ask(page, url, "What is NetWorld about?")
-        sources = page.locator("#chat .sources")
-        sources.first.wait_for(state="visible")
+    with served(assistant) as url:
+        _open(page, url)
+        page.wait_for_selector("#index-facts dl.facts")
+        assert "chunks" in page.locator("#index-facts").inner_text()
+        _ask(page, "What does NetWorld propose?")
         link = page.locator('#chat .sources a[href="https://arxiv.org/abs/2602.00558"]')
-        assert link.first.is_visible()
+        assert link.first.is_visible() and link.first.inner_text() == "arXiv:2602.00558"
         assert link.first.get_attribute("target") == "_blank"
-        assert page.locator("#chat .sources .marker").count() >= 1
-        assert "§17.4.2" in sources.first.inner_text()
-        assert page.locator("#index-facts").inner_text().count("chunks") == 1
+        assert page.locator("#chat .sources .authors").first.is_visible()
+
+        _ask(page, "NetWorld 把世界模型用在了什么场景？")
+        last = page.locator("#chat .sources").last
+        assert last.is_visible() and "§17.4.2" in last.inner_text()
+        inline = page.locator('#chat .message-content a[href="https://arxiv.org/abs/2602.00558"]')
+        assert inline.last.is_visible()
+        assert page.locator("#chat .sources mark").count() >= 2  # cited spans highlighted
         page.wait_for_timeout(500)
         out = ROOT / "eval" / "results" / "ui.png"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -454,6 +493,9 @@ def test_browser_shows_answer_sources_and_arxiv_link(page, assistant):
         docs = ROOT / "docs" / "screenshot.png"
         docs.parent.mkdir(exist_ok=True)
         shutil.copyfile(out, docs)
+
+        page.click("#clear")
+        page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
     assert out.stat().st_size > 20_000
 
 
@@ -471,7 +513,8 @@ def test_browser_never_runs_hostile_answer_or_source_text(page):
     )
     backend = FakeAssistant(lambda *_: answer)
     with served(backend) as url:
-        _ask(page, url, HOSTILE[1])
+        _open(page, url)
+        _ask(page, HOSTILE[1])
         page.locator("#chat .sources").first.wait_for(state="visible")
         page.wait_for_timeout(1500)  # give any injected handler time to fire
         assert page.evaluate("window.__pwned") is None
