@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 
 from .cli import command, make_assistant
 
 log = logging.getLogger(__name__)
+
+
+def _warm_up(assistant) -> None:
+    """Load the embedder and the index while the page loads, not on the first question."""
+    try:
+        assistant.retrieve("warm-up", k=1)
+    except Exception as exc:  # the chat shows index problems to whoever asks
+        log.warning("warm-up failed: %s", exc)
 
 
 @command
@@ -62,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         assistant.build_index(progress=sys.stderr.isatty())
     app = create_app(assistant)
+    threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
     url = f"http://{settings.host}:{settings.port}/"
     print(f"chat UI on {url} (Ctrl+C stops it)", file=sys.stderr)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth:

@@ -85,6 +85,17 @@ def test_safe_markdown_keeps_http_links_markers_and_text():
     assert "a &lt; b &amp; c" in html
 
 
+def test_arxiv_mentions_become_links_but_links_stay_links():
+    html = rendered(
+        ui.safe_markdown(
+            "NetWorld (arXiv:2602.00558) 与 [arXiv:2601.14354](https://arxiv.org/abs/2601.14354)"
+        )
+    )
+    assert html.count('href="https://arxiv.org/abs/2602.00558"') == 1
+    assert html.count('href="https://arxiv.org/abs/2601.14354"') == 1
+    assert "arXiv:9999.123456" in ui.safe_markdown("arXiv:9999.123456")  # not an ID: left alone
+
+
 def test_safe_url_allows_only_http():
     assert ui.safe_url("https://arxiv.org/abs/2602.00558") == "https://arxiv.org/abs/2602.00558"
     for bad in ("javascript:alert(1)", "data:text/html,x", 'https://x.org/"onclick="x', None, ""):
@@ -154,6 +165,29 @@ def test_answer_content_shows_errors_as_one_line_and_refusals_without_sources():
     assert '<div class="warn">⚠ openai-compatible: connection refused (127.0.0.1:9)</div>' in html
     refused = ui.answer_content(_answer(text="综述没有涉及这个问题。", citations=[], refused=True))
     assert "sources" not in refused and "综述没有涉及" in refused
+
+
+def test_no_llm_notice_is_split_off_and_fallback_lead_replaced_by_the_warning():
+    from assistant.prompts import phrase
+
+    body = "- 现有世界模型几乎全部采用单智能体视角。 [1]"
+    plain_answer = _answer(text=f"{body}\n\n{phrase('no_llm', 'zh')}", backend="none")
+    assert ui.split_notices(plain_answer) == (body, phrase("no_llm", "zh"))
+    html = ui.answer_content(plain_answer)
+    assert f'<div class="note">{ui.esc(phrase("no_llm", "zh"))}</div>' in html
+    failed = _answer(
+        text=f"{phrase('fallback', 'en', error='timeout')}\n\n{body}",
+        error="timeout",
+        fallback=True,
+    )
+    assert ui.split_notices(failed) == (body, None)
+    html = ui.answer_content(failed)
+    assert "⚠ timeout — showing quoted passages instead" in html and "The LLM failed" not in html
+
+
+def test_footer_reads_either_timing_style():
+    assert "1.2 s" in ui.footer_html(_answer(timings={"retrieve_ms": 80.0, "total_ms": 1234.0}))
+    assert "retrieve 80 ms" in ui.footer_html(_answer(timings={"retrieve_ms": 80.0}))
 
 
 def test_sources_escape_hostile_corpus_text_and_urls():
