@@ -30,10 +30,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
+from .arxiv import FetchReport, fetch_abstracts, linked_ids
+from .audit import AuditReport, audit_corpus
 from .chunking import chunk_corpus
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus, load_corpus, normalize_arxiv_id
 from .embeddings import Embedder, create_embedder
 from .errors import AssistantError, InvalidInput
+from .files import atomic_write_text
 from .models import Answer, Hit, Manifest
 from .retrieval import MODES, Retriever
 from .settings import RetrievalMode, Settings
@@ -43,6 +46,9 @@ if TYPE_CHECKING:
     from .answer.pipeline import AnswerPipeline, HistoryLike
 
 log = logging.getLogger(__name__)
+
+AUDIT_FILE = "audit.json"
+"""The link audit of the indexed corpus, beside the manifest, for the UI to badge links."""
 
 
 class SectionSummary(BaseModel):
@@ -157,6 +163,16 @@ class Assistant:
             self._index = None
             self._retriever = None
             self._answers = None
+        audit = audit_corpus(corpus)
+        atomic_write_text(
+            Path(self.settings.index_dir) / AUDIT_FILE, audit.model_dump_json(indent=2)
+        )
+        if audit.mismatches:
+            log.warning(
+                "%d survey link(s) point at a paper their anchor does not describe; "
+                "see `python -m assistant audit-links`",
+                len(audit.mismatches),
+            )
         return report
 
     def retrieve(
@@ -218,6 +234,51 @@ class Assistant:
         if isinstance(texts, str):
             raise InvalidInput("embed() takes a list of texts, not one string")
         return self.embedder.embed_documents(list(texts))
+
+    def audit(self) -> AuditReport:
+        """Check every arXiv link of the survey against the linked paper's real title.
+
+        >>> [m.arxiv_id for m in Assistant.from_settings().audit().mismatches]  # doctest: +SKIP
+        ['2601.14354']
+        """
+        return audit_corpus(self.load_corpus())
+
+    def abstracts_path(self) -> Path:
+        """The abstracts file fetch-abstracts merges into (created when absent)."""
+        return Path(self.settings.abstracts_file or self.settings.corpus_dir / "abstracts.jsonl")
+
+    def fetch_abstracts(
+        self,
+        ids: Sequence[str] | None = None,
+        refresh: bool = False,
+        dry_run: bool = False,
+        progress: bool = False,
+    ) -> FetchReport:
+        """Fetch arXiv metadata for every linked ID (or ``ids``) the abstracts file lacks.
+
+        ``refresh`` re-fetches IDs that already have a record (an ok record is never
+        replaced by an unknown one); ``dry_run`` reports what would be fetched without
+        touching the network or the file.
+        """
+        if ids is None:
+            wanted = linked_ids(
+                load_corpus(self.settings.corpus_dir, None, self.settings.corpus_exclude)
+            )
+        else:
+            wanted = []
+            for raw in ids:
+                arxiv_id = normalize_arxiv_id(raw)
+                if arxiv_id is None:
+                    raise InvalidInput(f"{raw!r} is not an arXiv ID or arXiv URL")
+                wanted.append(arxiv_id)
+            wanted = list(dict.fromkeys(wanted))
+        path = self.abstracts_path()
+        report = fetch_abstracts(
+            wanted, path, self.settings, refresh=refresh, dry_run=dry_run, progress=progress
+        )
+        if report.written and self.settings.abstracts_file is None:
+            self.settings.abstracts_file = path
+        return report
 
     def manifest(self) -> Manifest | None:
         """The active index manifest, or None when nothing is built."""

@@ -14,6 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from .audit import audit_corpus
 from .corpus import Corpus
 from .models import Chunk, Paper, Section
 from .text import sentence_spans
@@ -181,10 +182,20 @@ def chunk_section(
     return chunks
 
 
-def chunk_paper(paper: Paper, cited_in: Iterable[str] = (), anchors: Iterable[str] = ()) -> Chunk:
-    """One chunk per paper: its title and abstract, tagged with the sections citing it."""
+def chunk_paper(
+    paper: Paper,
+    cited_in: Iterable[str] = (),
+    anchors: Iterable[str] = (),
+    mislinked: Iterable[str] = (),
+) -> Chunk:
+    """One chunk per paper: its title and abstract, tagged with the sections citing it.
+
+    ``mislinked`` anchors (the link audit's mismatches) are kept apart from ``anchors`` so
+    that nothing downstream names the paper after them.
+    """
     text = f"{paper.title}\n\n{paper.abstract}".strip()
-    anchors = tuple(dict.fromkeys(a for a in anchors if a))
+    wrong = tuple(dict.fromkeys(a for a in mislinked if a))
+    anchors = tuple(dict.fromkeys(a for a in anchors if a and a not in wrong))
     context = f"arXiv:{paper.id}"
     return Chunk(
         id=_hash("arxiv", paper.id),
@@ -199,6 +210,7 @@ def chunk_paper(paper: Paper, cited_in: Iterable[str] = (), anchors: Iterable[st
         published=paper.published,
         cited_in=tuple(dict.fromkeys(cited_in)),
         anchors=anchors,
+        mislinked_anchors=wrong,
         content_hash=_hash(context, text),
     )
 
@@ -216,7 +228,15 @@ def chunk_corpus(
             if link.arxiv_id:
                 cited[link.arxiv_id].append(section.ref)
                 anchors[link.arxiv_id].append(link.text)
+    mislinked = audit_corpus(corpus).mislinked_anchors() if corpus.papers else {}
     for paper in corpus.papers:
         if paper.status == "ok" and (paper.title or paper.abstract):
-            chunks.append(chunk_paper(paper, cited.get(paper.id, ()), anchors.get(paper.id, ())))
+            chunks.append(
+                chunk_paper(
+                    paper,
+                    cited.get(paper.id, ()),
+                    anchors.get(paper.id, ()),
+                    mislinked.get(paper.id, ()),
+                )
+            )
     return chunks

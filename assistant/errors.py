@@ -55,4 +55,12 @@ class LLMError(AssistantError):
     """The configured LLM backend failed (connection, timeout, HTTP error, broken stream)."""
 
 
+class ArxivError(AssistantError):
+    """The arXiv API answered with errors or unusable feeds after all retries."""
+
+
+class ArxivUnreachable(ArxivError):
+    """The arXiv API host cannot be reached at all (offline, DNS, refused)."""
+
+
 REBUILD_HINT = "run `python -m assistant index --rebuild`"

@@ -131,7 +131,10 @@ class Chunk(Record):
     cited_in: tuple[str, ...] = ()
     """Sections (refs) that link this paper (abstract chunks)."""
     anchors: tuple[str, ...] = ()
-    """Anchor texts the survey uses for this paper (abstract chunks)."""
+    """Anchor texts the survey uses for this paper (abstract chunks), minus mislinked ones."""
+    mislinked_anchors: tuple[str, ...] = ()
+    """Anchors that link this paper but, per the link audit (:mod:`assistant.audit`), name
+    another paper: an answer citing this chunk must not call it by them (abstract chunks)."""
     content_hash: str = ""
     """Hash of everything that is embedded; equal hashes never get embedded twice."""
 

@@ -183,6 +183,39 @@ class Settings(BaseSettings):
         "margin of the best one.",
     )
 
+    # arXiv API (fetch-abstracts)
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query",
+        description="arXiv API query endpoint (tests point it at a local server).",
+    )
+    arxiv_batch_size: int = Field(
+        default=100, ge=1, le=100, description="IDs per API call (arXiv allows up to 100)."
+    )
+    arxiv_delay: float = Field(
+        default=3.0,
+        ge=0,
+        description="Seconds between the starts of two API calls; never below 3 for arxiv.org.",
+    )
+    arxiv_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to open a connection before giving up (offline)."
+    )
+    arxiv_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for an API response before retrying."
+    )
+    arxiv_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Tries per batch on 429, 5xx, timeouts, bad feeds."
+    )
+    arxiv_backoff: float = Field(
+        default=3.0, ge=0, description="Wait before the first retry; doubled on each retry."
+    )
+    arxiv_backoff_max: float = Field(
+        default=120.0, ge=0, description="Longest single wait between retries (caps Retry-After)."
+    )
+    arxiv_contact: str | None = Field(
+        default=None,
+        description="Email or URL put in the User-Agent so arXiv can reach you about traffic.",
+    )
+
     # Limits, serving, logging
     max_question_chars: int = Field(default=2000, ge=1)
     host: str = Field(default="127.0.0.1", description="Chat UI bind address.")

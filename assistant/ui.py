@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .audit import mislink_note
 from .errors import AssistantError
 from .models import ARXIV_ABS_URL, Answer, Citation, Hit
 from .prompts import phrase
@@ -153,19 +154,11 @@ def _authors(authors: Sequence[str]) -> str:
 
 
 def audit_note(citation: Citation, hit: Hit | None) -> str | None:
-    """Why the link audit doubts this source's arXiv link, if it does.
-
-    The answer pipeline may set :attr:`Citation.flagged`; otherwise an abstract chunk's
-    ``mislinked_anchors`` (the audit's verdict, stored in the index) say which link
-    texts of the survey name another paper.
-    """
+    """Why the link audit doubts this source's arXiv link, if it does: the answer
+    pipeline's :attr:`Citation.flagged`, else the audit's note on the cited chunk."""
     if citation.flagged:
         return " ".join(citation.flagged.split())
-    anchors = getattr(hit.chunk, "mislinked_anchors", ()) if hit else ()
-    if anchors:
-        names = ", ".join(f"“{' '.join(a.split())}”" for a in anchors)
-        return f"the survey links {names} to this paper, but the name does not fit it"
-    return None
+    return mislink_note(hit.chunk) if hit else None
 
 
 def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:

@@ -190,6 +190,24 @@ def test_footer_reads_either_timing_style():
     assert "retrieve 80 ms" in ui.footer_html(_answer(timings={"retrieve_ms": 80.0}))
 
 
+def test_sources_badge_papers_the_link_audit_flagged():
+    paper = paper_hit(
+        "2601.14354", "VJEPA: Variational JEPA", "We introduce VJEPA.", mislinked=["UAV Swarm"]
+    )
+    html = ui.answer_content(
+        Answer(question="q", text="x [1]", citations=[cite(1, paper, "")], hits=[paper])
+    )
+    assert (
+        '<span class="flag">⚠ link audit: the survey links this paper as &#x27;UAV Swarm&#x27;'
+        in html
+    )
+    clean = paper_hit("2602.00558", "NetWorld", "abstract")
+    html = ui.answer_content(
+        Answer(question="q", text="x [1]", citations=[cite(1, clean, "")], hits=[clean])
+    )
+    assert "flag" not in html
+
+
 def test_sources_escape_hostile_corpus_text_and_urls():
     evil = '<img src=x onerror="window.__pwned=1">'
     hit = section_hit("e", "1.1", evil, f"{evil} [y](javascript:alert(1)) tail")
@@ -339,6 +357,14 @@ def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
     for reply in (zh, en):
         assert re.findall(r'class="cite">(\d+)<', reply)  # markers in the text
         assert 'class="meta"' in reply and 'class="warn"' not in reply
+
+
+def test_a_mislinked_paper_gets_the_audit_badge_in_the_chat(assistant):
+    with served(assistant) as url:
+        reply = _reply(_client(url).predict("What is VJEPA?", "hybrid", 8, api_name="/chat"))
+    assert "arXiv:2601.14354" in reply
+    card = reply[reply.index("arXiv:2601.14354") :]
+    assert 'class="flag"' in card and "Active Inference UAV Swarm" in card
 
 
 def test_chat_passes_k_and_mode_to_retrieval(assistant, monkeypatch):

@@ -33,7 +33,9 @@ def section_hit(
     return Hit(chunk=chunk, score=1.0 / rank, rank=rank, retrievers={"dense": rank})
 
 
-def paper_hit(arxiv_id: str, title: str, abstract: str, authors=(), rank: int = 1) -> Hit:
+def paper_hit(
+    arxiv_id: str, title: str, abstract: str, authors=(), rank: int = 1, mislinked=()
+) -> Hit:
     chunk = Chunk(
         id=f"arxiv:{arxiv_id}",
         kind="abstract",
@@ -43,6 +45,7 @@ def paper_hit(arxiv_id: str, title: str, abstract: str, authors=(), rank: int = 
         arxiv_ids=(arxiv_id,),
         title=title,
         authors=tuple(authors),
+        mislinked_anchors=tuple(mislinked),
     )
     return Hit(chunk=chunk, score=1.0 / rank, rank=rank, retrievers={"bm25": rank})
 
