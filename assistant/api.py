@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
+from .answer.probe import BackendStatus, probe_backend
 from .arxiv import FetchReport, fetch_abstracts, linked_ids
 from .audit import AuditReport, audit_corpus
 from .chunking import chunk_corpus
@@ -279,6 +280,10 @@ class Assistant:
         if report.written and self.settings.abstracts_file is None:
             self.settings.abstracts_file = path
         return report
+
+    def backend_status(self) -> BackendStatus:
+        """Whether the configured LLM server answers (it lists models; no tokens spent)."""
+        return probe_backend(self.settings)
 
     def manifest(self) -> Manifest | None:
         """The active index manifest, or None when nothing is built."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from .answer.probe import BackendStatus
 from .audit import mislink_note
 from .errors import AssistantError
 from .models import ARXIV_ABS_URL, Answer, Citation, Hit
@@ -49,6 +50,8 @@ class ChatBackend(Protocol):
         """Text deltas, then the final :class:`Answer`."""
 
     def info(self) -> dict[str, object]: ...
+
+    def backend_status(self) -> BackendStatus: ...
 
     def sections(self) -> list: ...
 
@@ -243,13 +246,19 @@ def split_notices(answer: Answer) -> tuple[str, str | None]:
     return text, notice
 
 
+def warn_line(text: str) -> str:
+    """A one-line warning (cut with an ellipsis on screen; the whole text on hover)."""
+    line = " ".join(text.split())
+    return f'<div class="warn" title="{esc(line)}">⚠ {esc(line)}</div>'
+
+
 def answer_content(answer: Answer) -> str:
     """The chat message for a finished answer: warning, text, sources, small print."""
     blocks = []
     if answer.error:
         error = " ".join(answer.error.split())
-        suffix = " — showing quoted passages instead" if answer.fallback else ""
-        blocks.append(f'<div class="warn">⚠ {esc(error)}{esc(suffix)}</div>')
+        lead = "Showing quoted passages instead — " if answer.fallback else ""
+        blocks.append(warn_line(f"{lead}{error}"))
     body, notice = split_notices(answer)
     blocks.append(safe_markdown(body))
     sources = sources_html(answer)
@@ -265,7 +274,7 @@ def turn_content(turn: Turn) -> str:
     if turn.answer is not None:
         return answer_content(turn.answer)
     if turn.problem is not None:
-        return f'<div class="warn">⚠ {esc(turn.problem)}</div>'
+        return warn_line(turn.problem)
     if turn.partial:
         return safe_markdown(turn.partial) + ' <span class="caret">▍</span>'
     return '<span class="pending">Searching the survey…</span>'
@@ -346,29 +355,32 @@ def index_html(info: dict[str, object]) -> str:
     )
 
 
-def backend_html(settings: Any, last: Answer | None = None) -> str:
-    """Which LLM answers, and whether it did on the last question."""
-    backend = str(settings.llm_backend)
-    if backend == "none":
+def backend_html(status: BackendStatus, last: Answer | None = None) -> str:
+    """Which LLM answers and whether it does: the probe's verdict at page load, then how
+    the last question went."""
+    if status.state == "extractive":
         return (
             '<p class="backend"><span class="dot off"></span> <b>Extractive</b> — no LLM '
             "configured; answers quote the best passages.</p>"
             '<p class="muted">Set <code>ASSISTANT_LLM_BACKEND</code> to '
             "<code>openai-compatible</code> or <code>ollama</code> to add one.</p>"
         )
-    model = getattr(settings, "llm_model", None) or "default model"
-    where = getattr(settings, "ollama_url", "") if backend == "ollama" else None
-    where = where or getattr(settings, "llm_base_url", None) or ""
-    if last is None:
-        state, note = "unknown", "not asked yet"
-    elif last.error:
-        state, note = "off", f"failed on the last question: {' '.join(last.error.split())}"
-    else:
+    if last is not None and last.error:
+        state, note = "down", f"failed on the last question: {' '.join(last.error.split())}"
+    elif last is not None and last.backend == status.backend:
         state, note = "on", "answered the last question"
+    elif status.state == "reachable":
+        state, note = "on", "reachable"
+    elif status.state == "misconfigured":
+        state, note = "down", f"not configured: {status.detail}"
+    else:
+        state = "down"
+        note = f"unreachable ({status.detail}); answers fall back to quoted passages"
     return (
-        f'<p class="backend"><span class="dot {state}"></span> <b>{esc(backend)}</b> · '
-        f"{esc(model)}</p>"
-        f'<p class="muted">{esc(where)}</p><p class="muted">{esc(note)}</p>'
+        f'<p class="backend"><span class="dot {state}"></span> <b>{esc(status.backend)}</b> · '
+        f"{esc(status.model or 'no model set')}</p>"
+        f'<p class="muted">{esc(status.where or "")}</p>'
+        f'<p class="muted clip" title="{esc(note)}">{esc(note)}</p>'
     )
 
 
@@ -432,6 +444,9 @@ CSS = """
   margin-top: .2rem; }
 .warn { font-size: .85em; color: #9a5b00; background: rgba(245, 159, 0, .1);
   border-left: 3px solid #f59f00; padding: .25rem .6rem; border-radius: 3px; }
+#chat .warn { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.clip { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; }
 .pending, .caret, .muted { color: var(--body-text-color-subdued); }
 .caret { animation: blink 1s steps(2) infinite; }
 @keyframes blink { 50% { opacity: 0; } }
@@ -444,6 +459,7 @@ CSS = """
 .dot { display: inline-block; width: .55em; height: .55em; border-radius: 50%;
   background: #adb5bd; }
 .dot.on { background: #2f9e44; } .dot.off { background: #adb5bd; }
+.dot.down { background: #e03131; }
 .dot.unknown { background: #f59f00; }
 .hit { margin: .3rem 0 .6rem; font-size: .88em; }
 #side .block { box-shadow: none; }
@@ -473,6 +489,14 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
         log.warning("no example questions: %s", exc)
         examples = example_questions([], settings.ui_examples)
 
+    probed: list[BackendStatus] = []
+
+    def probe(fresh: bool = False) -> BackendStatus:
+        """The backend's status, probed again on each page load (one cheap request)."""
+        if fresh or not probed:
+            probed[:] = [assistant.backend_status()]
+        return probed[0]
+
     def respond(question: str, mode: str, k: float, session: Session | None):
         session = Session(list(session.turns)) if session else Session()
         history = conversation(session)
@@ -498,14 +522,14 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             session,
             gr.skip(),
             hits_html(turn.answer.hits if turn.answer else []),
-            backend_html(settings, turn.answer),
+            backend_html(probe(), turn.answer),
         )
 
     def clear():
         return [], Session(), "", hits_html([])
 
     def panel():
-        return index_html(assistant.info()), backend_html(settings)
+        return index_html(assistant.info()), backend_html(probe(fresh=True))
 
     def reindex(rebuild: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         progress(0, desc="Reading the corpus")

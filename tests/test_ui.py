@@ -16,13 +16,15 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 
-from assistant import InvalidInput, ui
+from assistant import Assistant, InvalidInput, ui
+from assistant.answer.probe import BackendStatus
 from assistant.loadtest import run_load
 from assistant.models import Answer
 from assistant.settings import Settings
 
 from .conftest import BUNDLED_CORPUS, ROOT, free_port
 from .stubs.fake_assistant import FakeAssistant, cite, paper_hit, section_hit
+from .stubs.openai_server import OpenAIStub, Reply
 
 HOSTILE = [
     "<script>window.__pwned=1</script>",
@@ -162,7 +164,8 @@ def test_answer_content_lists_sections_and_papers_under_the_answer():
 def test_answer_content_shows_errors_as_one_line_and_refusals_without_sources():
     answer = _answer(error="openai-compatible: connection refused\n(127.0.0.1:9)")
     html = ui.answer_content(answer)
-    assert '<div class="warn">⚠ openai-compatible: connection refused (127.0.0.1:9)</div>' in html
+    line = "openai-compatible: connection refused (127.0.0.1:9)"
+    assert f'<div class="warn" title="{line}">⚠ {line}</div>' in html
     refused = ui.answer_content(_answer(text="综述没有涉及这个问题。", citations=[], refused=True))
     assert "sources" not in refused and "综述没有涉及" in refused
 
@@ -182,7 +185,7 @@ def test_no_llm_notice_is_split_off_and_fallback_lead_replaced_by_the_warning():
     )
     assert ui.split_notices(failed) == (body, None)
     html = ui.answer_content(failed)
-    assert "⚠ timeout — showing quoted passages instead" in html and "The LLM failed" not in html
+    assert "⚠ Showing quoted passages instead — timeout<" in html and "The LLM failed" not in html
 
 
 def test_footer_reads_either_timing_style():
@@ -239,13 +242,18 @@ def test_side_panel_escapes_and_says_what_answers():
     assert "16 (9 section, 7 abstract)" in facts and "&lt;b&gt;e&lt;/b&gt;" in facts
     assert "441bd22c0e19<" in facts and "2026-11-25 16:01" in facts
     assert "No index yet" in ui.index_html({"manifest": None})
-    assert "Extractive" in ui.backend_html(Settings())
-    settings = Settings(llm_backend="openai-compatible", llm_model="m<x>")
-    assert "not asked yet" in ui.backend_html(settings)
-    assert "m&lt;x&gt;" in ui.backend_html(settings)
-    failed = ui.backend_html(settings, _answer(error="timeout"))
-    assert "dot off" in failed and "timeout" in failed
-    assert "dot on" in ui.backend_html(settings, _answer())
+    assert "Extractive" in ui.backend_html(BackendStatus(backend="none", state="extractive"))
+    up = BackendStatus(backend="openai-compatible", state="reachable", model="m<x>", where="u")
+    assert "dot on" in ui.backend_html(up) and "reachable" in ui.backend_html(up)
+    assert "m&lt;x&gt;" in ui.backend_html(up)
+    failed = ui.backend_html(up, _answer(error="timeout", backend="none"))
+    assert "dot down" in failed and "failed on the last question: timeout" in failed
+    answered = ui.backend_html(up, _answer(backend="openai-compatible"))
+    assert "dot on" in answered and "answered the last question" in answered
+    down = up.model_copy(update={"state": "unreachable", "detail": "connection refused"})
+    assert "unreachable (connection refused)" in ui.backend_html(down)
+    wrong = up.model_copy(update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_MODEL"})
+    assert "not configured: set ASSISTANT_LLM_MODEL" in ui.backend_html(wrong)
 
 
 def test_hits_panel_escapes_chunk_text():
@@ -321,7 +329,7 @@ def test_chat_shows_input_errors_as_a_message(scripted):
     scripted.answerer = invalid
     with served(scripted) as url:
         reply = _reply(_client(url).predict("   ", "hybrid", 5, api_name="/chat"))
-    assert reply == '<div class="warn">⚠ the question is empty</div>'
+    assert reply == '<div class="warn" title="the question is empty">⚠ the question is empty</div>'
 
 
 def test_chat_survives_unexpected_errors_without_a_traceback(scripted):
@@ -365,6 +373,42 @@ def test_a_mislinked_paper_gets_the_audit_badge_in_the_chat(assistant):
     assert "arXiv:2601.14354" in reply
     card = reply[reply.index("arXiv:2601.14354") :]
     assert 'class="flag"' in card and "Active Inference UAV Swarm" in card
+
+
+def test_llm_answers_stream_into_the_chat_with_sources(built_index):
+    """A real LLM backend (the stub server) streams; the final answer keeps valid markers."""
+    text = (
+        "NetWorld 是一个面向无线网络多智能体强化学习的扩散世界模型 [1]。"
+        "它在无线网络中引入世界模型 [2]。"
+    )
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text=text, chunk_size=3))
+        llm = Assistant(
+            Settings(
+                corpus_dir=BUNDLED_CORPUS,
+                index_dir=built_index,
+                llm_backend="openai-compatible",
+                llm_base_url=stub.base_url,
+                llm_model="stub",
+            )
+        )
+        with served(llm) as url:
+            client = _client(url)
+            job = client.submit("NetWorld 用在了什么场景？", "hybrid", 8, api_name="/chat")
+            final = job.result(timeout=120)
+            outputs = job.outputs()
+            stub.replies.append(Reply(status=500))
+            client.predict(api_name="/clear")
+            failed = client.predict("NetWorld 是什么？", "hybrid", 8, api_name="/chat")
+    partial = [_reply(o) for o in outputs[:-1] if o[0] and o[0][-1]["role"] == "assistant"]
+    assert any('class="caret"' in p for p in partial)  # text arrived before the answer was done
+    reply = _reply(final)
+    assert "扩散世界模型" in reply and 'class="sources"' in reply and 'class="warn"' not in reply
+    assert "answered the last question" in final[3]
+    failed_reply = _reply(failed)
+    assert failed_reply.startswith('<div class="warn" title="Showing quoted passages instead — LLM')
+    assert 'class="sources"' in failed_reply  # the quoted fallback, with its sources
+    assert "failed on the last question" in failed[3]
 
 
 def test_chat_passes_k_and_mode_to_retrieval(assistant, monkeypatch):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from assistant.answer.probe import probe_backend
 from assistant.models import Answer, Chunk, Citation, Hit
 from assistant.settings import Settings
 
@@ -137,6 +138,9 @@ class FakeAssistant:
 
     def info(self) -> dict[str, object]:
         return {"llm_backend": self.settings.llm_backend, "manifest": self.manifest}
+
+    def backend_status(self):
+        return probe_backend(self.settings)
 
     def sections(self) -> list:
         return self.sections_list
