@@ -62,6 +62,12 @@ def not_said_phrases() -> tuple[str, ...]:
     return tuple(PHRASES["not_said"].values())
 
 
+def says_not_covered(text: str) -> bool:
+    """Whether an LLM reply is the "the survey does not say" answer the prompt asks for."""
+    folded = " ".join(text.split()).casefold()
+    return any(p.rstrip("。.").casefold() in folded for p in not_said_phrases())
+
+
 # --- answering -----------------------------------------------------------------------------
 
 ANSWER_SYSTEM = """\

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
         default=None,
         description="Override the calibrated refusal threshold (see eval/calibration.json).",
     )
+    eval_questions: Path = Field(
+        default=PROJECT_ROOT / "eval" / "questions.jsonl",
+        description="Eval question set (JSONL) used by eval-answers and calibrate-refusal.",
+    )
     refusal_calibration_file: Path = Field(
         default=PROJECT_ROOT / "eval" / "calibration.json",
         description="Where `calibrate-refusal` stores the threshold and its evidence.",
@@ -177,7 +181,7 @@ class Settings(BaseSettings):
         "discounted (sentences close to every question are not answers).",
     )
     sentence_margin: float = Field(
-        default=0.03,
+        default=0.0,
         ge=0,
         description="A sentence joins the extractive answer if it scores within this "
         "margin of the best one.",

@@ -26,6 +26,8 @@ MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]】](
 """``[1]``, ``[1, 2]``, ``[1][2]`` (two matches), ``【3】``; not a Markdown link ``[1](…)``."""
 
 _WORDLESS = re.compile(r"^[\W_]*$")
+_LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+\s*")
+_LIST_NUMBER = re.compile(r"^(?:[-*+]\s*)?\d{1,3}[.)]$")
 
 
 @dataclass
@@ -73,16 +75,31 @@ def _renumber(text: str, valid: int) -> tuple[str, list[int], list[int]]:
 
 
 def claim_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; a marker-only fragment (``。[1]``) joins the one before it."""
+    """Sentences of ``text``, with markers kept on the claim they follow.
+
+    Markers written after the full stop (``…事故。 [1] 下一句``) start the next span:
+    they are moved back to the sentence they close. A bare list number (``1.``) is
+    joined to the item text after it.
+    """
     out: list[str] = []
+    pending = ""
     for start, end in sentence_spans(text):
         piece = text[start:end].strip()
         if not piece:
             continue
-        if out and _WORDLESS.match(MARKER.sub("", piece)):
-            out[-1] = f"{out[-1]}{piece}"
-        else:
-            out.append(piece)
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and out:
+            out[-1] = f"{out[-1]}{lead.group().rstrip()}"
+            piece = piece[lead.end() :].strip()
+            if not piece:
+                continue
+        if _LIST_NUMBER.match(piece):
+            pending = f"{pending}{piece} "
+            continue
+        out.append(f"{pending}{piece}")
+        pending = ""
+    if pending.strip():
+        out.append(pending.strip())
     return out
 
 

@@ -28,7 +28,7 @@ _ITEM_NUMBER = re.compile(r"^\d{1,3}[.)]\s+")
 class ExtractiveLimits:
     max_sentences: int = 3
     max_sources: int = 2
-    margin: float = 0.03
+    margin: float = 0.0
 
 
 def _key(text: str) -> str:

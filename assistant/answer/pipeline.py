@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, LLMError
 from ..models import Answer, ChatTurn, Hit
-from ..prompts import answer_messages, condense_messages, phrase
+from ..prompts import answer_messages, condense_messages, phrase, says_not_covered
 from ..text import detect_language
 from .citations import check_citations
 from .extractive import ExtractiveLimits, extractive_body, select
@@ -253,6 +253,7 @@ class AnswerPipeline:
         timings["check_ms"] = (time.perf_counter() - t0) * 1000
 
         final = checked.text
+        declined = not fallback and not checked.claims and says_not_covered(final)
         if fallback and error:
             final = f"{phrase('fallback', language, error=error)}\n\n{final}"
         elif fallback:
@@ -263,9 +264,10 @@ class AnswerPipeline:
         yield Answer(
             question=text,
             text=final,
-            citations=checked.citations,
+            citations=[] if declined else checked.citations,
             hits=list(ev.hits),
             backend="none" if fallback else backend.name,  # type: ignore[union-attr]
+            refused=declined,
             grounded=checked.grounded,
             ungrounded=checked.ungrounded,
             error=error,

@@ -64,6 +64,7 @@ def _term_support(ev: Evidence) -> float:
 
 
 SIGNALS: dict[str, Callable[[Evidence], float]] = {
+    "sentence_lift": lambda ev: _best(ev.scored, lambda s: s.lift),
     "sentence_score": lambda ev: _best(ev.scored, lambda s: s.score),
     "sentence_dense": lambda ev: _best(ev.scored, lambda s: s.dense),
     "sentence_coverage": lambda ev: _best(ev.scored, lambda s: s.lexical),
@@ -74,10 +75,12 @@ SIGNALS: dict[str, Callable[[Evidence], float]] = {
         (h.retriever_scores.get("bm25", 0.0) for h in ev.hits), default=0.0
     ),
     "term_support": _term_support,
-    "combined": lambda ev: _best(ev.scored, lambda s: s.dense) + 0.1 * _term_support(ev),
+    "lift_and_terms": lambda ev: _best(ev.scored, lambda s: s.lift) + 0.05 * _term_support(ev),
 }
-"""Candidate signals, higher meaning better supported. ``combined`` adds term support
-to dense sentence similarity: the two fail on different questions."""
+"""Candidate signals, higher meaning better supported. ``sentence_lift`` (similarity
+above a content-free question's) is on the same scale for Chinese and English questions,
+where raw similarities are not; ``lift_and_terms`` adds the share of the question's
+terms found in the hits, since the two fail on different questions."""
 
 
 class Calibration(BaseModel):
@@ -127,7 +130,7 @@ class RefusalPolicy:
 
 
 def load_policy(
-    path: Path, embedder_id: str, override: float | None, default_signal: str = "combined"
+    path: Path, embedder_id: str, override: float | None, default_signal: str = "sentence_lift"
 ) -> RefusalPolicy:
     """The policy from the calibration file; ``override`` replaces its threshold.
 
@@ -248,3 +251,12 @@ def write_calibration(calibration: Calibration, path: Path) -> None:
         encoding="utf-8",
     )
     os.replace(tmp, path)
+
+
+def measure(pipeline, questions: Sequence[tuple[str, str, bool]]) -> list[tuple[str, bool, dict]]:
+    """Every signal for each ``(id, question, answerable)``, from the live pipeline."""
+    rows = []
+    for qid, text, answerable in questions:
+        ev = pipeline.evidence(text)
+        rows.append((qid, answerable, {name: float(fn(ev)) for name, fn in SIGNALS.items()}))
+    return rows

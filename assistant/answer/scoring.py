@@ -152,6 +152,9 @@ class ScoredUnit:
     dense: float
     lexical: float
     score: float
+    lift: float = 0.0
+    """Dense similarity minus the similarity to a content-free question in the same
+    language: how much more this question matches the unit than any question would."""
 
 
 @dataclass(frozen=True)
@@ -221,11 +224,12 @@ class UnitScorer:
         qvec = self.query_vector(question) if query_vector is None else query_vector
         vectors = self.vectors.get([u.scoring_text for u, _ in units])
         dense = vectors @ qvec
-        adjusted = self._adjusted(dense, vectors, [u for u, _ in units], question)
+        null = vectors @ self._null_vector(detect_language(question))
+        adjusted = self._adjusted(dense, null, [u for u, _ in units])
         qterms = content_terms(question)
         w = self.weights
         scored = []
-        for (unit, hit), sim, adj in zip(units, dense, adjusted, strict=True):
+        for (unit, hit), sim, adj, base in zip(units, dense, adjusted, null, strict=True):
             lexical = self.coverage(qterms, unit)
             total = (
                 float(adj)
@@ -233,13 +237,11 @@ class UnitScorer:
                 + w.rank / max(hit.rank, 1)
                 + w.chunk * hit.retriever_scores.get("dense", 0.0)
             )
-            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total))
+            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(sim - base)))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
-    def _adjusted(
-        self, dense: np.ndarray, vectors: np.ndarray, units: Sequence[Unit], question: str
-    ) -> np.ndarray:
+    def _adjusted(self, dense: np.ndarray, null: np.ndarray, units: Sequence[Unit]) -> np.ndarray:
         """Dense similarity made comparable across sentences and languages.
 
         Two biases of small multilingual embedders are removed: "hub" sentences close to
@@ -247,7 +249,6 @@ class UnitScorer:
         same-language advantage (an English question scores every English sentence
         above every Chinese one), by centring each language's sentences on their median.
         """
-        null = vectors @ self._null_vector(detect_language(question))
         adjusted = dense - self.weights.null * null
         cjk = np.array([_unit_is_cjk(u) for u in units])
         for group in (True, False):
