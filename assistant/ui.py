@@ -216,7 +216,9 @@ def _ms(timings: dict[str, float]) -> dict[str, float]:
 def footer_html(answer: Answer) -> str:
     """Backend, grounding and total time in small print; stage timings on hover."""
     parts = ["extractive" if answer.backend == "none" else answer.backend]
-    if answer.citations and not answer.refused:
+    if answer.refused:
+        parts.append("not covered by the survey")
+    elif answer.citations:
         parts.append(f"grounded {answer.grounded:.0%}")
     timings = _ms(answer.timings)
     total = timings.get("total")

@@ -168,6 +168,7 @@ def test_answer_content_shows_errors_as_one_line_and_refusals_without_sources():
     assert f'<div class="warn" title="{line}">⚠ {line}</div>' in html
     refused = ui.answer_content(_answer(text="综述没有涉及这个问题。", citations=[], refused=True))
     assert "sources" not in refused and "综述没有涉及" in refused
+    assert "not covered by the survey" in refused and "grounded" not in refused
 
 
 def test_no_llm_notice_is_split_off_and_fallback_lead_replaced_by_the_warning():
