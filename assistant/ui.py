@@ -573,7 +573,7 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
                         elem_id="question",
                         label="Question",
                         show_label=False,
-                        placeholder="Ask a question — e.g. 哪些工作把世界模型用于自动驾驶？",
+                        placeholder="Ask a question about the survey, in 中文 or English",
                         max_lines=6,
                         scale=8,
                         autofocus=True,

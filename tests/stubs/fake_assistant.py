@@ -1,8 +1,8 @@
 """A stand-in for :class:`assistant.api.Assistant` that speaks the UI's protocol.
 
-It returns real :class:`Answer`/:class:`Citation`/:class:`Hit` models, either scripted
-(hostile text, errors, flagged links) or made from a real assistant's retrieval, and
-records what the UI passed (history, k, mode) so tests can check it.
+It returns real :class:`Answer`/:class:`Citation`/:class:`Hit` models with scripted
+content the real pipeline would not produce on demand (hostile text, a stalled LLM,
+unexpected exceptions), and records what the UI passed (history, k, mode).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from assistant.answer.citations import make_citation
 from assistant.answer.probe import probe_backend
 from assistant.models import Answer, Chunk, Citation, Hit
 from assistant.settings import Settings
@@ -52,51 +53,8 @@ def paper_hit(
 
 
 def cite(marker: int, hit: Hit, quote: str, flagged: str | None = None) -> Citation:
-    c = hit.chunk
-    if c.kind == "abstract":
-        return Citation(
-            marker=marker,
-            kind="arxiv",
-            chunk_id=c.id,
-            arxiv_id=c.arxiv_id,
-            title=c.title,
-            authors=c.authors,
-            url=c.url,
-            quote=quote,
-            flagged=flagged,
-        )
-    return Citation(
-        marker=marker,
-        kind="section",
-        chunk_id=c.id,
-        section=c.section,
-        section_title=c.section_title,
-        quote=quote,
-        flagged=flagged,
-    )
-
-
-def retrieval_answerer(real) -> Callable[..., Answer]:
-    """Answers quoting the first sentence of each of the top three hits of ``real``."""
-
-    def answer(question: str, history, k, mode) -> Answer:
-        hits = real.retrieve(question, k=k, mode=mode)
-        citations, lines = [], []
-        for n, hit in enumerate(hits[:3], start=1):
-            text = hit.chunk.text.strip()
-            quote = text.split("。")[0].split("\n")[0][:120] or text[:120]
-            citations.append(cite(n, hit, quote))
-            lines.append(f"{quote} [{n}]")
-        return Answer(
-            question=question,
-            text="\n".join(lines),
-            citations=citations,
-            hits=hits,
-            grounded=1.0,
-            timings={"retrieve": 12.0, "total": 15.0},
-        )
-
-    return answer
+    """The pipeline's citation of ``hit``, optionally flagged by the link audit."""
+    return make_citation(marker, hit, quote).model_copy(update={"flagged": flagged})
 
 
 @dataclass
@@ -111,17 +69,6 @@ class FakeAssistant:
     builds: list[bool] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @classmethod
-    def over(cls, real, **kw) -> FakeAssistant:
-        """Answers made from ``real``'s retrieval, with its settings, sections and index."""
-        return cls(
-            retrieval_answerer(real),
-            settings=real.settings,
-            sections_list=real.sections(),
-            manifest=real.info()["manifest"],
-            **kw,
-        )
-
     def stream(self, question, history=None, k=None, mode=None) -> Iterator[str | Answer]:
         with self._lock:
             self.calls.append({"question": question, "history": history, "k": k, "mode": mode})
@@ -131,10 +78,6 @@ class FakeAssistant:
                 time.sleep(self.delay)
             yield word + " "
         yield answer
-
-    def ask(self, question, history=None, k=None, mode=None) -> Answer:
-        *_, answer = self.stream(question, history, k=k, mode=mode)
-        return answer
 
     def info(self) -> dict[str, object]:
         return {"llm_backend": self.settings.llm_backend, "manifest": self.manifest}
