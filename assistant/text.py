@@ -20,7 +20,10 @@ Tokenizer = Callable[[str], list[str]]
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{_CJK}]")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.\-_/+]*")
+_NAME_LIKE = re.compile(r"\d|[a-z][A-Z]|[-_/+]|^[A-Z0-9]{2,}$")
+"""Model and paper names (``Wan2.1-14B``, ``VBench``, ``T2V``, ``GR-1``): not words of
+the sentence's language."""
 
 _SENTENCE_END = re.compile(
     r"""(?:[。！？；!?;]+|\.(?=\s)|\.$|…+)["'”’」』）)\]】]*\s*|\n+""",
@@ -31,10 +34,11 @@ def detect_language(text: str) -> str:
     """``"zh"`` or ``"en"``: Chinese when CJK characters outnumber twice the Latin words.
 
     An English question naming a Chinese term (``What does 世界模型 mean?``) stays
-    English; a Chinese question with model names (``SkyReels-V2 的分数？``) stays Chinese.
+    English; a Chinese question with model names (``Wan2.1-14B 的 VBench 得分？``) stays
+    Chinese: names with digits, inner capitals or hyphens do not count as English words.
     """
     cjk = len(CJK_CHAR.findall(text))
-    words = len(_LATIN_WORD.findall(text))
+    words = sum(1 for w in _LATIN_WORD.findall(text) if not _NAME_LIKE.search(w))
     return "zh" if cjk and cjk > 2 * words else "en"
 
 

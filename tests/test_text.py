@@ -32,3 +32,5 @@ def test_detect_language():
     assert detect_language("Which works bring 3D geometry into world models?") == "en"
     assert detect_language("What does 世界模型 mean?") == "en"
     assert detect_language("SkyReels-V2 和 Kling 的 T2V 人类评估分数是多少？") == "zh"
+    assert detect_language("Wan2.1-14B 的 VBench 得分是多少？") == "zh"
+    assert detect_language("What VBench score is reported for SkyReels-V2?") == "en"

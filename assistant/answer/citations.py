@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import Citation, Hit
@@ -137,8 +137,17 @@ def make_citation(marker: int, hit: Hit, quote: str) -> Citation:
     )
 
 
-def check_citations(text: str, hits: Sequence[Hit], scorer: UnitScorer) -> CheckedText:
-    """Validate, renumber and quote the markers of ``text`` (numbered after ``hits``)."""
+def check_citations(
+    text: str,
+    hits: Sequence[Hit],
+    scorer: UnitScorer,
+    quotes: Mapping[str, str] | None = None,
+) -> CheckedText:
+    """Validate, renumber and quote the markers of ``text`` (numbered after ``hits``).
+
+    ``quotes`` (chunk id → sentence) overrides the quote search when the caller already
+    knows which sentence supports the answer (the extractive path does).
+    """
     cleaned, order, removed = _renumber(text, len(hits))
     if removed:
         log.warning(
@@ -163,9 +172,12 @@ def check_citations(text: str, hits: Sequence[Hit], scorer: UnitScorer) -> Check
     citations: list[Citation] = []
     for new, source in enumerate(order, 1):
         hit = hits[source - 1]
-        claim = first_claim.get(new, "")
-        unit = scorer.best_unit(claim, hit.chunk, scorer.query_vector(claim)) if claim else None
-        citations.append(make_citation(new, hit, unit.display if unit else ""))
+        quote = (quotes or {}).get(hit.chunk.id)
+        if quote is None:
+            claim = first_claim.get(new, "")
+            unit = scorer.best_unit(claim, hit.chunk, scorer.query_vector(claim)) if claim else None
+            quote = unit.display if unit else ""
+        citations.append(make_citation(new, hit, quote))
     if ungrounded:
         log.info("%d sentence(s) without a valid citation", len(ungrounded))
     return CheckedText(

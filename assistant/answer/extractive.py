@@ -86,6 +86,16 @@ def _with_markers(display: str, marker: str) -> str:
     return prefix + " ".join(f"{p} {marker}" for p in parts)
 
 
+def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]) -> dict[str, str]:
+    """For each quoted chunk, its chosen sentence that scored best: the citation's quote."""
+    picked = {id(unit) for unit, _ in chosen}
+    quotes: dict[str, str] = {}
+    for item in scored:
+        if id(item.unit) in picked:
+            quotes.setdefault(item.hit.chunk.id, item.unit.display)
+    return quotes
+
+
 def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], language: str) -> str:
     """The answer body, each quote followed by its source's number in ``hits``."""
     position = {hit.chunk.id: n for n, hit in enumerate(hits, 1)}

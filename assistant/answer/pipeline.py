@@ -20,7 +20,7 @@ from ..models import Answer, ChatTurn, Hit
 from ..prompts import answer_messages, condense_messages, phrase, says_not_covered
 from ..text import detect_language
 from .citations import check_citations
-from .extractive import ExtractiveLimits, extractive_body, select
+from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
 from .llm import ChatBackend, create_backend
 from .refusal import Evidence, RefusalPolicy, load_policy
 from .scoring import ScoringWeights, UnitScorer
@@ -160,8 +160,10 @@ class AnswerPipeline:
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
-    def _extractive(self, ev: Evidence, language: str) -> str:
-        return extractive_body(select(ev.scored, self.limits), ev.hits, language)
+    def _extractive(self, ev: Evidence, language: str) -> tuple[str, dict[str, str]]:
+        """The extractive body and, per cited chunk, the quote that answers best."""
+        chosen = select(ev.scored, self.limits)
+        return extractive_body(chosen, ev.hits, language), best_quotes(ev.scored, chosen)
 
     # -- public --------------------------------------------------------------------------------
 
@@ -245,11 +247,12 @@ class AnswerPipeline:
             timings["generate_ms"] = (time.perf_counter() - t0) * 1000
 
         fallback = body is None
+        quotes = None
         if fallback:
-            body = self._extractive(ev, language)
+            body, quotes = self._extractive(ev, language)
 
         t0 = time.perf_counter()
-        checked = check_citations(body, ev.hits, self.scorer)
+        checked = check_citations(body, ev.hits, self.scorer, quotes)
         timings["check_ms"] = (time.perf_counter() - t0) * 1000
 
         final = checked.text

@@ -163,6 +163,9 @@ class ScoringWeights:
     rank: float = 0.0
     chunk: float = 0.5
     null: float = 0.5
+    named: float = 1.0
+    """Bonus for chunks the question names (an arXiv ID, a section number): retrieval
+    found them by exact lookup, and the user asked about them, not about look-alikes."""
 
 
 NULL_QUERIES = {"zh": "综述对此是怎么说的？", "en": "What does the survey say about this?"}
@@ -236,6 +239,7 @@ class UnitScorer:
                 + w.lexical * lexical
                 + w.rank / max(hit.rank, 1)
                 + w.chunk * hit.retriever_scores.get("dense", 0.0)
+                + (w.named if "lookup" in hit.retrievers else 0.0)
             )
             scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(sim - base)))
         scored.sort(key=lambda s: s.score, reverse=True)

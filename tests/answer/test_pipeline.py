@@ -1,0 +1,187 @@
+"""ask()/stream() on the bundled corpus: extractive default, LLM stub backends, refusal."""
+
+import pytest
+
+from assistant import Answer, Assistant, Settings
+from assistant.answer.evaluate import AnswerEvaluator, EvalQuestion
+from assistant.answer.refusal import SIGNALS
+from assistant.prompts import phrase
+
+from ..conftest import BUNDLED_CORPUS, free_port
+from ..stubs.openai_server import OpenAIStub, Reply
+
+
+def make(built_index, tmp_path, **overrides) -> Assistant:
+    settings = Settings(
+        corpus_dir=BUNDLED_CORPUS,
+        index_dir=built_index,
+        refusal_calibration_file=tmp_path / "no-calibration.json",
+        **overrides,
+    )
+    return Assistant(settings)
+
+
+def llm(built_index, tmp_path, url: str, **overrides) -> Assistant:
+    return make(
+        built_index,
+        tmp_path,
+        llm_backend="openai-compatible",
+        llm_base_url=url,
+        llm_model="stub",
+        llm_timeout=1.0,
+        **overrides,
+    )
+
+
+def test_extractive_answer_gives_the_figure_with_its_section(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("FLARE 在真实 GR-1 机器人上取得了多高的成功率？")
+    assert "95.1%" in answer.text
+    assert answer.backend == "none" and not answer.refused and answer.error is None
+    assert answer.citations[0].label == "§17.2 九大趋势"
+    assert "[1]" in answer.text and answer.grounded == 1.0
+    assert "ASSISTANT_LLM_BACKEND" in answer.text  # says how to add an LLM
+
+
+def test_extractive_answer_reads_a_table_cell(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("Wan2.1-14B 的 VBench 得分是多少？")
+    assert "83.7%" in answer.text
+    assert answer.citations[0].section == "17.3"
+    assert "83.7%" in answer.citations[0].quote
+
+
+def test_extractive_answer_to_an_english_question(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("What VBench score is reported for SkyReels-V2?")
+    assert "83.9%" in answer.text
+    assert answer.text.startswith(phrase("extractive_lead", "en"))
+    assert phrase("no_llm", "en") in answer.text
+    data = answer.to_json()
+    assert set(data) >= {
+        "question",
+        "answer",
+        "refused",
+        "grounded",
+        "backend",
+        "citations",
+        "hits",
+    }
+    assert set(data["citations"][0]) >= {
+        "marker",
+        "kind",
+        "section",
+        "section_title",
+        "arxiv_id",
+        "title",
+        "url",
+        "chunk_id",
+        "quote",
+    }
+
+
+def test_llm_answer_streams_then_is_checked(built_index, tmp_path):
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text="FLARE 在真实 GR-1 上的成功率是 95.1% [1]，另见 [9]。"))
+        assistant = llm(built_index, tmp_path, stub.base_url)
+        items = list(assistant.stream("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
+    deltas, answer = items[:-1], items[-1]
+    assert isinstance(answer, Answer) and all(isinstance(d, str) for d in deltas)
+    assert "[9]" in "".join(deltas)  # streamed as the model wrote it
+    assert "[9]" not in answer.text and "95.1% [1]" in answer.text  # checked: bogus marker gone
+    assert answer.backend == "openai-compatible" and answer.grounded == 1.0
+    assert answer.citations[0].chunk_id == answer.hits[0].chunk.id
+    prompt = stub.requests[0]["messages"][-1]["content"]
+    assert "<sources>" in prompt and "FLARE" in prompt
+    assert "Simplified Chinese" in stub.requests[0]["messages"][0]["content"]
+
+
+def test_wrong_language_is_kept_and_reported(built_index, tmp_path):
+    question = "What VBench score is reported for SkyReels-V2?"
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text="SkyReels-V2 的 VBench 得分是 83.9% [1]。"))
+        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
+    assert answer.text == "SkyReels-V2 的 VBench 得分是 83.9% [1]。"
+    q = EvalQuestion(id="x", question=question, lang="en", sections=["17.3"])
+    assert AnswerEvaluator([q]).score(q, answer, 0.0).language_match is False
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(status=500),
+        Reply(status=401),
+        Reply(text="late", delay=3.0),
+        Reply(text="x" * 40, break_stream_after=3),
+    ],
+    ids=["5xx", "4xx", "timeout", "broken-stream"],
+)
+def test_llm_failure_gives_error_and_marked_extractive_answer(built_index, tmp_path, reply):
+    with OpenAIStub() as stub:
+        stub.replies.append(reply)
+        answer = llm(built_index, tmp_path, stub.base_url).ask("Wan2.1-14B 的 VBench 得分是多少？")
+    assert answer.error and "openai-compatible" in answer.error and "\n" not in answer.error
+    assert answer.fallback and answer.backend == "none"
+    assert answer.text.startswith("（大语言模型调用失败")
+    assert "83.7%" in answer.text and answer.citations
+
+
+def test_connection_refused_falls_back_visibly(built_index, tmp_path):
+    answer = llm(built_index, tmp_path, f"http://127.0.0.1:{free_port()}/v1").ask(
+        "What VBench score is reported for SkyReels-V2?"
+    )
+    assert "connection refused" in answer.error and answer.fallback
+    assert answer.text.startswith("(The LLM failed")
+
+
+def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path):
+    probe = make(built_index, tmp_path)
+    lift = SIGNALS["sentence_lift"]
+    off_topic = lift(probe.answers.evidence("法国的首都是哪里？有什么著名的博物馆？"))
+    on_topic = lift(probe.answers.evidence("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
+    assert off_topic < on_topic
+    with OpenAIStub() as stub:
+        assistant = llm(
+            built_index, tmp_path, stub.base_url, refusal_threshold=(off_topic + on_topic) / 2
+        )
+        answer = assistant.ask("法国的首都是哪里？有什么著名的博物馆？")
+        assert stub.requests == []
+        assert not assistant.ask("FLARE 在真实 GR-1 机器人上取得了多高的成功率？").refused
+    assert answer.refused and answer.citations == [] and answer.text == phrase("refusal", "zh")
+
+
+def test_not_said_reply_counts_as_refusal(built_index, tmp_path):
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text="The survey does not say."))
+        answer = llm(built_index, tmp_path, stub.base_url).ask("What VBench score did Vista get?")
+    assert answer.refused and answer.citations == [] and answer.backend == "openai-compatible"
+
+
+def test_follow_up_is_condensed_with_the_history(built_index, tmp_path):
+    history = [
+        {"role": "user", "content": "哪篇论文把多智能体强化学习和世界模型用于无线网络？"},
+        {"role": "assistant", "content": "NetWorld [1]。"},
+    ]
+    with OpenAIStub() as stub:
+        stub.replies.extend(
+            [Reply(text="NetWorld 采用了什么训练与执行范式？"), Reply(text="DTDE [1]。")]
+        )
+        answer = llm(built_index, tmp_path, stub.base_url).ask(
+            "它采用了什么训练范式？", history=history
+        )
+    condense = stub.requests[0]["messages"][0]["content"]
+    assert "无线网络" in condense and "它采用了什么训练范式？" in condense
+    assert answer.standalone_question == "NetWorld 采用了什么训练与执行范式？"
+    assert "NetWorld 采用了什么训练与执行范式？" in stub.requests[1]["messages"][-1]["content"]
+    assert any(h.chunk.arxiv_id == "2602.00558" for h in answer.hits)
+
+
+def test_extractive_path_uses_the_question_as_is(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask(
+        "DreamZero 用了多少小时的数据？", history=[("上一问", "上一答")]
+    )
+    assert answer.standalone_question is None and "500h" in answer.text
+
+
+def test_bad_history_is_invalid_input(built_index, tmp_path):
+    from assistant.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        make(built_index, tmp_path).ask("问题？", history=[42])

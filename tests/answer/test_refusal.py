@@ -1,0 +1,70 @@
+import logging
+
+import pytest
+
+from assistant.answer.refusal import (
+    auc,
+    calibrate,
+    choose_threshold,
+    load_policy,
+    read_calibration,
+    write_calibration,
+)
+
+
+def test_auc_counts_pairs_and_ties():
+    assert auc([3, 4], [1, 2]) == 1.0
+    assert auc([1], [2]) == 0.0
+    assert auc([1], [1]) == 0.5
+
+
+def test_threshold_respects_the_false_refusal_budget():
+    answerable = [0.5, 0.6, 0.7, 0.8, 0.9] * 4  # 20 answerable
+    unanswerable = [0.1, 0.2, 0.55, 0.95]
+    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.0)
+    assert 0.2 < threshold <= 0.5 and refused == 0.5 and false == 0.0
+    # allowing one false refusal in 20 (5%) does not help here: 0.55 sits above four 0.5s
+    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.05)
+    assert refused == 0.5 and false == 0.0
+    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.2)
+    assert refused == 0.75 and false == 0.2 and 0.55 < threshold <= 0.6
+
+
+def test_calibrate_picks_the_separating_signal(tmp_path):
+    rows = [(f"a{i}", True, _signals(good=0.5 + i / 100, bad=0.3)) for i in range(20)]
+    rows += [(f"u{i}", False, _signals(good=0.1 + i / 100, bad=0.3)) for i in range(4)]
+    calibration = calibrate(rows, 0.05, _meta())
+    assert calibration.signal == "sentence_lift"
+    assert calibration.refused_unanswerable == 1.0 and calibration.false_refusals == 0.0
+    assert calibration.auc["sentence_lift"] == 1.0 and calibration.auc["chunk_bm25"] == 0.5
+    path = tmp_path / "calibration.json"
+    write_calibration(calibration, path)
+    assert read_calibration(path) == calibration
+
+
+def test_calibration_needs_both_kinds():
+    with pytest.raises(ValueError):
+        calibrate([("a", True, _signals(0.5, 0.5))], 0.05, _meta())
+
+
+def test_policy_loading(tmp_path, caplog):
+    path = tmp_path / "calibration.json"
+    rows = [("a", True, _signals(0.9, 0.1)), ("u", False, _signals(0.1, 0.1))]
+    write_calibration(calibrate(rows, 0.0, _meta()), path)
+    policy = load_policy(path, "emb", None)
+    assert policy.active and policy.signal == "sentence_lift" and 0.1 < policy.threshold < 0.9
+    assert load_policy(path, "emb", 0.42).threshold == 0.42
+    with caplog.at_level(logging.WARNING):
+        other = load_policy(path, "another-embedder", None)
+    assert not other.active and "another-embedder" in caplog.text
+    assert not load_policy(tmp_path / "missing.json", "emb", None).active
+
+
+def _signals(good: float, bad: float) -> dict[str, float]:
+    from assistant.answer.refusal import SIGNALS
+
+    return {name: (good if name == "sentence_lift" else bad) for name in SIGNALS}
+
+
+def _meta() -> dict:
+    return {"embedder": "emb", "retrieval_mode": "hybrid", "answer_k": 8, "corpus_hash": "x"}

@@ -1,0 +1,52 @@
+from assistant.answer.units import chunk_units, following_items, render_inline
+
+from .helpers import LINKS, TABLE, abstract, section
+
+
+def test_table_rows_are_units_shown_with_their_header():
+    units = chunk_units(section("t", "17.1", "观察", TABLE))
+    rows = [u for u in units if u.kind == "row"]
+    assert [r.display for r in rows] == [
+        "时间段: 2023 · 估计论文数量: ~40 篇",
+        "时间段: 2024 · 估计论文数量: ~80 篇",
+    ]
+    assert rows[1].text == "| 2024 | ~80 篇 |"  # the quote stays verbatim
+
+
+def test_sentences_are_exact_spans_of_the_chunk():
+    chunk = section("t", "17.1", "观察", TABLE)
+    for unit in chunk_units(chunk):
+        assert chunk.text[unit.start : unit.end] == unit.text
+    sentences = [u.display for u in chunk_units(chunk) if u.kind == "sentence"]
+    assert sentences == [
+        "从 2024 年起，论文呈指数级增长。",
+        "2025 年仅前两个月即产出超过 50 篇相关论文。",
+    ]
+
+
+def test_links_name_the_arxiv_id_and_bullets_go():
+    units = chunk_units(section("l", "17.4.2", "多智能体", LINKS))
+    assert units[0].display.startswith("NetWorld (arXiv:2602.00558) 在无线网络中")
+    assert units[0].linked == ("2602.00558",)
+    assert units[1].linked == ()
+    assert render_inline("**粗体** and \\emph{x}") == ("粗体 and x", ())
+
+
+def test_abstract_title_is_its_own_unit():
+    units = chunk_units(
+        abstract("a", "2602.00558", "NetWorld: A Model", "We propose it. It works.")
+    )
+    assert [u.kind for u in units] == ["title", "sentence", "sentence"]
+    assert units[0].context == "NetWorld: A Model"
+
+
+def test_lead_line_brings_its_items():
+    chunk = section(
+        "s", "17.5", "未来展望", "**中期（2027–2030）**：\n- 统一世界模型\n- 通用物理引擎\n\n其他。"
+    )
+    units = chunk_units(chunk)
+    assert units[0].kind == "lead"
+    assert [u.display for u in following_items(chunk, units[0], 5)] == [
+        "统一世界模型",
+        "通用物理引擎",
+    ]
