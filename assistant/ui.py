@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .answer.probe import BackendStatus
+from .answer.units import render_inline
 from .audit import mislink_note
 from .errors import AssistantError
 from .models import ARXIV_ABS_URL, Answer, Citation, Hit
@@ -84,8 +85,7 @@ _ARXIV_MENTION = re.compile(
     r"(?<![\[\w/])arXiv:\s?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?![\]\w])",
     re.IGNORECASE,
 )
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
-_MD_EMPHASIS = re.compile(r"\*\*|__|(?m:^#+\s*)")
+_HEADING_MARK = re.compile(r"^#+\s*", re.MULTILINE)
 
 
 def esc(value: object) -> str:
@@ -123,10 +123,36 @@ def safe_markdown(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Chunk Markdown as one line of readable text (links → their text, no emphasis)."""
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_EMPHASIS.sub("", text)
-    return " ".join(text.split())
+    """Chunk Markdown as one line of text, written the way quotes are: links → their
+    text, arXiv links → ``anchor (arXiv:ID)``, no emphasis or heading marks."""
+    return render_inline(_HEADING_MARK.sub("", text))[0]
+
+
+def _link_arxiv(escaped: str) -> str:
+    """``arXiv:ID`` mentions in already escaped text → links to the paper."""
+
+    def link(m: re.Match[str]) -> str:
+        url = esc(ARXIV_ABS_URL.format(m[1]))
+        return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{m[0]}</a>'
+
+    return _ARXIV_MENTION.sub(link, escaped)
+
+
+def _tail(text: str, n: int) -> str:
+    """The last ``n`` characters, starting at a word if one starts near the cut."""
+    if len(text) <= n:
+        return text
+    cut = text[-n:]
+    space = cut.find(" ")
+    return "…" + (cut[space + 1 :] if 0 <= space < 20 else cut)
+
+
+def _head(text: str, n: int) -> str:
+    if len(text) <= n:
+        return text
+    cut = text[:n]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > n - 20 else cut) + "…"
 
 
 # -- answers and their sources -----------------------------------------------------------------
@@ -139,15 +165,11 @@ def snippet_html(chunk_text: str, quote: str, context: int = SNIPPET_CONTEXT) ->
     at = text.find(quote) if quote else -1
     if at < 0:
         if quote:
-            return f"<mark>{esc(quote)}</mark>"
-        short = text[: 2 * context]
-        return esc(short) + ("…" if len(text) > len(short) else "")
-    before, after = text[:at], text[at + len(quote) :]
-    if len(before) > context:
-        before = "…" + before[-context:].split(" ", 1)[-1] if " " in before[-context:] else "…"
-    if len(after) > context:
-        after = after[:context] + "…"
-    return f"{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}"
+            return f"<mark>{_link_arxiv(esc(quote))}</mark>"
+        return _link_arxiv(esc(_head(text, 2 * context)))
+    before = _tail(text[:at], context)
+    after = _head(text[at + len(quote) :], context)
+    return _link_arxiv(f"{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}")
 
 
 def _authors(authors: Sequence[str]) -> str:

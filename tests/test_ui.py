@@ -108,12 +108,23 @@ def test_snippet_highlights_the_cited_span_with_context():
     text = "前文很长。" * 60 + "NetWorld 在无线网络中引入多智能体 RL。" + "后文。" * 80
     html = ui.snippet_html(text, "NetWorld 在无线网络中引入多智能体 RL")
     assert "<mark>NetWorld 在无线网络中引入多智能体 RL</mark>" in html
-    assert html.startswith("…") and html.endswith("…")
+    assert html.startswith("…前文很长") and html.endswith("后文。…")  # CJK context kept
     assert len(html) < 2 * ui.SNIPPET_CONTEXT + 80
+    words = "word " * 100
+    html = ui.snippet_html(f"{words}the claim {words}", "the claim")
+    assert html.startswith("…word ") and html.endswith("word…")  # cut at word boundaries
     # a quote the chunk does not contain is still shown, marked
     assert ui.snippet_html("abc", "xyz") == "<mark>xyz</mark>"
-    # Markdown links and emphasis read as plain text
+    # Markdown reads as plain text
     assert ui.snippet_html("see **[NetWorld](https://x.org)** now", "") == "see NetWorld now"
+
+
+def test_snippet_quotes_arxiv_links_as_the_pipeline_does_and_links_them():
+    chunk = "- [NetWorld](https://arxiv.org/abs/2602.00558) 在无线网络中引入多智能体 RL + 世界模型"
+    html = ui.snippet_html(chunk, "NetWorld (arXiv:2602.00558) 在无线网络中引入多智能体 RL")
+    link = '<a href="https://arxiv.org/abs/2602.00558" target="_blank" rel="noopener noreferrer">'
+    assert html.startswith(f"- <mark>NetWorld ({link}arXiv:2602.00558</a>) 在无线网络")
+    assert_inert(html.replace(link, "<a>"))
 
 
 def _answer(**kw) -> Answer:
