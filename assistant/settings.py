@@ -146,7 +146,7 @@ class Settings(BaseSettings):
         description="Where `calibrate-refusal` stores the threshold and its evidence.",
     )
     answer_k: int = Field(
-        default=8,
+        default=12,
         ge=1,
         le=50,
         description="Hits the answer stage reads (sources shown to the LLM, sentences mined).",

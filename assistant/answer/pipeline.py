@@ -246,9 +246,9 @@ class AnswerPipeline:
                     yield "\n\n"
             timings["generate_ms"] = (time.perf_counter() - t0) * 1000
 
-        fallback = body is None
+        extractive = body is None
         quotes = None
-        if fallback:
+        if extractive:
             body, quotes = self._extractive(ev, language)
 
         t0 = time.perf_counter()
@@ -256,12 +256,12 @@ class AnswerPipeline:
         timings["check_ms"] = (time.perf_counter() - t0) * 1000
 
         final = checked.text
-        declined = not fallback and not checked.claims and says_not_covered(final)
-        if fallback and error:
+        declined = not extractive and not checked.claims and says_not_covered(final)
+        if extractive and error:
             final = f"{phrase('fallback', language, error=error)}\n\n{final}"
-        elif fallback:
+        elif extractive:
             final = f"{final}\n\n{phrase('no_llm', language)}"
-        if fallback:
+        if extractive:
             yield final
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield Answer(
@@ -269,12 +269,12 @@ class AnswerPipeline:
             text=final,
             citations=[] if declined else checked.citations,
             hits=list(ev.hits),
-            backend="none" if fallback else backend.name,  # type: ignore[union-attr]
+            backend="none" if extractive else backend.name,  # type: ignore[union-attr]
             refused=declined,
             grounded=checked.grounded,
             ungrounded=checked.ungrounded,
             error=error,
-            fallback=fallback and error is not None,
+            fallback=extractive and error is not None,
             support=support,
             standalone_question=standalone,
             timings=timings,
