@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
+from .answer.probe import BackendStatus, probe_backend
 from .arxiv import FetchReport, fetch_abstracts, linked_ids
 from .audit import AuditReport, audit_corpus
 from .chunking import chunk_corpus
@@ -193,7 +194,14 @@ class Assistant:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         return self.retriever.retrieve(text, k=k, mode=mode, timings=timings)
 
-    def ask(self, question: str, history: HistoryLike | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Answer:
         """A cited answer, or a refusal when the survey does not cover the question.
 
         ``history`` holds earlier turns (``{"role", "content"}`` dicts or (user,
@@ -204,13 +212,23 @@ class Assistant:
         >>> answer.citations[0].label                                          # doctest: +SKIP
         '§17.1 研究爆发的量化观察'
         """
-        return self.answers.ask(question, history)
+        return self.answers.ask(question, history, k=k, mode=mode)
 
-    def stream(self, question: str, history: HistoryLike | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[str | Answer]:
         """Like :meth:`ask`, yielding text deltas as they come and then the final
         :class:`Answer`, whose text replaces the deltas (markers are renumbered, bogus
-        ones removed, and a failed LLM's partial text is replaced by the fallback)."""
-        return self.answers.stream(question, history)
+        ones removed, and a failed LLM's partial text is replaced by the fallback).
+
+        ``k`` and ``mode`` override ``answer_k`` and ``retrieval_mode`` for this question
+        (the chat UI's side panel)."""
+        return self.answers.stream(question, history, k=k, mode=mode)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the configured embedder; shape ``(len(texts), dim)``."""
@@ -262,6 +280,10 @@ class Assistant:
         if report.written and self.settings.abstracts_file is None:
             self.settings.abstracts_file = path
         return report
+
+    def backend_status(self) -> BackendStatus:
+        """Whether the configured LLM server answers (it lists models; no tokens spent)."""
+        return probe_backend(self.settings)
 
     def manifest(self) -> Manifest | None:
         """The active index manifest, or None when nothing is built."""

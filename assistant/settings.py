@@ -249,6 +249,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Chat UI bind address.")
     port: int = Field(default=7860, ge=0, le=65535, description="Chat UI port.")
     auth: str | None = Field(default=None, description="user:pass for the chat UI.")
+    ui_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Chat requests the UI answers at once (more wait in Gradio's queue); "
+        "above 1 so that one slow LLM call does not hold up other users.",
+    )
+    ui_examples: tuple[str, ...] = Field(
+        default=(),
+        description="Example questions shown in the chat UI; default: made from section titles.",
+    )
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 
     @field_validator("log_level")

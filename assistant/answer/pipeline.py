@@ -27,6 +27,7 @@ from .scoring import ScoringWeights, UnitScorer
 
 if TYPE_CHECKING:
     from ..api import Assistant
+    from ..settings import RetrievalMode
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,19 @@ class AnswerPipeline:
 
     # -- stages --------------------------------------------------------------------------------
 
-    def evidence(self, question: str, timings: dict[str, float] | None = None) -> Evidence:
+    def evidence(
+        self,
+        question: str,
+        timings: dict[str, float] | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Evidence:
         """Retrieve and score sentences for ``question`` (also used by calibration)."""
         timings = timings if timings is not None else {}
         t0 = time.perf_counter()
-        hits = self.assistant.retrieve(question, k=self.settings.answer_k, timings=timings)
+        hits = self.assistant.retrieve(
+            question, k=k or self.settings.answer_k, mode=mode, timings=timings
+        )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         scored = self.scorer.score(question, hits) if hits else []
@@ -158,15 +167,27 @@ class AnswerPipeline:
 
     # -- public --------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: HistoryLike | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Answer:
         answer = None
-        for item in self.stream(question, history):
+        for item in self.stream(question, history, k=k, mode=mode):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: HistoryLike | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: HistoryLike | None = None,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+    ) -> Iterator[str | Answer]:
         """Text deltas, then the final :class:`Answer` (whose text is authoritative)."""
         from ..api import validate_question
 
@@ -190,7 +211,7 @@ class AnswerPipeline:
                 log.warning("%s", error)
             timings["condense_ms"] = (time.perf_counter() - t0) * 1000
 
-        ev = self.evidence(query, timings)
+        ev = self.evidence(query, timings, k=k, mode=mode)
         support = self.policy.value(ev) if ev.scored else None
         if self.policy.refuse(ev):
             refusal = phrase("refusal", language)

@@ -1,0 +1,73 @@
+"""Is the configured LLM backend up? A cheap check for the chat UI's side panel.
+
+It lists the server's models (``GET {base}/models`` for OpenAI-compatible servers,
+``GET /api/tags`` for Ollama) instead of asking for a completion: no tokens spent, an
+answer in milliseconds, and the same URL and key the answer pipeline will use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel
+
+from ..settings import Settings
+
+BackendState = Literal["extractive", "reachable", "unreachable", "misconfigured"]
+
+
+class BackendStatus(BaseModel):
+    """What :meth:`assistant.Assistant.backend_status` reports."""
+
+    backend: str
+    state: BackendState
+    model: str | None = None
+    where: str | None = None
+    detail: str = ""
+    """One line: why it is unreachable or misconfigured, or what the server said."""
+
+
+def probe_backend(settings: Settings, timeout: float = 3.0) -> BackendStatus:
+    """Check that the configured LLM server answers; never raises."""
+    backend = settings.llm_backend
+    if backend == "none":
+        return BackendStatus(backend=backend, state="extractive")
+    where = settings.ollama_url if backend == "ollama" else settings.llm_base_url
+    status = BackendStatus(
+        backend=backend, state="reachable", model=settings.llm_model, where=where
+    )
+    if not settings.llm_model:
+        return status.model_copy(
+            update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_MODEL"}
+        )
+    if not where:
+        return status.model_copy(
+            update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_BASE_URL"}
+        )
+    headers = {}
+    if backend == "ollama":
+        url = where.rstrip("/") + "/api/tags"
+    else:
+        url = where.rstrip("/") + "/models"
+        key = os.environ.get(settings.llm_api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        detail = f"no answer within {timeout:g} s"
+        return status.model_copy(update={"state": "unreachable", "detail": detail})
+    except httpx.ConnectError:
+        detail = "connection refused (or the host is unknown)"
+        return status.model_copy(update={"state": "unreachable", "detail": detail})
+    except httpx.HTTPError as exc:
+        return status.model_copy(update={"state": "unreachable", "detail": type(exc).__name__})
+    if response.status_code in (401, 403):
+        detail = f"HTTP {response.status_code}: the server refuses the API key"
+        return status.model_copy(update={"state": "unreachable", "detail": detail})
+    if response.status_code >= 500:
+        detail = f"HTTP {response.status_code}"
+        return status.model_copy(update={"state": "unreachable", "detail": detail})
+    return status
