@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
+from . import logs
 from .answer.probe import BackendStatus, probe_backend
 from .arxiv import FetchReport, fetch_abstracts, linked_ids
 from .audit import AuditReport, audit_corpus
@@ -79,6 +80,18 @@ def validate_question(question: object, max_chars: int) -> str:
     if bad:
         raise InvalidInput(f"the question contains control characters (e.g. {bad[0]!r})")
     return text
+
+
+def _answer_fields(answer: Answer) -> dict[str, object]:
+    """What a request log records about an answer: no text, only its shape and timings."""
+    return {
+        "backend": answer.backend,
+        "refused": answer.refused,
+        "citations": len(answer.citations),
+        "grounded": round(answer.grounded, 3),
+        "llm_error": bool(answer.error),
+        **{key: round(value, 1) for key, value in answer.timings.items()},
+    }
 
 
 class Assistant:
@@ -192,7 +205,11 @@ class Assistant:
         text = validate_question(question, self.settings.max_question_chars)
         if mode is not None and mode not in MODES:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        return self.retriever.retrieve(text, k=k, mode=mode, timings=timings)
+        timings = {} if timings is None else timings
+        with logs.request("retrieve", text, k=k, mode=mode or self.settings.retrieval_mode) as done:
+            hits = self.retriever.retrieve(text, k=k, mode=mode, timings=timings)
+            done.update(hits=len(hits), **{key: round(v, 1) for key, v in timings.items()})
+        return hits
 
     def ask(
         self,
@@ -212,7 +229,10 @@ class Assistant:
         >>> answer.citations[0].label                                          # doctest: +SKIP
         '§17.1 研究爆发的量化观察'
         """
-        return self.answers.ask(question, history, k=k, mode=mode)
+        with logs.request("ask", str(question), backend=self.settings.llm_backend) as done:
+            answer = self.answers.ask(question, history, k=k, mode=mode)
+            done.update(_answer_fields(answer))
+        return answer
 
     def stream(
         self,
@@ -228,7 +248,11 @@ class Assistant:
 
         ``k`` and ``mode`` override ``answer_k`` and ``retrieval_mode`` for this question
         (the chat UI's side panel)."""
-        return self.answers.stream(question, history, k=k, mode=mode)
+        with logs.request("stream", str(question), backend=self.settings.llm_backend) as done:
+            for item in self.answers.stream(question, history, k=k, mode=mode):
+                if isinstance(item, Answer):
+                    done.update(_answer_fields(item))
+                yield item
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the configured embedder; shape ``(len(texts), dim)``."""

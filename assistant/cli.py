@@ -301,16 +301,23 @@ def _load_plugins() -> None:
                 raise
 
 
+def _configure_logging(args: argparse.Namespace, debug: bool) -> None:
+    """Level and format from --log-level, else settings (ASSISTANT_LOG_LEVEL/_FORMAT)."""
+    from . import logs
+    from .settings import Settings
+
+    settings = Settings()
+    level = getattr(args, "log_level", None) or ("DEBUG" if debug else settings.log_level)
+    logs.configure(level, settings.log_format)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _load_plugins()
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
-    level = getattr(args, "log_level", None) or ("DEBUG" if debug else "WARNING")
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("bm25s", "chromadb", "httpx", "jieba"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
+        _configure_logging(args, debug)
         return int(args.handler(args) or 0)
     except AssistantError as exc:
         if debug:

@@ -261,6 +261,9 @@ class Settings(BaseSettings):
         description="Example questions shown in the chat UI; default: made from section titles.",
     )
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or one JSON object per line (with request ids)."
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,75 @@
+import json
+import logging
+import threading
+
+from assistant import logs
+
+
+def _capture(fmt: str):
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Collect()
+    handler.addFilter(logs.RequestIdFilter())
+    handler.setFormatter(logs.JsonFormatter() if fmt == "json" else logs.TextFormatter())
+    return records, handler
+
+
+def test_request_ids_are_per_scope_and_shared_by_nested_scopes():
+    records, handler = _capture("json")
+    logger = logging.getLogger("assistant.requests")
+    logger.addHandler(handler)
+    old = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with logs.request("ask", "秘密的问题内容", backend="none") as outer:
+            with logs.request("retrieve", "秘密的问题内容") as inner:
+                inner["hits"] = 3
+            outer["citations"] = 1
+        with logs.request("ask", "another"):
+            pass
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    data = [json.loads(r) for r in records]
+    first = {d["request_id"] for d in data[:4]}
+    assert len(first) == 1 and "-" not in first
+    assert data[4]["request_id"] not in first
+    assert data[2]["hits"] == 3 and data[3]["citations"] == 1 and "total_ms" in data[3]
+    assert all("秘密" not in r for r in records)  # no question text at INFO
+    assert logs.REQUEST_ID.get() == "-"
+
+
+def test_threads_keep_their_own_request_ids():
+    seen: dict[int, set[str]] = {}
+
+    def work(n: int) -> None:
+        with logs.request("retrieve", "q"):
+            ids = {logs.REQUEST_ID.get() for _ in range(100)}
+            seen[n] = ids
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(len(ids) == 1 for ids in seen.values())
+    assert len({next(iter(ids)) for ids in seen.values()}) == 8
+
+
+def test_ask_logs_timings_without_text(assistant, caplog):
+    with caplog.at_level(logging.INFO, logger="assistant.requests"):
+        answer = assistant.ask("NetWorld 是什么？")
+    done = [r for r in caplog.records if r.getMessage() == "ask done"]
+    assert done and done[0].fields["citations"] == len(answer.citations)
+    assert "retrieve_ms" in done[0].fields
+    texts = " ".join(
+        r.getMessage() + str(getattr(r, "fields", ""))
+        for r in caplog.records
+        if r.levelno >= logging.INFO
+    )
+    assert "NetWorld 是什么" not in texts
+    assert answer.citations and answer.citations[0].quote not in texts
