@@ -10,11 +10,14 @@ Serves ``/v1/chat/completions`` (JSON, or SSE when ``stream`` is true),
         stub.requests  # the JSON bodies received
 
 With no scripted reply, chat answers ``stub.default_text``; embeddings are a
-deterministic function of the input text.
+deterministic function of the input text, served after ``embedding_delay`` seconds
+(an ``asyncio.sleep``, so concurrent requests overlap as on a real server), or with
+``embedding_status`` as an HTTP error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -46,6 +49,9 @@ class Reply:
 class OpenAIStub:
     default_text: str = "stub answer"
     embedding_dim: int = 8
+    embedding_delay: float = 0.0
+    """Seconds each embeddings request takes (simulated server latency)."""
+    embedding_status: int = 200
     replies: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -65,6 +71,13 @@ class OpenAIStub:
         async def embeddings(request: Request) -> Response:
             body = await request.json()
             self.requests.append(body)
+            if self.embedding_delay:
+                await asyncio.sleep(self.embedding_delay)
+            if self.embedding_status != 200:
+                return JSONResponse(
+                    {"error": {"message": f"scripted {self.embedding_status}"}},
+                    status_code=self.embedding_status,
+                )
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [
                 {"object": "embedding", "index": i, "embedding": self._vector(text)}
@@ -112,7 +125,7 @@ class OpenAIStub:
         return app
 
     def _vector(self, text: str) -> list[float]:
-        digest = hashlib.sha256(text.encode()).digest()
+        digest = hashlib.shake_256(text.encode()).digest(self.embedding_dim)
         raw = [b / 255.0 - 0.5 for b in digest[: self.embedding_dim]]
         norm = sum(x * x for x in raw) ** 0.5 or 1.0
         return [x / norm for x in raw]
