@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from .chunking import chunk_corpus
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus, corpus_fingerprint, load_corpus
 from .embeddings import Embedder, create_embedder
 from .errors import AssistantError, InvalidInput
 from .models import Hit, Manifest
@@ -129,13 +130,30 @@ class Assistant:
         >>> report.embedded, report.reused                      # doctest: +SKIP
         (0, 18)
         """
+        if not rebuild:
+            # An unchanged corpus is recognised from raw bytes, before parsing any Markdown.
+            start = time.perf_counter()
+            fingerprint = corpus_fingerprint(
+                self.settings.corpus_dir, self.settings.abstracts_file, self.settings.corpus_exclude
+            )
+            current = self.store.up_to_date(fingerprint, self.embedder)
+            if current is not None:
+                return BuildReport(
+                    manifest=current,
+                    unchanged=True,
+                    seconds={"check": time.perf_counter() - start},
+                )
+        start = time.perf_counter()
         corpus = self.load_corpus()
+        parse_seconds = time.perf_counter() - start
         for problem in corpus.problems:
             log.warning(problem)
         with self._lock:
             report = self.store.build(corpus, self.embedder, rebuild=rebuild, progress=progress)
-            self._index = None
-            self._retriever = None
+            report.seconds = {"parse": parse_seconds, **report.seconds}
+            if not report.unchanged:
+                self._index = None
+                self._retriever = None
         return report
 
     def retrieve(
