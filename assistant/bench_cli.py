@@ -106,8 +106,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     for run in report.embedders:
         print(
-            f"{run.embedder} ({run.threads} threads): {run.one_at_a_time_docs_per_s} docs/s one at "
-            f"a time, {run.batched_docs_per_s} batched; query p50 {run.query_ms.p50} ms"
+            f"{run.embedder} ({run.variant}): {run.one_at_a_time_docs_per_s} docs/s one at "
+            f"a time, {run.batched_docs_per_s} batched; query p50 {run.query_ms.p50} ms, "
+            f"p95 {run.query_ms.p95} ms"
         )
     if report.remote:
         print(f"openai-compatible vs stub: {report.remote.runs}")

@@ -18,8 +18,10 @@ deterministic function of the input text, served after ``embedding_delay`` secon
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import struct
 import threading
 import time
 from collections import deque
@@ -79,8 +81,9 @@ class OpenAIStub:
                     status_code=self.embedding_status,
                 )
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            encode = self._base64 if body.get("encoding_format") == "base64" else (lambda v: v)
             data = [
-                {"object": "embedding", "index": i, "embedding": self._vector(text)}
+                {"object": "embedding", "index": i, "embedding": encode(self._vector(text))}
                 for i, text in enumerate(inputs)
             ]
             return JSONResponse(
@@ -130,6 +133,11 @@ class OpenAIStub:
         norm = sum(x * x for x in raw) ** 0.5 or 1.0
         return [x / norm for x in raw]
 
+    @staticmethod
+    def _base64(vector: list[float]) -> str:
+        """``encoding_format="base64"``: little-endian float32 bytes, as OpenAI sends them."""
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
     def _sse(self, reply: Reply):
         pieces = [
             reply.text[i : i + reply.chunk_size]
@@ -172,3 +180,20 @@ class OpenAIStub:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+def main() -> None:
+    """Serve the stub in the foreground: ``python -m tests.stubs.openai_server --port N``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dim", type=int, default=8, help="embedding dimension")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per embeddings request")
+    args = parser.parse_args()
+    stub = OpenAIStub(embedding_dim=args.dim, embedding_delay=args.delay, port=args.port)
+    uvicorn.run(stub._app(), host="127.0.0.1", port=args.port, log_level="error")
+
+
+if __name__ == "__main__":
+    main()
