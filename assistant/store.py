@@ -136,8 +136,9 @@ class ChunkVectorStore(ChromaVectorStore):
     Chroma finds the nearest ids and distances; the nodes are rebuilt from the chunks
     already loaded in memory instead of Chroma reading every hit's document and
     metadata back from SQLite, which is most of a dense query's cost (at 10k chunks
-    about 5 of 6 ms). Scores are llama-index's own (``exp(-distance)``); filtered
-    queries, and any id missing from the loaded chunks, take the library's path.
+    about 5 of 6 ms). Scores are llama-index's own (``exp(-distance)``); metadata
+    filters still run inside Chroma. Extra Chroma arguments, and any id missing from
+    the loaded chunks, take the library's path.
     """
 
     _chunks: dict[str, Chunk] = PrivateAttr()
@@ -149,10 +150,13 @@ class ChunkVectorStore(ChromaVectorStore):
     def _query(
         self, query_embeddings: list[float], n_results: int, where: dict, **kwargs: object
     ) -> VectorStoreQueryResult:
-        if where or kwargs:
+        if kwargs:
             return super()._query(query_embeddings, n_results, where, **kwargs)
         found = self._collection.query(
-            query_embeddings=query_embeddings, n_results=n_results, include=["distances"]
+            query_embeddings=query_embeddings,
+            n_results=n_results,
+            include=["distances"],
+            **({"where": where} if where else {}),
         )
         ids, distances = found["ids"][0], found["distances"][0]
         if any(node_id not in self._chunks for node_id in ids):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -104,12 +105,18 @@ def test_id_only_queries_match_llama_index_chroma_store(settings):
     assistant.build_index(progress=False)
     fast = assistant.index.vector_store()
     library = ChromaVectorStore(chroma_collection=assistant.index.collection)
-    for question in ("世界模型的安全问题", "video generation benchmark", "Genie 2 交互"):
+    abstracts = MetadataFilters(filters=[MetadataFilter(key="kind", value="abstract")])
+    questions = ("世界模型的安全问题", "video generation benchmark", "Genie 2 交互")
+    for question, filters in [(q, None) for q in questions] + [(questions[0], abstracts)]:
         query = VectorStoreQuery(
-            query_embedding=assistant.embedder.embed_query(question).tolist(), similarity_top_k=8
+            query_embedding=assistant.embedder.embed_query(question).tolist(),
+            similarity_top_k=5,
+            filters=filters,
         )
         ours, theirs = fast.query(query), library.query(query)
-        assert ours.ids == theirs.ids and len(ours.ids) == 8
+        assert ours.ids == theirs.ids and len(ours.ids) == 5
+        if filters is not None:
+            assert {n.metadata["kind"] for n in ours.nodes} == {"abstract"}
         assert ours.similarities == theirs.similarities
         assert [n.text for n in ours.nodes] == [n.text for n in theirs.nodes]
         assert [n.metadata for n in ours.nodes] == [n.metadata for n in theirs.nodes]
