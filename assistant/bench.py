@@ -16,6 +16,7 @@ beside it. Written by hand because no library benchmarks this pipeline end to en
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -129,7 +130,11 @@ class SizeRun(BaseModel):
     indexing: Indexing
     reindex: Reindex
     peak_rss_mib: float
-    """Peak resident memory of the benchmark process for this size (build and queries)."""
+    """Peak resident memory for this size: the larger of building and serving."""
+    peak_build_rss_mib: float | None = None
+    """Peak while building, re-indexing and updating."""
+    peak_serving_rss_mib: float | None = None
+    """Peak while loading the index and answering the warm queries."""
     server_peak_rss_mib: float | None = None
     disk_mib: float
     latency: dict[str, Latency]
@@ -221,7 +226,19 @@ def _disk_mib(*folders: Path) -> float:
 
 
 def _peak_rss_mib() -> float:
+    """Peak resident memory of this process since start or the last :func:`_reset_peak`."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _reset_peak() -> None:
+    """Restart the peak-RSS counter (Linux: ``5`` to ``/proc/self/clear_refs``), so that
+    serving is measured apart from building; elsewhere the peak simply keeps growing."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def _clean_env() -> dict[str, str]:
@@ -387,8 +404,13 @@ def _cold_start(spec: SizeSpec, corpus: Path, abstracts: Path | None, question: 
     """A fresh interpreter: import, construct, first query (what a CLI call or UI start pays)."""
     settings = _settings(spec, corpus, abstracts)
     payload = json.dumps({"settings": settings.model_dump(mode="json"), "question": question})
+    # ``-c`` rather than ``-m assistant.bench`` so that importing the package is timed too
+    script = (
+        "import sys, time; start = time.perf_counter(); import assistant.bench as b; "
+        "b._cold_main(time.perf_counter() - start)"
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.bench", "cold"],
+        [sys.executable, "-c", script],
         input=payload,
         capture_output=True,
         text=True,
@@ -401,11 +423,10 @@ def _cold_start(spec: SizeSpec, corpus: Path, abstracts: Path | None, question: 
     return ColdStart.model_validate_json(done.stdout.strip().splitlines()[-1])
 
 
-def _cold_main() -> None:
-    start = time.perf_counter()
-    from assistant import Assistant, Settings
+def _cold_main(imported: float) -> None:
+    from .api import Assistant
+    from .settings import Settings
 
-    imported = time.perf_counter() - start
     payload = json.loads(sys.stdin.read())
     start = time.perf_counter()
     assistant = Assistant(Settings.model_validate(payload["settings"]))
@@ -482,10 +503,15 @@ def measure_size(spec: SizeSpec) -> SizeRun:
         full_vs_one_changed=round(total / one_s, 2) if one_s else None,
     )
 
+    peak_build = _peak_rss_mib()
     cold = _cold_start(spec, corpus, abstracts, queries[0])
 
+    del assistant, fresh
+    gc.collect()
+    _reset_peak()
     warm = Assistant(settings)
     latency = {mode: _latency(warm, queries, mode) for mode in MODES}
+    peak_serving = _peak_rss_mib()
 
     rebuild_ms = ratio = None
     if spec.bm25_rebuild:
@@ -511,7 +537,9 @@ def measure_size(spec: SizeSpec) -> SizeRun:
         stand_in=spec.embedder == "hash",
         indexing=indexing,
         reindex=reindex,
-        peak_rss_mib=_peak_rss_mib(),
+        peak_rss_mib=max(peak_build, peak_serving),
+        peak_build_rss_mib=peak_build,
+        peak_serving_rss_mib=peak_serving,
         server_peak_rss_mib=sampler.stop(),
         disk_mib=_disk_mib(*folders),
         latency=latency,
@@ -821,7 +849,8 @@ def markdown_table(report: BenchReport) -> str:
     head = (
         "| corpus | Chroma | chunks | embedder | index chunks/s (parse+chunk / embed / store) "
         "| hybrid p50 / p95 ms (excl. embed) | bm25 p95 | dense p95 (excl. embed) "
-        "| unchanged re-index | one section changed | peak RSS | disk | cold start |\n"
+        "| unchanged re-index | one section changed | peak RSS (build / serving) | disk "
+        "| cold start |\n"
         "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
@@ -835,6 +864,9 @@ def markdown_table(report: BenchReport) -> str:
             else "–"
         )
         name = r.embedder + (" (stand-in)" if r.stand_in else "")
+        peak = f"{r.peak_rss_mib:.0f} MiB"
+        if r.peak_build_rss_mib and r.peak_serving_rss_mib:
+            peak = f"{r.peak_build_rss_mib:.0f} / {r.peak_serving_rss_mib:.0f} MiB"
         server_rss = f" + server {r.server_peak_rss_mib:.0f}" if r.server_peak_rss_mib else ""
         rows.append(
             f"| {r.label} | {r.chroma} | {r.chunks} | {name} "
@@ -842,14 +874,14 @@ def markdown_table(report: BenchReport) -> str:
             f"| {hybrid.p50:.1f} / {hybrid.p95:.1f} | {r.latency['bm25'].total.p95:.1f} "
             f"| {dense.p95:.1f} | {r.reindex.unchanged_s * 1000:.0f} ms "
             f"({r.reindex.unchanged_embedded} embedded) | {changed} "
-            f"| {r.peak_rss_mib:.0f} MiB{server_rss} | {r.disk_mib:.0f} MiB "
+            f"| {peak}{server_rss} | {r.disk_mib:.0f} MiB "
             f"| {r.cold_start.first_query_s:.1f} s |"
         )
     return head + "\n".join(rows) + "\n"
 
 
 def _main(argv: Sequence[str]) -> int:
-    """Worker entry points: ``size OUT``, ``cold``, ``embedder`` (spec JSON on stdin)."""
+    """Worker entry points: ``size OUT``, ``embedder`` (spec JSON on stdin)."""
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("bm25s", "chromadb", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -860,13 +892,14 @@ def _main(argv: Sequence[str]) -> int:
         Path(argv[1]).write_text(result.model_dump_json(), encoding="utf-8")
         return 0
     if command == "cold":
-        _cold_main()
+        start = time.perf_counter()
+        _cold_main(time.perf_counter() - start)
         return 0
     if command == "embedder":
         payload = json.loads(sys.stdin.read())
         print(measure_embedder(payload["embedder"], payload["queries"]).model_dump_json())
         return 0
-    print("usage: python -m assistant.bench size OUT | cold | embedder", file=sys.stderr)
+    print("usage: python -m assistant.bench size OUT | embedder", file=sys.stderr)
     return 2
 
 

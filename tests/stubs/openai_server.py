@@ -54,6 +54,9 @@ class OpenAIStub:
     embedding_delay: float = 0.0
     """Seconds each embeddings request takes (simulated server latency)."""
     embedding_status: int = 200
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most embeddings requests served at the same time (shows client concurrency)."""
     replies: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -73,8 +76,13 @@ class OpenAIStub:
         async def embeddings(request: Request) -> Response:
             body = await request.json()
             self.requests.append(body)
-            if self.embedding_delay:
-                await asyncio.sleep(self.embedding_delay)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.embedding_delay:
+                    await asyncio.sleep(self.embedding_delay)
+            finally:
+                self.in_flight -= 1
             if self.embedding_status != 200:
                 return JSONResponse(
                     {"error": {"message": f"scripted {self.embedding_status}"}},
