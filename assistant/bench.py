@@ -172,7 +172,7 @@ class RemoteRun(BaseModel):
     """Per concurrency: texts/s measured, and the ideal ``concurrency × batch / latency``."""
     client_ceiling_texts_per_s: float
     """Texts per second of the client's own CPU time (request building, JSON decoding)."""
-    stub_zero_latency_texts_per_s: float
+    stub_zero_latency_texts_per_s: float | None = None
     """Wall-clock throughput against a zero-latency stub (bounded by the stub's one process)."""
 
 
@@ -878,6 +878,43 @@ def markdown_table(report: BenchReport) -> str:
             f"| {r.cold_start.first_query_s:.1f} s |"
         )
     return head + "\n".join(rows) + "\n"
+
+
+def markdown_embedders(report: BenchReport) -> str:
+    """The README table of the real embedder's variants and the remote client."""
+    lines = [
+        "| embedder | variant | texts (mean chars) | one at a time docs/s | batched docs/s "
+        "| query p50 / p95 ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for e in report.embedders:
+        lines.append(
+            f"| {e.embedder} | {e.variant} | {e.texts} ({e.mean_chars:.0f}) "
+            f"| {e.one_at_a_time_docs_per_s} | {e.batched_docs_per_s} "
+            f"| {e.query_ms.p50:.1f} / {e.query_ms.p95:.1f} |"
+        )
+    if report.remote:
+        r = report.remote
+        lines += [
+            "",
+            f"OpenAI-compatible client against a stub answering each request in "
+            f"{r.latency_ms:.0f} ms ({r.texts} texts, batches of {r.batch_size}):",
+            "",
+            "| concurrency | texts/s | ideal (concurrency × batch / latency) | client CPU share |",
+            "|---:|---:|---:|---:|",
+        ]
+        for run in r.runs:
+            lines.append(
+                f"| {run['concurrency']:.0f} | {run['texts_per_s']:.0f} "
+                f"| {run['ideal_texts_per_s']:.0f} | {run.get('client_cpu_share', 0):.2f} |"
+            )
+        lines.append("")
+        lines.append(
+            f"Client CPU alone would sustain {r.client_ceiling_texts_per_s:.0f} texts/s; "
+            f"the stub itself serves {r.stub_zero_latency_texts_per_s or 0:.0f} texts/s "
+            "with no latency."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _main(argv: Sequence[str]) -> int:

@@ -71,12 +71,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         action="store_true",
         help="do not refresh docs/bench.png (the plot the README shows)",
     )
+    p.add_argument(
+        "--show",
+        metavar="FILE",
+        default=None,
+        help="print the tables of an earlier bench-<time>.json instead of running",
+    )
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.set_defaults(handler=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import BenchConfig, markdown_table, run_bench
+    from .bench import BenchConfig, BenchReport, markdown_embedders, markdown_table, run_bench
 
     assistant = make_assistant(args)
     queries = args.queries if args.queries is not None else (50 if args.quick else 200)
@@ -94,7 +100,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         config.out_dir = Path(args.out)
     if args.no_plot_copy:
         config.plot_copy = None
-    report = run_bench(config, embedder=assistant.settings.embedder)
+    if args.show:
+        try:
+            report = BenchReport.model_validate_json(Path(args.show).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read benchmark report {args.show}: {exc}") from exc
+    else:
+        report = run_bench(config, embedder=assistant.settings.embedder)
     if args.json:
         print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return 0
@@ -104,13 +116,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(
             f"{name}: {target['measured']} (target {target['target']}) {verdict} {target['note']}"
         )
-    for run in report.embedders:
-        print(
-            f"{run.embedder} ({run.variant}): {run.one_at_a_time_docs_per_s} docs/s one at "
-            f"a time, {run.batched_docs_per_s} batched; query p50 {run.query_ms.p50} ms, "
-            f"p95 {run.query_ms.p95} ms"
-        )
-    if report.remote:
-        print(f"openai-compatible vs stub: {report.remote.runs}")
-    print(f"wrote {report.plot} and its JSON in {report.seconds:.0f} s", file=sys.stderr)
+    print(markdown_embedders(report))
+    if not args.show:
+        print(f"wrote {report.plot} and its JSON in {report.seconds:.0f} s", file=sys.stderr)
     return 0
