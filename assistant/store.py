@@ -335,6 +335,7 @@ class IndexStore:
                 vectors = {h: v for h, v in vectors.items() if h in texts}
             timings["reuse"] = time.perf_counter() - t0
             todo = {h: t for h, t in texts.items() if h not in vectors}
+            log.info("embedding %d new chunks, reusing %d", len(todo), len(texts) - len(todo))
             t0 = time.perf_counter()
             vectors.update(self._embed(todo, embedder, progress, cache))
             timings["embed"] = time.perf_counter() - t0
