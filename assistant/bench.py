@@ -928,10 +928,6 @@ def _main(argv: Sequence[str]) -> int:
         result = measure_size(spec)
         Path(argv[1]).write_text(result.model_dump_json(), encoding="utf-8")
         return 0
-    if command == "cold":
-        start = time.perf_counter()
-        _cold_main(time.perf_counter() - start)
-        return 0
     if command == "embedder":
         payload = json.loads(sys.stdin.read())
         print(measure_embedder(payload["embedder"], payload["queries"]).model_dump_json())
