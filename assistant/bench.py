@@ -106,6 +106,8 @@ class Reindex(BaseModel):
     unchanged_embedded: int
     one_changed_s: float | None = None
     one_changed_embedded: int | None = None
+    one_changed_seconds: dict[str, float] = Field(default_factory=dict)
+    """Where the one-section update spent its time (parse, chunk, reuse, embed, store, …)."""
     full_vs_unchanged: float
     full_vs_one_changed: float | None = None
 
@@ -488,17 +490,20 @@ def measure_size(spec: SizeSpec) -> SizeRun:
     unchanged = fresh.build_index(progress=False)
     unchanged_s = time.perf_counter() - start
     one_s = one_embedded = None
+    one_seconds: dict[str, float] = {}
     if spec.one_changed:
         change_one_section(corpus, seed=spec.seed + 1)
         start = time.perf_counter()
         changed = fresh.build_index(progress=False)
         one_s, one_embedded = time.perf_counter() - start, changed.embedded
+        one_seconds = {k: round(v, 3) for k, v in changed.seconds.items()}
     reindex = Reindex(
         full_s=round(total, 3),
         unchanged_s=round(unchanged_s, 4),
         unchanged_embedded=unchanged.embedded,
         one_changed_s=round(one_s, 3) if one_s is not None else None,
         one_changed_embedded=one_embedded,
+        one_changed_seconds=one_seconds,
         full_vs_unchanged=round(total / max(unchanged_s, 1e-6), 1),
         full_vs_one_changed=round(total / one_s, 2) if one_s else None,
     )

@@ -380,7 +380,9 @@ class IndexStore:
                 self.client.delete_collection(name)
             shutil.rmtree(self._build_dir(build_id), ignore_errors=True)
             raise
+        t0 = time.perf_counter()
         self._collect_garbage(keep=manifest)
+        timings["cleanup"] = time.perf_counter() - t0
         removed = 0
         if previous is not None:
             removed = max(0, previous.chunks - len(chunks))
