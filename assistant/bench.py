@@ -20,7 +20,6 @@ import gc
 import json
 import logging
 import os
-import resource
 import shutil
 import socket
 import statistics
@@ -234,6 +233,8 @@ def _peak_rss_mib() -> float:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)
+    import resource  # Unix only, like the benchmark's use of /proc
+
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
