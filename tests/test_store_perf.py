@@ -9,6 +9,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant import Assistant, Settings
+from assistant.corpus import corpus_fingerprint, load_corpus
 from assistant.embeddings.cache import EmbeddingCache
 from assistant.store import CACHE_FILE
 
@@ -21,6 +22,15 @@ def settings(corpus_copy, tmp_path) -> Settings:
 def _edit_one_section(corpus_dir) -> None:
     path = corpus_dir / "trends.md"
     path.write_text(path.read_text(encoding="utf-8") + "\n新增一句话。\n", encoding="utf-8")
+
+
+def test_fingerprint_equals_the_parsed_corpus_hash(settings):
+    args = (settings.corpus_dir, settings.abstracts_file, settings.corpus_exclude)
+    before = corpus_fingerprint(*args)
+    assert before == load_corpus(*args).content_hash
+    _edit_one_section(settings.corpus_dir)
+    assert corpus_fingerprint(*args) == load_corpus(*args).content_hash != before
+    assert corpus_fingerprint(settings.corpus_dir / "missing") is None
 
 
 def test_unchanged_corpus_is_recognised_before_any_markdown_is_parsed(settings, monkeypatch):
