@@ -339,7 +339,7 @@ class IndexStore:
             t0 = time.perf_counter()
             vectors.update(self._embed(todo, embedder, progress, cache))
             timings["embed"] = time.perf_counter() - t0
-            embedded = len(todo)
+            embedded = set(todo)
             del texts, todo
         finally:
             if cache is not None:
@@ -388,8 +388,8 @@ class IndexStore:
             removed = max(0, previous.chunks - len(chunks))
         return BuildReport(
             manifest=manifest,
-            embedded=embedded,
-            reused=len(chunks) - embedded,
+            embedded=len(embedded),
+            reused=sum(1 for c in chunks if c.content_hash not in embedded),
             removed=removed,
             seconds=timings,
         )
