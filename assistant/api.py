@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ from .answer.probe import BackendStatus, probe_backend
 from .arxiv import FetchReport, fetch_abstracts, linked_ids
 from .audit import AuditReport, audit_corpus
 from .chunking import chunk_corpus
-from .corpus import Corpus, load_corpus, normalize_arxiv_id
+from .corpus import Corpus, corpus_fingerprint, load_corpus, normalize_arxiv_id
 from .embeddings import Embedder, create_embedder
 from .errors import AssistantError, InvalidInput
 from .files import atomic_write_text
@@ -169,14 +170,37 @@ class Assistant:
         >>> report.embedded, report.reused                      # doctest: +SKIP
         (0, 18)
         """
+        if not rebuild:
+            # An unchanged corpus is recognised from raw bytes, before parsing any Markdown.
+            start = time.perf_counter()
+            fingerprint = corpus_fingerprint(
+                self.settings.corpus_dir, self.settings.abstracts_file, self.settings.corpus_exclude
+            )
+            current = self.store.up_to_date(fingerprint, self.embedder)
+            if current is not None:
+                return BuildReport(
+                    manifest=current,
+                    unchanged=True,
+                    seconds={"check": time.perf_counter() - start},
+                )
+        start = time.perf_counter()
         corpus = self.load_corpus()
+        parse_seconds = time.perf_counter() - start
         for problem in corpus.problems:
             log.warning(problem)
         with self._lock:
             report = self.store.build(corpus, self.embedder, rebuild=rebuild, progress=progress)
-            self._index = None
-            self._retriever = None
-            self._answers = None
+            report.seconds = {"parse": parse_seconds, **report.seconds}
+            if not report.unchanged:
+                self._index = None
+                self._retriever = None
+                self._answers = None
+        if not report.unchanged:
+            self._write_audit(corpus)
+        return report
+
+    def _write_audit(self, corpus: Corpus) -> None:
+        """Store the link audit beside the index for the UI's badges; warn on mismatches."""
         audit = audit_corpus(corpus)
         atomic_write_text(
             Path(self.settings.index_dir) / AUDIT_FILE, audit.model_dump_json(indent=2)
@@ -187,7 +211,6 @@ class Assistant:
                 "see `python -m assistant audit-links`",
                 len(audit.mismatches),
             )
-        return report
 
     def retrieve(
         self,

@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild",
         action="store_true",
-        help="re-embed everything instead of reusing unchanged chunks",
+        help="rebuild the collection and BM25 sidecar from scratch; vectors still come "
+        "from the embedding cache (ASSISTANT_EMBED_CACHE=false re-embeds everything)",
     )
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(handler=cmd_index)

@@ -392,6 +392,37 @@ def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     return found
 
 
+def _feed_file(digest: hashlib._Hash, rel: str, raw: bytes) -> None:
+    digest.update(rel.encode() + b"\0" + raw + b"\0")
+
+
+def _feed_abstracts(digest: hashlib._Hash, raw: bytes) -> None:
+    digest.update(b"abstracts\0" + raw)
+
+
+def corpus_fingerprint(
+    corpus_dir: Path, abstracts_file: Path | None = None, exclude: tuple[str, ...] = ()
+) -> str | None:
+    """:attr:`Corpus.content_hash` from the raw bytes alone, without parsing any Markdown.
+
+    Lets an unchanged corpus be recognised in milliseconds; None when something cannot
+    be read (the full :func:`load_corpus` then reports what is wrong).
+    """
+    root = Path(corpus_dir)
+    digest = hashlib.sha256()
+    try:
+        files = markdown_files(root, exclude) if root.is_dir() else []
+        if not files:
+            return None
+        for path in files:
+            _feed_file(digest, path.relative_to(root).as_posix(), path.read_bytes())
+        if abstracts_file is not None:
+            _feed_abstracts(digest, Path(abstracts_file).read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:16]
+
+
 def load_corpus(
     corpus_dir: Path, abstracts_file: Path | None = None, exclude: tuple[str, ...] = ()
 ) -> Corpus:
@@ -419,14 +450,14 @@ def load_corpus(
                 f"{path} is not UTF-8 text (invalid byte at offset {exc.start}); "
                 f"convert it, e.g. `iconv -f GB18030 -t UTF-8`"
             ) from exc
-        digest.update(rel.encode() + b"\0" + raw + b"\0")
+        _feed_file(digest, rel, raw)
         sections.extend(parse_markdown(text, rel))
         names.append(rel)
     papers: list[Paper] = []
     problems: list[str] = []
     if abstracts_file is not None:
         papers, problems = load_papers(Path(abstracts_file))
-        digest.update(b"abstracts\0" + Path(abstracts_file).read_bytes())
+        _feed_abstracts(digest, Path(abstracts_file).read_bytes())
     return Corpus(
         root=root,
         sections=sections,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -15,13 +16,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     ``os.replace`` is a rename within one file system), is fsynced, then renamed over
     ``path``. On any failure the temporary file is removed and ``path`` is untouched.
     """
+    atomic_write_lines(path, [text], newline="")
+
+
+def atomic_write_lines(path: Path, lines: Iterable[str], newline: str = "\n") -> None:
+    """:func:`atomic_write_text` for many lines, streamed instead of joined in memory
+    (a 100k-chunk index would otherwise hold its whole JSONL twice)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            for line in lines:
+                handle.write(line)
+                handle.write(newline)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

