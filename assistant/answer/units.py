@@ -222,8 +222,3 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
         for s, e in _sentences(text, a, b):
             opens(add(s, e, "sentence"))
     return tuple(units)
-
-
-def following_items(chunk: Chunk, unit: Unit, limit: int) -> list[Unit]:
-    """The units a lead or heading introduces (the items after ``中期（2027–2030）：``)."""
-    return [u for u in chunk_units(chunk)[unit.index + 1 :] if u.lead == unit.index][:limit]
