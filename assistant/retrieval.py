@@ -451,14 +451,19 @@ class Retriever:
         return front + [h for h in hits if h.chunk.id in by_id]
 
 
+def source_key(chunk: Chunk) -> str:
+    """What a chunk is part of: its section, or its paper (chunks of one cite alike)."""
+    group = chunk.arxiv_id if chunk.kind == "abstract" else chunk.section_id
+    return f"{chunk.kind}:{group}"
+
+
 def diversify(hits: list[Hit], k: int) -> list[Hit]:
     """First the best chunk of each section or paper, in order; then the rest."""
     seen: set[str] = set()
     first: list[Hit] = []
     rest: list[Hit] = []
     for hit in hits:
-        group = hit.chunk.arxiv_id if hit.chunk.kind == "abstract" else hit.chunk.section_id
-        key = f"{hit.chunk.kind}:{group}"
+        key = source_key(hit.chunk)
         (rest if key in seen else first).append(hit)
         seen.add(key)
     return (first + rest)[:k]

@@ -199,10 +199,10 @@ class Settings(BaseSettings):
         default=2, ge=1, le=10, description="Most chunks the extractive answer cites."
     )
     sentence_lexical_weight: float = Field(
-        default=0.1,
+        default=2.0,
         ge=0,
-        description="Weight of question-term coverage next to dense similarity "
-        "when ranking sentences for quotes and extractive answers.",
+        description="Weight of question-term coverage (0–1) next to the sentence's "
+        "standardised dense similarity when ranking sentences for extractive answers.",
     )
     sentence_rank_weight: float = Field(
         default=0.0,
@@ -212,20 +212,19 @@ class Settings(BaseSettings):
     sentence_chunk_weight: float = Field(
         default=0.5,
         ge=0,
-        description="Weight of the whole chunk's dense similarity (heading context "
-        "included) when ranking its sentences.",
+        description="Weight of the chunk's fused retrieval score when ranking its sentences.",
     )
-    sentence_hub_weight: float = Field(
-        default=0.5,
-        ge=0,
-        description="How much a sentence's similarity to a content-free question is "
-        "discounted (sentences close to every question are not answers).",
+    sentence_stats_sample: int = Field(
+        default=500,
+        ge=10,
+        description="Sentences per chunk kind embedded once (and cached) to standardise "
+        "sentence similarities per kind.",
     )
     sentence_margin: float = Field(
         default=0.0,
         ge=0,
-        description="A sentence joins the extractive answer if it scores within this "
-        "margin of the best one.",
+        description="A sentence from another source joins the extractive answer if it "
+        "scores within this margin of the best one.",
     )
 
     # arXiv API (fetch-abstracts)

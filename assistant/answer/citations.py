@@ -70,7 +70,7 @@ def _renumber(text: str, valid: int) -> tuple[str, list[int], list[int]]:
 
     out = MARKER.sub(rewrite, text)
     out = re.sub(r"[ \t]+(?=[。．.，,；;！!？?])", "", out)
-    out = re.sub(r"[ \t]{2,}", " ", out)
+    out = re.sub(r"(?<=\S)[ \t]{2,}", " ", out)  # not indentation: nested lists
     return out, order, removed
 
 

@@ -1,11 +1,11 @@
 """The answer without an LLM: the sentences of the top hits that best answer the question.
 
 Sentences (list items, table rows with their header) are ranked by
-:class:`~assistant.answer.scoring.UnitScorer`; the best one and those within a small
-margin of it are kept, from at most a couple of chunks (each extra chunk is one more
-citation that could be off-topic), without repeats (chunks overlap), and shown grouped
-by source in reading order. A line that introduces a list (``中期（2027–2030）：``)
-brings the items it introduces, since the answer is in them.
+:class:`~assistant.answer.scoring.UnitScorer`; the best one picks the source whose best
+sentences are quoted, without repeats (chunks overlap), grouped by source in reading
+order. A list item or a sentence under a bold heading is shown with the line that
+introduces it (``中期（2027–2030）： 统一世界模型…``): which period, which trend, is part
+of the answer.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..models import Hit
 from ..prompts import phrase
 from ..text import sentences
 from .scoring import ScoredUnit
-from .units import Unit, following_items
+from .units import Unit
 
 _ITEM_NUMBER = re.compile(r"^\d{1,3}[.)]\s+")
 
@@ -38,39 +38,42 @@ def _key(text: str) -> str:
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
     """The units to quote, grouped by hit (best hit first) and in reading order.
 
-    The best sentence picks the main source, which then gives its best sentences; other
-    sources only add a sentence scoring within ``margin`` of the best, since each extra
-    source is one more citation that may be off-topic.
+    The best sentence picks the main source, which then gives its best sentences. A
+    lead line (``中期（2027–2030）：``) is never quoted alone: its items carry it. A second
+    source is quoted only when it is near the top of the ranking: the abstract of a paper
+    the best sentence links to (the claim names it, the abstract has its details), or any
+    source scoring within ``margin`` of the best; each extra source is one more citation
+    that may be off-topic.
     """
-    if not scored:
+    candidates = [s for s in scored if s.unit.kind != "lead"]
+    if not candidates:
         return []
-    best = scored[0]
+    best = candidates[0]
+    main = best.hit.chunk.id
     chosen: list[tuple[Unit, Hit]] = []
     seen: set[str] = set()
-    sources: list[str] = [best.hit.chunk.id]
 
-    def take(unit: Unit, hit: Hit) -> None:
-        key = _key(unit.display)
-        if key in seen or len(chosen) >= limits.max_sentences:
-            return
-        seen.add(key)
-        chosen.append((unit, hit))
-        if unit.kind == "lead":
-            for follower in following_items(hit.chunk, unit, limits.max_sentences):
-                take(follower, hit)
+    def take(item: ScoredUnit) -> None:
+        key = _key(item.unit.display)
+        if key not in seen:
+            seen.add(key)
+            chosen.append((item.unit, item.hit))
 
-    for item in scored:
-        chunk_id = item.hit.chunk.id
-        if chunk_id == best.hit.chunk.id:
-            take(item.unit, item.hit)
-        elif item.score >= best.score - limits.margin and (
-            chunk_id in sources or len(sources) < limits.max_sources
-        ):
-            if chunk_id not in sources:
-                sources.append(chunk_id)
-            take(item.unit, item.hit)
-        if len(chosen) >= limits.max_sentences:
+    for item in candidates:
+        if item.hit.chunk.id == main and len(chosen) < limits.max_sentences:
+            take(item)
+    sources = [main]
+    near = {id(item) for item in candidates[: 2 * limits.max_sentences]}
+    for item in candidates[1:]:
+        chunk = item.hit.chunk
+        if len(sources) >= limits.max_sources:
             break
+        if chunk.id in sources:
+            continue
+        linked = chunk.kind == "abstract" and chunk.arxiv_id in best.unit.linked
+        if (linked and id(item) in near) or item.score >= best.score - limits.margin:
+            sources.append(chunk.id)
+            take(item)
     order = {cid: n for n, cid in enumerate(sources)}
     chosen.sort(key=lambda pair: (order[pair[1].chunk.id], pair[0].index))
     return chosen
@@ -97,9 +100,24 @@ def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]
 
 
 def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], language: str) -> str:
-    """The answer body, each quote followed by its source's number in ``hits``."""
+    """The answer body, each quote followed by its source's number in ``hits``.
+
+    A quote whose lead line is not quoted itself is shown under it; quotes sharing one
+    lead are listed under a single copy of it."""
     position = {hit.chunk.id: n for n, hit in enumerate(hits, 1)}
+    quoted = {(unit.chunk_id, unit.index) for unit, _ in chosen}
     lines = [phrase("extractive_lead", language)]
     for unit, hit in chosen:
-        lines.append(f"- {_with_markers(unit.display, f'[{position[hit.chunk.id]}]')}")
+        marker = f"[{position[hit.chunk.id]}]"
+        if not unit.lead_display or (unit.chunk_id, unit.lead) in quoted:
+            lines.append(f"- {_with_markers(unit.display, marker)}")
+            continue
+        group = [u for u, _ in chosen if (u.chunk_id, u.lead) == (unit.chunk_id, unit.lead)]
+        if len(group) == 1:
+            lines.append(f"- {_with_markers(unit.shown_with_lead(), marker)}")
+            continue
+        if unit is group[0]:
+            lead = unit.lead_display
+            lines.append(f"- {lead if lead.endswith((':', '：')) else _with_markers(lead, marker)}")
+        lines.append(f"  - {_with_markers(unit.display, marker)}")
     return "\n".join(lines)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, LLMError
-from ..models import Answer, ChatTurn, Hit
+from ..models import Answer, ChatTurn, Chunk, Hit
 from ..prompts import answer_messages, condense_messages, phrase, says_not_covered
+from ..retrieval import source_key
 from ..text import detect_language
 from .citations import check_citations
 from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
@@ -78,6 +79,7 @@ class AnswerPipeline:
         self._scorer: UnitScorer | None = None
         self._policy: RefusalPolicy | None = None
         self._backend: ChatBackend | bool | None = False  # False: not created yet
+        self._sources: dict[str, list[Chunk]] | None = None
 
     # -- components ----------------------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class AnswerPipeline:
                             lexical=self.settings.sentence_lexical_weight,
                             rank=self.settings.sentence_rank_weight,
                             chunk=self.settings.sentence_chunk_weight,
-                            null=self.settings.sentence_hub_weight,
+                            stats_sample=self.settings.sentence_stats_sample,
                         ),
                         cache_path=path,
                     )
@@ -150,9 +152,43 @@ class AnswerPipeline:
         )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        scored = self.scorer.score(question, hits) if hits else []
+        scored = self.scorer.score(question, self.with_siblings(hits)) if hits else []
         timings["score_ms"] = (time.perf_counter() - t0) * 1000
         return Evidence(question, hits, scored, self.scorer)
+
+    def with_siblings(self, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` followed by the other chunks of their sections (at most as many again).
+
+        Retrieval gives each section one place before any section gets a second, so a
+        long section is often represented by a chunk next to the one holding the answer;
+        the sentences of its sibling chunks compete too, under their section's score.
+        """
+        if self._sources is None:
+            with self._lock:
+                if self._sources is None:
+                    sources: dict[str, list[Chunk]] = {}
+                    for chunk in self.assistant.index.chunks:
+                        sources.setdefault(source_key(chunk), []).append(chunk)
+                    self._sources = sources
+        have = {hit.chunk.id for hit in hits}
+        extra: list[Hit] = []
+        for hit in hits:
+            for chunk in self._sources.get(source_key(hit.chunk), ()):
+                if chunk.id in have or len(extra) >= len(hits):
+                    continue
+                have.add(chunk.id)
+                found = {"sibling": hit.rank}
+                if "lookup" in hit.retrievers:
+                    found["lookup"] = hit.retrievers["lookup"]
+                extra.append(
+                    Hit(
+                        chunk=chunk,
+                        score=hit.score,
+                        rank=len(hits) + len(extra) + 1,
+                        retrievers=found,
+                    )
+                )
+        return [*hits, *extra]
 
     def condense(self, backend: ChatBackend, turns: Sequence[ChatTurn], question: str) -> str:
         language = detect_language(question)
@@ -160,10 +196,15 @@ class AnswerPipeline:
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
-    def _extractive(self, ev: Evidence, language: str) -> tuple[str, dict[str, str]]:
-        """The extractive body and, per cited chunk, the quote that answers best."""
+    def _extractive(self, ev: Evidence, language: str) -> tuple[str, dict[str, str], list[Hit]]:
+        """The extractive body, per cited chunk the quote that answers best, and the
+        hits it is numbered against (the retrieved ones, then any sibling it quotes)."""
         chosen = select(ev.scored, self.limits)
-        return extractive_body(chosen, ev.hits, language), best_quotes(ev.scored, chosen)
+        hits = list(ev.hits)
+        for _unit, hit in chosen:
+            if all(h.chunk.id != hit.chunk.id for h in hits):
+                hits.append(hit)
+        return extractive_body(chosen, hits, language), best_quotes(ev.scored, chosen), hits
 
     # -- public --------------------------------------------------------------------------------
 
@@ -248,11 +289,12 @@ class AnswerPipeline:
 
         extractive = body is None
         quotes = None
+        hits = list(ev.hits)
         if extractive:
-            body, quotes = self._extractive(ev, language)
+            body, quotes, hits = self._extractive(ev, language)
 
         t0 = time.perf_counter()
-        checked = check_citations(body, ev.hits, self.scorer, quotes)
+        checked = check_citations(body, hits, self.scorer, quotes)
         timings["check_ms"] = (time.perf_counter() - t0) * 1000
 
         final = checked.text
@@ -268,7 +310,7 @@ class AnswerPipeline:
             question=text,
             text=final,
             citations=[] if declined else checked.citations,
-            hits=list(ev.hits),
+            hits=hits,
             backend="none" if extractive else backend.name,  # type: ignore[union-attr]
             refused=declined,
             grounded=checked.grounded,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from ..models import Hit
@@ -63,11 +64,23 @@ def _term_support(ev: Evidence) -> float:
     return got / total if total else 0.0
 
 
+def _centred(ev: Evidence) -> float:
+    """Best unit's similarity above the mean similarity of its chunk kind's units."""
+    if not ev.scored:
+        return 0.0
+    query = ev.scorer.query_vector(ev.question).astype(np.float64)
+    means = {kind: float(query @ stats.mean) for kind, stats in ev.scorer.stats.items()}
+    return max(s.dense - means.get(s.hit.chunk.kind, 0.0) for s in ev.scored)
+
+
 SIGNALS: dict[str, Callable[[Evidence], float]] = {
     "sentence_lift": lambda ev: _best(ev.scored, lambda s: s.lift),
+    "sentence_centred": _centred,
+    "sentence_z": lambda ev: _best(ev.scored, lambda s: s.z),
     "sentence_score": lambda ev: _best(ev.scored, lambda s: s.score),
     "sentence_dense": lambda ev: _best(ev.scored, lambda s: s.dense),
     "sentence_coverage": lambda ev: _best(ev.scored, lambda s: s.lexical),
+    "chunk_fused": lambda ev: max((h.score for h in ev.hits), default=0.0),
     "chunk_dense": lambda ev: max(
         (h.retriever_scores.get("dense", 0.0) for h in ev.hits), default=0.0
     ),
@@ -78,9 +91,12 @@ SIGNALS: dict[str, Callable[[Evidence], float]] = {
     "lift_and_terms": lambda ev: _best(ev.scored, lambda s: s.lift) + 0.05 * _term_support(ev),
 }
 """Candidate signals, higher meaning better supported. ``sentence_lift`` (similarity
-above a content-free question's) is on the same scale for Chinese and English questions,
+above a content-free question's) and ``sentence_centred`` (above the mean similarity of
+the corpus's units of that kind) are on one scale for Chinese and English questions,
 where raw similarities are not; ``lift_and_terms`` adds the share of the question's
-terms found in the hits, since the two fail on different questions."""
+terms found in the hits, since the two fail on different questions. ``sentence_z``
+ranks sentences well but measures no support: the best of a few hundred standardised
+similarities is high for any question, an off-topic one included."""
 
 
 class Calibration(BaseModel):
@@ -145,6 +161,14 @@ def load_policy(
             path,
             calibration.embedder,
             embedder_id,
+        )
+        calibration = None
+    if calibration is not None and calibration.signal not in SIGNALS:
+        log.warning(
+            "refusal calibration %s uses signal %r, which this version does not compute; "
+            "ignoring it (run `python -m assistant calibrate-refusal`)",
+            path,
+            calibration.signal,
         )
         calibration = None
     if override is not None:

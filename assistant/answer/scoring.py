@@ -1,10 +1,12 @@
 """How well each sentence of the retrieved chunks answers the question.
 
-Retrieval ranks chunks; answering needs sentences. A sentence's score mixes three
-signals because each fails somewhere: dense similarity (the configured embedder,
-multilingual, so an English question still meets a Chinese sentence), IDF-weighted
+Retrieval ranks chunks; answering needs sentences, and picking the sentence that answers
+best among the top few hits is what lets the answer beat retrieval's rank 1. A
+sentence's score mixes three signals because each fails somewhere: dense similarity
+(the configured embedder, multilingual, so an English question still meets a Chinese
+sentence), standardised per chunk kind so neither language wins by default; IDF-weighted
 coverage of the question's content words (exact figures and names, which embeddings
-blur) and the retrieval rank of its chunk (what the fused retrievers agreed on).
+blur); and the fused retrieval score of its chunk (what both retrievers agreed on).
 
 Sentence vectors are cached in memory and on disk beside the index
 (``answer-cache/<build>.npz``), so each sentence of a corpus is embedded once.
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..embeddings import Embedder
 from ..models import Chunk, Hit
+from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
 from .units import Unit, chunk_units
 
@@ -152,33 +155,55 @@ class ScoredUnit:
     dense: float
     lexical: float
     score: float
+    z: float = 0.0
+    """Dense similarity standardised against all units of the chunk's kind: how unusual
+    this unit's match is for this question, on one scale for both languages (ranking)."""
     lift: float = 0.0
-    """Dense similarity minus the similarity to a content-free question in the same
-    language: how much more this question matches the unit than any question would."""
+    """Dense similarity minus the unit's similarity to a content-free question in the
+    question's language: how much more this question matches the unit than any question
+    would (support, for refusal; z is no support measure: the best of many units always
+    stands out, even for an off-topic question)."""
 
 
 @dataclass(frozen=True)
 class ScoringWeights:
-    lexical: float = 0.1
+    lexical: float = 2.0
     rank: float = 0.0
     chunk: float = 0.5
-    null: float = 0.5
-    named: float = 1.0
+    named: float = 3.0
     """Bonus for chunks the question names (an arXiv ID, a section number): retrieval
     found them by exact lookup, and the user asked about them, not about look-alikes."""
+    stats_sample: int = 500
+    """Units per chunk kind embedded to estimate the kind's similarity distribution."""
 
 
 NULL_QUERIES = {"zh": "综述对此是怎么说的？", "en": "What does the survey say about this?"}
-"""Content-free questions: a sentence similar to these is similar to every question
-(a "hub"), so its similarity to them is discounted."""
+"""Content-free questions, the reference for :attr:`ScoredUnit.lift`."""
 
 
-def _unit_is_cjk(unit: Unit) -> bool:
-    return detect_language(unit.display) == "zh"
+def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]]:
+    """Up to ``per_kind`` units of each chunk kind, spread evenly over the corpus."""
+    by_kind: dict[str, list[Unit]] = {}
+    for chunk in chunks:
+        by_kind.setdefault(chunk.kind, []).extend(chunk_units(chunk))
+    out = {}
+    for kind, units in by_kind.items():
+        if len(units) > per_kind:
+            step = len(units) / per_kind
+            units = [units[int(n * step)] for n in range(per_kind)]
+        out[kind] = units
+    return out
 
 
 class UnitScorer:
-    """Ranks the units of retrieved chunks against a question (or a claim)."""
+    """Ranks the units of retrieved chunks against a question (or a claim).
+
+    A unit's dense similarity is standardised against the similarity distribution of
+    all units of its chunk kind (the retrieval module does the same per chunk), so a
+    Chinese survey sentence and an English abstract sentence compete on one scale for a
+    question in either language. The kind's mean and covariance come from a sample of
+    its units, embedded once and cached with the other unit vectors.
+    """
 
     def __init__(
         self,
@@ -189,8 +214,11 @@ class UnitScorer:
     ) -> None:
         self.embedder = embedder
         self.weights = weights
-        self.term_weights = TermWeights(chunks)
+        self.chunks = list(chunks)
+        self.term_weights = TermWeights(self.chunks)
         self.vectors = UnitVectors(embedder, cache_path)
+        self._stats: dict[str, KindStats] | None = None
+        self._stats_lock = threading.Lock()
         self._null: dict[str, np.ndarray] = {}
 
     def _null_vector(self, language: str) -> np.ndarray:
@@ -200,6 +228,23 @@ class UnitScorer:
 
     def query_vector(self, text: str) -> np.ndarray:
         return self.embedder.embed_query(text)
+
+    @property
+    def stats(self) -> dict[str, KindStats]:
+        """Per chunk kind, mean and covariance of its units' vectors (computed once)."""
+        if self._stats is None:
+            with self._stats_lock:
+                if self._stats is None:
+                    stats = {}
+                    for kind, units in sample_units(self.chunks, self.weights.stats_sample).items():
+                        log.info("sentence statistics: embedding %d %s units", len(units), kind)
+                        vectors = self.vectors.get([u.scoring_text for u in units])
+                        vectors = vectors.astype(np.float64)
+                        mean = vectors.mean(0)
+                        cov = vectors.T @ vectors / len(vectors) - np.outer(mean, mean)
+                        stats[kind] = KindStats(mean=mean, cov=cov, count=len(vectors))
+                    self._stats = stats
+        return self._stats
 
     def coverage(self, question_terms: Sequence[str], unit: Unit) -> float:
         """IDF-weighted share of the question's content terms found in the unit."""
@@ -215,6 +260,16 @@ class UnitScorer:
                 got += weight
         return got / total if total else 0.0
 
+    def standardized(self, query: np.ndarray, cosines: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Cosines as z-scores within each unit's chunk kind (0 for an unknown kind)."""
+        z = np.zeros(len(cosines))
+        query = query.astype(np.float64)
+        for kind, stats in self.stats.items():
+            mask = kinds == kind
+            if mask.any():
+                z[mask] = stats.standardize(query, cosines[mask])
+        return z
+
     def score(
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray | None = None
     ) -> list[ScoredUnit]:
@@ -228,38 +283,25 @@ class UnitScorer:
         vectors = self.vectors.get([u.scoring_text for u, _ in units])
         dense = vectors @ qvec
         null = vectors @ self._null_vector(detect_language(question))
-        adjusted = self._adjusted(dense, null, [u for u, _ in units])
+        kinds = np.array([hit.chunk.kind for _, hit in units])
+        z = self.standardized(qvec, dense.astype(np.float64), kinds)
         qterms = content_terms(question)
         w = self.weights
         scored = []
-        for (unit, hit), sim, adj, base in zip(units, dense, adjusted, null, strict=True):
+        for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit)
             total = (
-                float(adj)
+                float(zz)
                 + w.lexical * lexical
                 + w.rank / max(hit.rank, 1)
                 + w.chunk * hit.score
                 + (w.named if "lookup" in hit.retrievers else 0.0)
             )
-            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(sim - base)))
+            scored.append(
+                ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))
+            )
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
-
-    def _adjusted(self, dense: np.ndarray, null: np.ndarray, units: Sequence[Unit]) -> np.ndarray:
-        """Dense similarity made comparable across sentences and languages.
-
-        Two biases of small multilingual embedders are removed: "hub" sentences close to
-        any question (similarity to a content-free question is discounted), and the
-        same-language advantage (an English question scores every English sentence
-        above every Chinese one), by centring each language's sentences on their median.
-        """
-        adjusted = dense - self.weights.null * null
-        cjk = np.array([_unit_is_cjk(u) for u in units])
-        for group in (True, False):
-            mask = cjk == group
-            if mask.sum() >= 3:
-                adjusted[mask] -= np.median(adjusted[mask])
-        return adjusted
 
     def best_unit(self, claim: str, chunk: Chunk, claim_vector: np.ndarray) -> Unit | None:
         """The unit of ``chunk`` that best supports ``claim`` (for a citation's quote)."""

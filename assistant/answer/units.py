@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..corpus import normalize_arxiv_id
 from ..models import Chunk
-from ..text import sentence_spans
+from ..text import CJK_CHAR, sentence_spans
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
@@ -24,6 +24,10 @@ _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 _LIST_LEAD = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _LATEX = re.compile(r"\\(?:textit|emph|textbf|mathrm|text)\{([^}]*)\}")
+_BOLD_LINE = re.compile(r"^(?:\*\*[^*\n]+\*\*|__[^_\n]+__)\s*[:：]?$")
+"""A line that is all bold: a pseudo-heading (``**趋势一：从像素生成到物理理解**``)."""
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|cf|approx|Fig|Eq|Sec|No)\.|\b[A-Z]\.)\s*$")
+"""A span ending like this did not end a sentence (``constraint (e.g. goal …``)."""
 
 
 @dataclass(frozen=True)
@@ -40,15 +44,32 @@ class Unit:
     display: str
     kind: str
     """``sentence``, ``item`` (list item), ``row`` (table row), ``lead`` (line ending in a
-    colon that introduces what follows) or ``title`` (a paper's title)."""
+    colon that introduces what follows), ``heading`` (a bold line heading the paragraph
+    below it) or ``title`` (a paper's title)."""
     linked: tuple[str, ...] = ()
     """arXiv IDs the unit links to."""
     context: str = ""
     """Heading or paper title, prepended when the unit is embedded or matched."""
+    lead: int | None = None
+    """Index of the lead or heading unit that introduces this one (``短期（2026–2027）：``
+    for its list items)."""
+    lead_display: str = ""
+    """That lead's text when it is a bold heading line: part of what the unit means
+    (which period, which trend), so the unit is matched and shown with it."""
 
     @property
     def scoring_text(self) -> str:
-        return f"{self.context}: {self.display}" if self.context else self.display
+        context = " › ".join(part for part in (self.context, self.lead_display) if part)
+        return f"{context}: {self.display}" if context else self.display
+
+    def shown_with_lead(self) -> str:
+        """``display`` preceded by its lead, for quoting it out of its list."""
+        if not self.lead_display:
+            return self.display
+        if self.lead_display.endswith((":", "：")):
+            return f"{self.lead_display} {self.display}"
+        joiner = "：" if CJK_CHAR.search(self.lead_display[-1:]) else ": "
+        return f"{self.lead_display}{joiner}{self.display}"
 
 
 def render_inline(text: str) -> tuple[str, tuple[str, ...]]:
@@ -110,6 +131,17 @@ def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans, rejoined where a period only ended an abbreviation."""
+    spans: list[tuple[int, int]] = []
+    for a, b in sentence_spans(text, start, end):
+        if spans and _ABBREVIATION.search(text[spans[-1][0] : spans[-1][1]]):
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
 @lru_cache(maxsize=4096)
 def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     """The chunk's units in reading order (cached: chunks are immutable)."""
@@ -119,31 +151,49 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     line_spans = _split_lines(text)
     lines = [text[a:b] for a, b in line_spans]
 
-    def add(start: int, end: int, kind: str, display: str | None = None) -> None:
+    scope: Unit | None = None  # the lead or heading introducing the next units
+    bold = False  # whether that is a bold heading line
+    content = False  # whether a unit followed it yet: a blank line after content ends it
+
+    def add(start: int, end: int, kind: str, display: str | None = None) -> Unit | None:
         start, end = _trimmed(text, start, end)
         raw = text[start:end]
         if not _has_words(raw):
-            return
+            return None
         shown, linked = render_inline(_BULLET.sub("", raw) if display is None else display)
-        if kind in ("sentence", "item") and shown.rstrip().endswith((":", "：")):
+        if kind in ("sentence", "item", "heading") and shown.rstrip().endswith((":", "：")):
             kind = "lead"
-        units.append(
-            Unit(
-                chunk_id=chunk.id,
-                index=len(units),
-                start=start,
-                end=end,
-                text=raw,
-                display=shown,
-                kind=kind,
-                linked=linked,
-                context=context,
-            )
+        introduced = scope is not None and (scope.kind == "heading" or kind in ("item", "row"))
+        unit = Unit(
+            chunk_id=chunk.id,
+            index=len(units),
+            start=start,
+            end=end,
+            text=raw,
+            display=shown,
+            kind=kind,
+            linked=linked,
+            context=context,
+            lead=scope.index if introduced and scope else None,
+            lead_display=scope.display if introduced and scope and bold else "",
         )
+        units.append(unit)
+        return unit
+
+    def opens(unit: Unit | None, heading_line: bool = False) -> None:
+        nonlocal scope, bold, content
+        if unit is None:
+            return
+        if unit.kind in ("lead", "heading"):
+            scope, bold, content = unit, heading_line, False
+        else:
+            content = True
 
     for n, (a, b) in enumerate(line_spans):
         line = lines[n].strip()
         if not line:
+            if content:
+                scope = None
             continue
         if chunk.kind == "abstract" and n == 0:
             add(a, b, "title")
@@ -160,21 +210,15 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
                 shown = " · ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True))
             else:
                 shown = " · ".join(cells)
-            add(a, b, "row", shown)
+            opens(add(a, b, "row", shown))
             continue
         if _LIST_LEAD.match(lines[n]):
-            add(a, b, "item")
+            opens(add(a, b, "item"))
             continue
-        for s, e in sentence_spans(text, a, b):
-            add(s, e, "sentence")
+        if _BOLD_LINE.match(line):
+            scope = None
+            opens(add(a, b, "heading"), heading_line=True)
+            continue
+        for s, e in _sentences(text, a, b):
+            opens(add(s, e, "sentence"))
     return tuple(units)
-
-
-def following_items(chunk: Chunk, unit: Unit, limit: int) -> list[Unit]:
-    """The list items or rows right after a lead line (``中期（2027–2030）：``)."""
-    out: list[Unit] = []
-    for nxt in chunk_units(chunk)[unit.index + 1 :]:
-        if nxt.kind not in ("item", "row") or len(out) >= limit:
-            break
-        out.append(nxt)
-    return out

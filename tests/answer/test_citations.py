@@ -61,3 +61,11 @@ def test_markers_after_the_full_stop_stay_with_their_sentence():
         "第二句 [2]",
         "- 1. 条目 [3]",
     ]
+
+
+def test_nested_list_indentation_survives_the_check():
+    hits = sample_hits()
+    checked = check_citations(
+        "- 中期：\n  - 统一世界模型 [1]\n  - 通用物理引擎  [2]", hits, hash_scorer(hits)
+    )
+    assert checked.text == "- 中期：\n  - 统一世界模型 [1]\n  - 通用物理引擎 [2]"

@@ -77,6 +77,28 @@ def test_extractive_answer_to_an_english_question(built_index, tmp_path):
     }
 
 
+def test_sentences_of_sibling_chunks_compete_and_are_cited_when_quoted(built_index, tmp_path):
+    probe = make(built_index, tmp_path)
+    pipeline = probe.answers
+    hits = probe.retrieve("九大趋势", k=4)
+    expanded = pipeline.with_siblings(hits)
+    assert expanded[: len(hits)] == hits
+    by_section = {}
+    for chunk in probe.index.chunks:
+        by_section.setdefault(chunk.section_id, set()).add(chunk.id)
+    ids = [h.chunk.id for h in expanded]
+    assert len(ids) == len(set(ids))
+    for hit in hits:
+        if hit.chunk.kind == "section":
+            assert by_section[hit.chunk.section_id] <= set(ids)
+    assert any("sibling" in h.retrievers for h in expanded[len(hits) :])
+    # a quote from a chunk outside the retrieved hits is numbered after them
+    answer = probe.ask("阿里、腾讯、智谱和昆仑的哪些模型构成了最活跃的视频生成开源生态？")
+    cited = {c.chunk_id for c in answer.citations}
+    assert cited <= {h.chunk.id for h in answer.hits}
+    assert "HunyuanVideo" in answer.text
+
+
 def test_llm_answer_streams_then_is_checked(built_index, tmp_path):
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text="FLARE 在真实 GR-1 上的成功率是 95.1% [1]，另见 [9]。"))

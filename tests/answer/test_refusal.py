@@ -60,6 +60,16 @@ def test_policy_loading(tmp_path, caplog):
     assert not load_policy(tmp_path / "missing.json", "emb", None).active
 
 
+def test_a_calibration_naming_a_signal_no_longer_computed_is_ignored(tmp_path, caplog):
+    path = tmp_path / "calibration.json"
+    rows = [("a", True, _signals(0.9, 0.1)), ("u", False, _signals(0.1, 0.1))]
+    calibration = calibrate(rows, 0.0, _meta()).model_copy(update={"signal": "retired"})
+    write_calibration(calibration, path)
+    with caplog.at_level(logging.WARNING):
+        policy = load_policy(path, "emb", None)
+    assert not policy.active and "retired" in caplog.text and "calibrate-refusal" in caplog.text
+
+
 def _signals(good: float, bad: float) -> dict[str, float]:
     from assistant.answer.refusal import SIGNALS
 

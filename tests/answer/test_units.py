@@ -1,4 +1,4 @@
-from assistant.answer.units import chunk_units, following_items, render_inline
+from assistant.answer.units import chunk_units, render_inline
 
 from .helpers import LINKS, TABLE, abstract, section
 
@@ -40,13 +40,58 @@ def test_abstract_title_is_its_own_unit():
     assert units[0].context == "NetWorld: A Model"
 
 
-def test_lead_line_brings_its_items():
+def test_lead_line_introduces_its_items():
     chunk = section(
         "s", "17.5", "未来展望", "**中期（2027–2030）**：\n- 统一世界模型\n- 通用物理引擎\n\n其他。"
     )
     units = chunk_units(chunk)
     assert units[0].kind == "lead"
-    assert [u.display for u in following_items(chunk, units[0], 5)] == [
-        "统一世界模型",
-        "通用物理引擎",
+    assert [u.display for u in units if u.lead == 0] == ["统一世界模型", "通用物理引擎"]
+    assert units[-1].lead is None
+
+
+def test_bold_heading_gives_its_paragraph_context_and_a_blank_line_ends_it():
+    chunk = section(
+        "h",
+        "17.2",
+        "九大趋势",
+        "**趋势一：从像素生成到物理理解**\n视频模型走向物理。COSMOS 等工作嵌入推理。\n\n"
+        "**趋势二：主动交互**\nGenie 2 代表主动交互。\n\n收尾的一句。",
+    )
+    units = chunk_units(chunk)
+    assert [u.kind for u in units] == [
+        "heading",
+        "sentence",
+        "sentence",
+        "heading",
+        "sentence",
+        "sentence",
+    ]
+    assert units[1].lead == 0 and units[2].lead == 0 and units[4].lead == 3
+    assert units[5].lead is None  # after a blank line, outside any heading
+    assert units[1].scoring_text == "九大趋势 › 趋势一：从像素生成到物理理解: 视频模型走向物理。"
+    assert units[4].shown_with_lead() == "趋势二：主动交互：Genie 2 代表主动交互。"
+    assert [u.display for u in units if u.lead == 3] == ["Genie 2 代表主动交互。"]
+
+
+def test_items_show_their_bold_lead_but_not_a_plain_lead_sentence():
+    chunk = section(
+        "s",
+        "17.5",
+        "未来展望",
+        "**中期（2027–2030）**：\n- 统一世界模型\n\n进展如下：\n\n- NetWorld 引入 RL\n",
+    )
+    units = chunk_units(chunk)
+    item, plain_item = units[1], units[3]
+    assert item.shown_with_lead() == "中期（2027–2030）： 统一世界模型"
+    assert plain_item.lead == 2 and plain_item.shown_with_lead() == "NetWorld 引入 RL"
+
+
+def test_abbreviations_do_not_end_sentences():
+    chunk = abstract(
+        "a", "2601.14354", "VJEPA", "It satisfies constraints (e.g. goal, physics). Done."
+    )
+    assert [u.display for u in chunk_units(chunk)][1:] == [
+        "It satisfies constraints (e.g. goal, physics).",
+        "Done.",
     ]

@@ -1,0 +1,64 @@
+from assistant.answer.extractive import ExtractiveLimits, extractive_body, select
+from assistant.answer.scoring import ScoredUnit
+from assistant.answer.units import chunk_units
+from assistant.models import Hit
+
+from .helpers import abstract, hits_of, section
+
+SURVEY = section(
+    "s",
+    "17.4.2",
+    "多智能体",
+    "值得关注的进展：\n\n- [NetWorld](https://arxiv.org/abs/2602.00558) 在无线网络中引入 RL\n"
+    "- 自动驾驶的 V2X 需要共享世界模型\n\n博弈论是有前景的方向。",
+    ("2602.00558",),
+)
+PAPER = abstract("p", "2602.00558", "NetWorld", "It adopts DTDE. It uses MF communication.")
+OTHER = abstract("o", "2601.14354", "VJEPA", "A probabilistic JEPA.")
+
+
+def ranked(hits: list[Hit], order: list[tuple[str, int]]) -> list[ScoredUnit]:
+    """Units of ``hits`` scored so that ``order`` (chunk id, unit index) comes first."""
+    units = {(u.chunk_id, u.index): (u, h) for h in hits for u in chunk_units(h.chunk)}
+    top = [units.pop(key) for key in order]
+    rest = list(units.values())
+    return [
+        ScoredUnit(u, h, dense=0.0, lexical=0.0, score=float(-n))
+        for n, (u, h) in enumerate(top + rest)
+    ]
+
+
+def test_a_lead_is_never_quoted_alone_and_the_best_source_gives_its_best_sentences():
+    hits = hits_of(SURVEY, OTHER)
+    chosen = select(ranked(hits, [("s", 0), ("s", 2), ("o", 1)]), ExtractiveLimits(2, 2, 0.0))
+    assert [(u.chunk_id, u.index) for u, _ in chosen] == [("s", 1), ("s", 2)]
+
+
+def test_the_abstract_of_a_paper_the_best_sentence_links_to_is_quoted_when_near_the_top():
+    hits = hits_of(SURVEY, PAPER, OTHER)
+    limits = ExtractiveLimits(2, 2, 0.0)  # "near": among the 4 best
+    chosen = select(ranked(hits, [("s", 1), ("o", 1), ("p", 1)]), limits)
+    assert [(u.chunk_id, u.index) for u, _ in chosen] == [("s", 1), ("s", 2), ("p", 1)]
+    # an unlinked source, however close, is not: each source is one more citation
+    chosen = select(ranked(hits, [("s", 2), ("o", 1), ("p", 1)]), limits)
+    assert {u.chunk_id for u, _ in chosen} == {"s"}
+    # nor a linked one far down the ranking
+    far = [("s", 1), ("s", 2), ("s", 3), ("o", 0), ("o", 1), ("p", 1)]
+    chosen = select(ranked(hits, far), limits)
+    assert {u.chunk_id for u, _ in chosen} == {"s"}
+
+
+def test_items_sharing_a_bold_lead_are_listed_under_one_copy_of_it():
+    chunk = section(
+        "f", "17.5", "未来展望", "**中期（2027–2030）**：\n- 统一世界模型\n- 通用物理引擎\n"
+    )
+    hits = hits_of(chunk)
+    units = chunk_units(chunk)
+    body = extractive_body([(units[1], hits[0]), (units[2], hits[0])], hits, "zh")
+    assert body.splitlines()[1:] == [
+        "- 中期（2027–2030）：",
+        "  - 统一世界模型 [1]",
+        "  - 通用物理引擎 [1]",
+    ]
+    alone = extractive_body([(units[2], hits[0])], hits, "zh")
+    assert alone.splitlines()[1] == "- 中期（2027–2030）： 通用物理引擎 [1]"

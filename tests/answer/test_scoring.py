@@ -1,0 +1,59 @@
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.answer.scoring import ScoringWeights, UnitScorer, sample_units
+from assistant.embeddings.base import Embedder
+
+from .helpers import abstract, hits_of, section
+
+
+class TopicEmbedder(Embedder):
+    """Vectors with a language part and a topic part (the last ``T3`` in the text):
+    like a small multilingual model, it rates any same-language pair above a
+    cross-language pair on the same topic."""
+
+    id = "topic:8"
+    dim = 8
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        vec[1 if re.search(r"[\u4e00-\u9fff]", text) else 0] = 0.8
+        topics = re.findall(r"T(\d)", text)
+        if topics:
+            vec[2 + int(topics[-1])] = 0.6
+        return vec / np.linalg.norm(vec)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts]).reshape(len(texts), self.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def test_standardising_per_kind_lets_a_chinese_answer_beat_english_look_alikes():
+    paper = abstract(
+        "a", "2601.00001", "Paper T0", "About T0. About T1. About T0 again. About T1 too."
+    )
+    survey = section(
+        "s", "1.1", "节", "讲 T4 的一句。讲 T5 的一句。答案在 T2 这里。讲 T5 的另一句。"
+    )
+    hits = hits_of(paper, survey)
+    weights = ScoringWeights(lexical=0.0, chunk=0.0, named=0.0)
+    scorer = UnitScorer([paper, survey], TopicEmbedder(), weights)
+    scored = scorer.score("Where is T2 discussed?", hits)
+    assert scored[0].unit.display == "答案在 T2 这里。"
+    # the raw cosine alone prefers every English sentence (the trap being removed)
+    assert max(s.dense for s in scored if s.hit.chunk.kind == "abstract") > scored[0].dense
+    assert scored[0].z == max(s.z for s in scored)
+
+
+def test_statistics_sample_is_capped_and_spread_over_the_corpus():
+    chunks = [section(f"c{n}", f"1.{n}", "节", f"第 {n} 句。另一句。") for n in range(10)]
+    sample = sample_units(chunks, 5)
+    assert list(sample) == ["section"] and len(sample["section"]) == 5
+    assert (
+        len({u.chunk_id for u in sample["section"]}) == 5
+    )  # every other chunk, not the first five units
+    assert len(sample_units(chunks, 100)["section"]) == 20
