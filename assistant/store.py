@@ -500,11 +500,12 @@ class IndexStore:
                 if folder.name != keep.build_id:
                     shutil.rmtree(folder, ignore_errors=True)
 
-    def _healthy(self, embedder: Embedder) -> bool:
-        """Whether the active build loads cleanly (else an unchanged corpus is rebuilt)."""
+    def _healthy(self, manifest: Manifest) -> bool:
+        """Whether the build's files and collection are intact (cheap checks only, so the
+        unchanged-corpus path stays fast); a damaged build is rebuilt."""
         try:
-            self.load(embedder.id, embedder.dim)
-        except AssistantError as exc:
+            self._check(manifest)
+        except IndexCorrupt as exc:
             log.warning("rebuilding: %s", exc)
             return False
         return True

@@ -8,21 +8,20 @@ object with ``message.content`` and ``done``; the last one has ``done: true``. A
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..conftest import free_port
 from .openai_server import Reply
+from .server import ThreadedServer
 
 
 @dataclass
-class OllamaStub:
+class OllamaStub(ThreadedServer):
     default_text: str = "stub answer"
     replies: deque = field(default_factory=deque)
     requests: list = field(default_factory=list)
@@ -74,19 +73,3 @@ class OllamaStub:
                 return
             yield json.dumps(self._line(body, piece, done=False), ensure_ascii=False) + "\n"
         yield json.dumps(self._line(body, "", done=True)) + "\n"
-
-    def __enter__(self) -> OllamaStub:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started:
-            if time.time() > deadline:
-                raise RuntimeError("ollama stub did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)

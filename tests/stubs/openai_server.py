@@ -22,7 +22,6 @@ import base64
 import hashlib
 import json
 import struct
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ..conftest import free_port
+from .server import ThreadedServer
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Reply:
 
 
 @dataclass
-class OpenAIStub:
+class OpenAIStub(ThreadedServer):
     default_text: str = "stub answer"
     embedding_dim: int = 8
     embedding_delay: float = 0.0
@@ -172,22 +172,6 @@ class OpenAIStub:
         }
         yield f"data: {json.dumps(done)}\n\n"
         yield "data: [DONE]\n\n"
-
-    def __enter__(self) -> OpenAIStub:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.time() + 10
-        while not self._server.started:
-            if time.time() > deadline:
-                raise RuntimeError("stub server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
 
 
 def main() -> None:
