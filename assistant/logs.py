@@ -90,7 +90,11 @@ def request(kind: str, question: str = "", **fields: object) -> Iterator[dict]:
     try:
         yield done
     except Exception as exc:
-        log.warning("%s failed: %s", kind, type(exc).__name__)
+        from .errors import AssistantError
+
+        # The user sees an AssistantError's message anyway; only surprises are warnings.
+        level = logging.INFO if isinstance(exc, AssistantError) else logging.WARNING
+        log.log(level, "%s failed: %s", kind, type(exc).__name__)
         raise
     else:
         done["total_ms"] = round((time.perf_counter() - start) * 1000, 1)

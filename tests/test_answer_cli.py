@@ -70,7 +70,10 @@ def test_failed_backend_prints_one_line_error_and_exits_1(base, capsys, monkeypa
     )
     captured = capsys.readouterr()
     assert code == 1
-    assert captured.err.startswith("error: LLM backend openai-compatible")
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: LLM backend openai-compatible")
+    assert captured.err.rstrip().endswith(errors[0])
+    assert "Traceback" not in captured.err
     assert "83.7%" in captured.out
 
 
