@@ -13,9 +13,10 @@ log = logging.getLogger(__name__)
 
 
 def _warm_up(assistant) -> None:
-    """Load the embedder and the index while the page loads, not on the first question."""
+    """Load the embedder, the index and the answer stage's sentence statistics while the
+    page loads, not on the first question (a cold first answer takes seconds). No LLM call."""
     try:
-        assistant.retrieve("warm-up", k=1)
+        assistant.answers.evidence("warm-up")  # retrieval and sentence scoring, no LLM call
     except Exception as exc:  # the chat shows index problems to whoever asks
         log.warning("warm-up failed: %s", exc)
 
