@@ -405,7 +405,7 @@ class Retriever:
         bundle = QueryBundle(query_str=question)
         if mode in ("dense", "hybrid"):
             t0 = time.perf_counter()
-            bundle.embedding = self.embedder.embed_query(question).tolist()
+            bundle.embedding = self.embedder.cached_query(question).tolist()
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()

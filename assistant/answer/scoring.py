@@ -227,7 +227,7 @@ class UnitScorer:
         return self._null[language]
 
     def query_vector(self, text: str) -> np.ndarray:
-        return self.embedder.embed_query(text)
+        return self.embedder.cached_query(text)
 
     @property
     def stats(self) -> dict[str, KindStats]:

@@ -8,12 +8,16 @@ vector-store retriever.
 from __future__ import annotations
 
 import asyncio
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
+
+_QUERY_CACHE_SIZE = 256
 
 
 class Embedder(ABC):
@@ -46,6 +50,23 @@ class Embedder(ABC):
         cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
         words = len(text.split())
         return cjk + int(words * 1.3) + 1
+
+    def cached_query(self, text: str) -> np.ndarray:
+        """:meth:`embed_query` remembered for the last few hundred texts: one question is
+        embedded once although retrieval and sentence scoring both need its vector."""
+        cache = self.__dict__.setdefault("_query_cache", OrderedDict())
+        lock = self.__dict__.setdefault("_query_lock", threading.Lock())
+        with lock:
+            if text in cache:
+                cache.move_to_end(text)
+                return cache[text]
+        vector = self.embed_query(text)
+        vector.setflags(write=False)
+        with lock:
+            cache[text] = vector
+            while len(cache) > _QUERY_CACHE_SIZE:
+                cache.popitem(last=False)
+        return vector
 
     def describe(self) -> dict[str, object]:
         return {"id": self.id, "dim": self.dim, "max_tokens": self.max_tokens}

@@ -56,3 +56,19 @@ def test_llama_index_adapter(e5):
     assert np.allclose(vec, e5.embed_query("world models"), atol=1e-6)
     batch = adapter.get_text_embedding_batch(["a", "b"])
     assert len(batch) == 2 and len(batch[0]) == 384
+
+
+def test_cached_query_embeds_each_question_once(e5, monkeypatch):
+    calls = []
+    original = e5.embed_query
+
+    def counting(text):
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(e5, "embed_query", counting)
+    first = e5.cached_query("世界模型的主要挑战")
+    again = e5.cached_query("世界模型的主要挑战")
+    assert calls == ["世界模型的主要挑战"]
+    assert again is first and np.allclose(first, original("世界模型的主要挑战"))
+    assert not first.flags.writeable
