@@ -26,8 +26,10 @@ answers cite survey sections (§17.4.1) and arXiv IDs.
 
 typical use:
   python -m assistant index                      build or update the index
+  python -m assistant serve                      chat UI on http://127.0.0.1:7860
+  python -m assistant ask "NetWorld 把世界模型用在了什么场景？"
   python -m assistant retrieve "哪些工作把3D几何理解引入世界模型？"
-  python -m assistant sections                   list sections and their chunks
+  python -m assistant eval --mode all            retrieval metrics on eval/questions.jsonl
 
 Settings come from flags, ASSISTANT_* environment variables and assistant.toml
 (see README.md for the table)."""
