@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from .audit import audit_corpus
 from .corpus import Corpus
 from .models import Chunk, Paper, Section
-from .text import sentence_spans
+from .text import sentence_spans, trim_span
 
 TokenCounter = Callable[[str], int]
 
@@ -100,14 +100,6 @@ def _split_long(
     return pieces
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def chunk_section(
     section: Section, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int
 ) -> list[Chunk]:
@@ -147,7 +139,7 @@ def chunk_section(
     path = PATH_SEPARATOR.join(section.path)
     chunks: list[Chunk] = []
     for position, group in enumerate(groups):
-        start, end = _trim(text, units[group[0]][0], units[group[-1]][1])
+        start, end = trim_span(text, units[group[0]][0], units[group[-1]][1])
         if start >= end:
             continue
         context = path

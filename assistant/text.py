@@ -61,6 +61,15 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed past surrounding whitespace, so the span's text is stripped."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def sentences(text: str) -> list[str]:
     """The non-blank sentences of ``text``, stripped."""
     return [text[a:b].strip() for a, b in sentence_spans(text) if text[a:b].strip()]

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..corpus import normalize_arxiv_id
 from ..models import Chunk
-from ..text import CJK_CHAR, sentence_spans
+from ..text import CJK_CHAR, sentence_spans, trim_span
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
@@ -119,14 +119,6 @@ def _split_lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -156,7 +148,7 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     content = False  # whether a unit followed it yet: a blank line after content ends it
 
     def add(start: int, end: int, kind: str, display: str | None = None) -> Unit | None:
-        start, end = _trimmed(text, start, end)
+        start, end = trim_span(text, start, end)
         raw = text[start:end]
         if not _has_words(raw):
             return None
