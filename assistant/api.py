@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from . import logs
 from .answer.probe import BackendStatus, probe_backend
 from .arxiv import FetchReport, fetch_abstracts, linked_ids
-from .audit import AuditReport, audit_corpus
+from .audit import AuditReport
 from .chunking import chunk_corpus
 from .corpus import Corpus, corpus_fingerprint, load_corpus, normalize_arxiv_id
 from .embeddings import Embedder, create_embedder
@@ -201,7 +201,7 @@ class Assistant:
 
     def _write_audit(self, corpus: Corpus) -> None:
         """Store the link audit beside the index for the UI's badges; warn on mismatches."""
-        audit = audit_corpus(corpus)
+        audit = corpus.link_audit
         atomic_write_text(
             Path(self.settings.index_dir) / AUDIT_FILE, audit.model_dump_json(indent=2)
         )
@@ -289,7 +289,7 @@ class Assistant:
         >>> [m.arxiv_id for m in Assistant.from_settings().audit().mismatches]  # doctest: +SKIP
         ['2601.14354']
         """
-        return audit_corpus(self.load_corpus())
+        return self.load_corpus().link_audit
 
     def abstracts_path(self) -> Path:
         """The abstracts file fetch-abstracts merges into (created when absent)."""

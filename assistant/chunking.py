@@ -14,7 +14,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from .audit import audit_corpus
 from .corpus import Corpus
 from .models import Chunk, Paper, Section
 from .text import sentence_spans, trim_span
@@ -220,7 +219,7 @@ def chunk_corpus(
             if link.arxiv_id:
                 cited[link.arxiv_id].append(section.ref)
                 anchors[link.arxiv_id].append(link.text)
-    mislinked = audit_corpus(corpus).mislinked_anchors() if corpus.papers else {}
+    mislinked = corpus.link_audit.mislinked_anchors() if corpus.papers else {}
     for paper in corpus.papers:
         if paper.status == "ok" and (paper.title or paper.abstract):
             chunks.append(

@@ -15,7 +15,9 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -23,6 +25,9 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from .errors import CorpusError
 from .models import Block, Link, Paper, Section
+
+if TYPE_CHECKING:
+    from .audit import AuditReport
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +381,13 @@ class Corpus:
 
     def section_by_ref(self) -> dict[str, Section]:
         return {s.ref: s for s in self.sections}
+
+    @cached_property
+    def link_audit(self) -> AuditReport:
+        """The arXiv link audit, computed once: chunking and the stored audit both use it."""
+        from .audit import audit_corpus
+
+        return audit_corpus(self)
 
 
 def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
