@@ -168,6 +168,14 @@ class AuditReport(BaseModel):
             flagged[check.arxiv_id].append(check.anchor)
         return {k: tuple(dict.fromkeys(v)) for k, v in flagged.items()}
 
+    def suggested_anchors(self) -> dict[str, tuple[str, ...]]:
+        """arXiv ID → mislinked anchors that describe this paper instead (the suggestions)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for check in self.mismatches:
+            if check.suggested:
+                found[check.suggested].append(check.anchor)
+        return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
+
     def to_json(self) -> dict:
         """The ``audit-links --json`` shape."""
         return {

@@ -219,7 +219,10 @@ def chunk_corpus(
             if link.arxiv_id:
                 cited[link.arxiv_id].append(section.ref)
                 anchors[link.arxiv_id].append(link.text)
-    mislinked = corpus.link_audit.mislinked_anchors() if corpus.papers else {}
+    audit = corpus.link_audit if corpus.papers else None
+    mislinked = audit.mislinked_anchors() if audit else {}
+    for paper_id, named in (audit.suggested_anchors() if audit else {}).items():
+        anchors[paper_id].extend(named)
     for paper in corpus.papers:
         if paper.status == "ok" and (paper.title or paper.abstract):
             chunks.append(

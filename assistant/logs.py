@@ -100,4 +100,9 @@ def request(kind: str, question: str = "", **fields: object) -> Iterator[dict]:
         done["total_ms"] = round((time.perf_counter() - start) * 1000, 1)
         log.info("%s done", kind, extra={"fields": done})
     finally:
-        REQUEST_ID.reset(token)
+        try:
+            REQUEST_ID.reset(token)
+        except ValueError:
+            # A generator (``stream``) resumed by a server in another context than the
+            # one it started in (Gradio runs each step in a copied context).
+            REQUEST_ID.set(current)

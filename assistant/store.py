@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 CACHE_FILE = "embeddings.sqlite"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 """Bumped when chunk fields change, so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
 _EMBED_GROUP = 256

@@ -204,7 +204,9 @@ def test_chunks_carry_mislinked_anchors_for_the_answer_layer():
     assert vjepa.mislinked_anchors == ("Active Inference UAV Swarm",)
     assert "Active Inference UAV Swarm" not in vjepa.anchors
     assert all(not c.mislinked_anchors for i, c in abstracts.items() if i != "2601.14354")
-    assert abstracts["2601.12939"].anchors == ()
+    # the audit's suggestion: the anchor describes the unlinked UAV-swarm paper
+    assert abstracts["2601.12939"].anchors == ("Active Inference UAV Swarm",)
+    assert abstracts["2601.12939"].cited_in == ()
     note = mislink_note(vjepa)
     assert "Active Inference UAV Swarm" in note and "arXiv:2601.14354" in note
     assert vjepa.title in note

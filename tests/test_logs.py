@@ -2,6 +2,8 @@ import json
 import logging
 import threading
 
+import pytest
+
 from assistant import logs
 
 
@@ -73,3 +75,20 @@ def test_ask_logs_timings_without_text(assistant, caplog):
     )
     assert "NetWorld 是什么" not in texts
     assert answer.citations and answer.citations[0].quote not in texts
+
+
+def test_a_request_scope_in_a_generator_survives_steps_in_other_contexts():
+    """Gradio resumes a streaming generator in a copied context at each step."""
+    import contextvars
+
+    def stream():
+        with logs.request("stream", "q"):
+            yield logs.REQUEST_ID.get()
+            yield "second"
+
+    gen = stream()
+    first = contextvars.copy_context().run(next, gen)
+    assert first != "-"
+    assert contextvars.copy_context().run(next, gen) == "second"
+    with pytest.raises(StopIteration):
+        contextvars.copy_context().run(next, gen)

@@ -366,9 +366,8 @@ def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
     """Through the served app, a question naming a linked paper gets its section and ID."""
     with served(assistant) as url:
         client = _client(url)
-        zh = _reply(
-            client.predict("NetWorld 把世界模型用在了什么场景？", "hybrid", 8, api_name="/chat")
-        )
+        question = "综述说 NetWorld 在无线网络中引入了什么？"
+        zh = _reply(client.predict(question, "hybrid", 8, api_name="/chat"))
         client.predict(api_name="/clear")
         en = _reply(client.predict("What does NetWorld propose?", "hybrid", 8, api_name="/chat"))
     assert 'class="sources"' in zh and '<span class="ident">§17.4.2</span>' in zh

@@ -38,42 +38,56 @@ def _key(text: str) -> str:
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
     """The units to quote, grouped by hit (best hit first) and in reading order.
 
-    The best sentence picks the main source, which then gives its best sentences. A
-    lead line (``中期（2027–2030）：``) is never quoted alone: its items carry it. A second
-    source is quoted only when it is near the top of the ranking: the abstract of a paper
-    the best sentence links to (the claim names it, the abstract has its details), or any
-    source scoring within ``margin`` of the best; each extra source is one more citation
-    that may be off-topic.
+    The best unit picks the main source, which then gives its best sentences. A lead
+    line (``中期（2027–2030）：``) is never quoted alone: its items carry it. A paper's
+    title may pick its abstract but is not quoted: the citation shows it, and the
+    answer's sentences are better spent on what the abstract says. A second source is
+    quoted only when it is near the top of the ranking: the abstract of a paper the best
+    unit links to or names by one of its anchors (the claim names it, the abstract has its
+    details; a mislinked anchor names the paper the link audit suggests), or any source
+    scoring within ``margin`` of the best; each extra source is one more citation that
+    may be off-topic, so it gives only those of its units that rank among the best
+    ``2 × max_sentences`` (at least its best one).
     """
     candidates = [s for s in scored if s.unit.kind != "lead"]
     if not candidates:
         return []
     best = candidates[0]
     main = best.hit.chunk.id
+    quotable = [s for s in candidates if s.unit.kind != "title"]
+    near = {id(item) for item in quotable[: 2 * limits.max_sentences]}
+    near_sources = {item.hit.chunk.id for item in quotable[: 2 * limits.max_sentences]}
     chosen: list[tuple[Unit, Hit]] = []
     seen: set[str] = set()
 
-    def take(item: ScoredUnit) -> None:
-        key = _key(item.unit.display)
-        if key not in seen:
-            seen.add(key)
-            chosen.append((item.unit, item.hit))
+    def take(source: str, only_near: bool) -> None:
+        taken = 0
+        for item in quotable:
+            if item.hit.chunk.id != source or taken >= limits.max_sentences:
+                continue
+            if only_near and taken and id(item) not in near:
+                break
+            key = _key(item.unit.display)
+            if key not in seen:
+                seen.add(key)
+                chosen.append((item.unit, item.hit))
+                taken += 1
 
-    for item in candidates:
-        if item.hit.chunk.id == main and len(chosen) < limits.max_sentences:
-            take(item)
+    take(main, only_near=False)
     sources = [main]
-    near = {id(item) for item in candidates[: 2 * limits.max_sentences]}
     for item in candidates[1:]:
         chunk = item.hit.chunk
         if len(sources) >= limits.max_sources:
             break
         if chunk.id in sources:
             continue
-        linked = chunk.kind == "abstract" and chunk.arxiv_id in best.unit.linked
-        if (linked and id(item) in near) or item.score >= best.score - limits.margin:
+        linked = chunk.kind == "abstract" and (
+            chunk.arxiv_id in best.unit.linked
+            or any(anchor in best.unit.display for anchor in chunk.anchors)
+        )
+        if (linked and chunk.id in near_sources) or item.score >= best.score - limits.margin:
             sources.append(chunk.id)
-            take(item)
+            take(chunk.id, only_near=True)
     order = {cid: n for n, cid in enumerate(sources)}
     chosen.sort(key=lambda pair: (order[pair[1].chunk.id], pair[0].index))
     return chosen
@@ -102,22 +116,33 @@ def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]
 def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], language: str) -> str:
     """The answer body, each quote followed by its source's number in ``hits``.
 
-    A quote whose lead line is not quoted itself is shown under it; quotes sharing one
-    lead are listed under a single copy of it."""
+    Quotes from an abstract are listed under the paper's title and ID, which say whose
+    findings they are (its sentences say "we" and "this paper"). A quote whose lead line
+    is not quoted itself is shown under it; quotes sharing one lead are listed under a
+    single copy of it."""
     position = {hit.chunk.id: n for n, hit in enumerate(hits, 1)}
     quoted = {(unit.chunk_id, unit.index) for unit, _ in chosen}
     lines = [phrase("extractive_lead", language)]
+    headed: set[str] = set()
     for unit, hit in chosen:
         marker = f"[{position[hit.chunk.id]}]"
+        chunk = hit.chunk
+        indent = ""
+        if chunk.kind == "abstract" and chunk.title:
+            indent = "  "
+            if chunk.id not in headed:
+                headed.add(chunk.id)
+                lines.append(f"- {chunk.title} (arXiv:{chunk.arxiv_id}):")
         if not unit.lead_display or (unit.chunk_id, unit.lead) in quoted:
-            lines.append(f"- {_with_markers(unit.display, marker)}")
+            lines.append(f"{indent}- {_with_markers(unit.display, marker)}")
             continue
         group = [u for u, _ in chosen if (u.chunk_id, u.lead) == (unit.chunk_id, unit.lead)]
         if len(group) == 1:
-            lines.append(f"- {_with_markers(unit.shown_with_lead(), marker)}")
+            lines.append(f"{indent}- {_with_markers(unit.shown_with_lead(), marker)}")
             continue
         if unit is group[0]:
             lead = unit.lead_display
-            lines.append(f"- {lead if lead.endswith((':', '：')) else _with_markers(lead, marker)}")
-        lines.append(f"  - {_with_markers(unit.display, marker)}")
+            shown = lead if lead.endswith((":", "：")) else _with_markers(lead, marker)
+            lines.append(f"{indent}- {shown}")
+        lines.append(f"{indent}  - {_with_markers(unit.display, marker)}")
     return "\n".join(lines)

@@ -53,13 +53,14 @@ def _term_support(ev: Evidence) -> float:
     qterms = content_terms(ev.question)
     if not qterms:
         return 0.0
+    translated = ev.scorer.translations(qterms)
     weights = ev.scorer.term_weights
     texts = [s.unit for s in ev.scored]
     total = got = 0.0
     for term in qterms:
-        w = weights.weight(term)
+        w = weights.weight(term, translated.get(term, ()))
         total += w
-        if any(ev.scorer.coverage([term], unit) > 0 for unit in texts):
+        if any(ev.scorer.coverage([term], unit, translated) > 0 for unit in texts):
             got += w
     return got / total if total else 0.0
 

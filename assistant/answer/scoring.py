@@ -23,11 +23,13 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..embeddings import Embedder
+from ..lexicon import Lexicon, stem_words
 from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
@@ -69,6 +71,16 @@ def content_terms(question: str) -> list[str]:
     return [t for t in terms(question) if t not in QUESTION_WORDS]
 
 
+@lru_cache(maxsize=8192)
+def _unit_terms(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _unit_stems(text: str) -> frozenset[str]:
+    return frozenset(stem_words(text))
+
+
 class TermWeights:
     """Inverse document frequency of terms over the indexed chunks."""
 
@@ -86,10 +98,15 @@ class TermWeights:
         """Smoothed IDF; terms absent from the corpus weigh the most."""
         return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
 
-    def weight(self, term: str) -> float:
+    def weight(self, term: str, translations: Iterable[str] = ()) -> float:
         """IDF, doubled for terms with digits (a year, a score: the question's anchor)
-        and cut for single Chinese characters (年, 篇: nearly function words)."""
+        and cut for single Chinese characters (年, 篇: nearly function words).
+
+        An English term weighs as its most common Chinese translation when that is more
+        common: ``video`` is not rare in a Chinese survey just because it is written 视频."""
         weight = self.idf(term)
+        if term.isascii():
+            weight = min([weight, *(self.idf(t) for t in translations)])
         if any(ch.isdigit() for ch in term):
             weight *= 2.0
         elif len(term) == 1 and CJK_CHAR.match(term):
@@ -211,11 +228,13 @@ class UnitScorer:
         embedder: Embedder,
         weights: ScoringWeights,
         cache_path: Path | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.embedder = embedder
         self.weights = weights
         self.chunks = list(chunks)
         self.term_weights = TermWeights(self.chunks)
+        self.lexicon = lexicon
         self.vectors = UnitVectors(embedder, cache_path)
         self._stats: dict[str, KindStats] | None = None
         self._stats_lock = threading.Lock()
@@ -246,17 +265,34 @@ class UnitScorer:
                     self._stats = stats
         return self._stats
 
-    def coverage(self, question_terms: Sequence[str], unit: Unit) -> float:
-        """IDF-weighted share of the question's content terms found in the unit."""
+    def translations(self, question_terms: Sequence[str]) -> dict[str, frozenset[str]]:
+        """The other language's words for each question term (none without a lexicon)."""
+        return self.lexicon.translations(question_terms) if self.lexicon else {}
+
+    def coverage(
+        self,
+        question_terms: Sequence[str],
+        unit: Unit,
+        translations: dict[str, frozenset[str]] | None = None,
+    ) -> float:
+        """IDF-weighted share of the question's content terms found in the unit, in
+        either language when ``translations`` (from :meth:`translations`) are given."""
         if not question_terms:
             return 0.0
-        found = set(terms(unit.scoring_text))
+        translations = translations or {}
+        found = _unit_terms(unit.scoring_text)
         lowered = unit.scoring_text.lower()
         total = got = 0.0
         for term in question_terms:
-            weight = self.term_weights.weight(term)
+            other = translations.get(term, frozenset())
+            weight = self.term_weights.weight(term, other)
             total += weight
-            if term in found or (term.isascii() and len(term) > 2 and term in lowered):
+            if other and not term.isascii():
+                other_found = not other.isdisjoint(_unit_stems(lowered))
+            else:
+                other_found = not other.isdisjoint(found)
+            inside = term.isascii() and len(term) > 2 and term in lowered
+            if term in found or inside or other_found:
                 got += weight
         return got / total if total else 0.0
 
@@ -286,10 +322,11 @@ class UnitScorer:
         kinds = np.array([hit.chunk.kind for _, hit in units])
         z = self.standardized(qvec, dense.astype(np.float64), kinds)
         qterms = content_terms(question)
+        translated = self.translations(qterms)
         w = self.weights
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
-            lexical = self.coverage(qterms, unit)
+            lexical = self.coverage(qterms, unit, translated)
             total = (
                 float(zz)
                 + w.lexical * lexical
@@ -310,8 +347,9 @@ class UnitScorer:
             return None
         dense = self.vectors.get([u.scoring_text for u in units]) @ claim_vector
         claim_terms = content_terms(claim)
+        translated = self.translations(claim_terms)
         scores = [
-            float(sim) + self.weights.lexical * self.coverage(claim_terms, unit)
+            float(sim) + self.weights.lexical * self.coverage(claim_terms, unit, translated)
             for unit, sim in zip(units, dense, strict=True)
         ]
         return units[int(np.argmax(scores))]

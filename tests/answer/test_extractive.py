@@ -62,3 +62,34 @@ def test_items_sharing_a_bold_lead_are_listed_under_one_copy_of_it():
     ]
     alone = extractive_body([(units[2], hits[0])], hits, "zh")
     assert alone.splitlines()[1] == "- 中期（2027–2030）： 通用物理引擎 [1]"
+
+
+def test_a_title_is_not_quoted_and_a_linked_abstract_gives_its_near_sentences_under_its_title():
+    paper = abstract(
+        "p", "2602.00558", "NetWorld", "It adopts DTDE. It uses MF communication. Unrelated."
+    )
+    hits = hits_of(SURVEY, paper, OTHER)
+    limits = ExtractiveLimits(2, 2, 0.0)  # near: the 4 best quotable units
+    order = [("s", 1), ("p", 0), ("p", 1), ("o", 1), ("p", 2), ("s", 2)]
+    chosen = select(ranked(hits, order), limits)
+    assert [(u.chunk_id, u.index) for u, _ in chosen] == [("s", 1), ("s", 2), ("p", 1), ("p", 2)]
+    body = extractive_body(chosen, hits, "en").splitlines()
+    assert body[3:] == [
+        "- NetWorld (arXiv:2602.00558):",
+        "  - It adopts DTDE. [2]",
+        "  - It uses MF communication. [2]",
+    ]
+    # a title can still pick its abstract as the source; its sentences are quoted instead
+    chosen = select(ranked(hits, [("p", 0), ("o", 1), ("p", 2)]), limits)
+    assert [(u.chunk_id, u.index) for u, _ in chosen] == [("p", 1), ("p", 2)]
+
+
+def test_an_abstract_named_by_the_audit_suggested_anchor_counts_as_linked():
+    survey = section(
+        "s", "17.4.2", "多智能体", "[UAV Swarm](https://arxiv.org/abs/2601.14354) 用于蜂群。"
+    )
+    real = abstract("r", "2601.12939", "Active inference for UAV swarms", "It uses GA-RF.")
+    real = real.model_copy(update={"anchors": ("UAV Swarm",)})
+    hits = hits_of(survey, real)
+    chosen = select(ranked(hits, [("s", 0), ("r", 1)]), ExtractiveLimits(2, 2, 0.0))
+    assert {u.chunk_id for u, _ in chosen} == {"s", "r"}

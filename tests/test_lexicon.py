@@ -1,0 +1,52 @@
+import pytest
+
+from assistant import lexicon as lexicon_module
+from assistant.lexicon import Lexicon, read_cedict, stem_words
+
+
+def test_english_words_are_compared_by_snowball_stems():
+    assert stem_words("Generation of driving scenes") == ("generat", "drive", "scene")
+    assert stem_words("to generate") == ("generat",)
+
+
+def test_the_bundled_cc_cedict_glosses_the_corpus_words():
+    glosses = read_cedict(lexicon_module.cedict_path(), {"生成", "驾驶", "开源", "不存在的词"})
+    assert ("generat",) in glosses["生成"]
+    assert ("drive",) in glosses["驾驶"]
+    assert "不存在的词" not in glosses
+    # explanations longer than two words are not terms
+    assert all(len(g) <= 2 for gl in glosses.values() for g in gl)
+
+
+def test_english_terms_translate_by_stem_and_by_a_two_word_gloss_with_a_neighbour():
+    lex = Lexicon({"生成": [("generat",)], "开源": [("open", "sourc")], "场景": [("scene",)]})
+    found = lex.translations(["open", "source", "video", "generation", "scenes"])
+    assert found["generation"] == {"生成"}
+    assert found["open"] == {"开源"} and found["source"] == {"开源"}
+    assert found["scenes"] == {"场景"}
+    assert "video" not in found
+    # a Chinese term gets the stems of its single-word glosses
+    assert lex.translations(["场景", "开源"]) == {"场景": {"scene"}}
+
+
+def test_the_lexicon_is_cached_per_vocabulary(tmp_path, monkeypatch):
+    cache = tmp_path / "lexicon.json"
+    first = Lexicon.for_vocabulary({"生成", "驾驶", "video", "生"}, cache)
+    assert cache.is_file() and len(first) == 2  # single characters and English skipped
+
+    def unavailable():
+        raise AssertionError("the dictionary was read again")
+
+    monkeypatch.setattr(lexicon_module, "cedict_path", unavailable)
+    again = Lexicon.for_vocabulary({"生成", "驾驶"}, cache)
+    assert again.zh_to_en == first.zh_to_en
+    with pytest.raises(AssertionError):  # another vocabulary is another lexicon
+        Lexicon.for_vocabulary({"生成"}, cache)
+
+
+def test_an_unreadable_cache_is_rebuilt(tmp_path):
+    cache = tmp_path / "lexicon.json"
+    cache.write_text("{not json", encoding="utf-8")
+    lex = Lexicon.for_vocabulary({"驾驶"}, cache)
+    assert ("drive",) in lex.zh_to_en["驾驶"]
+    assert '"驾驶"' in cache.read_text(encoding="utf-8")
