@@ -163,7 +163,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .evaluation import load_questions
 
     questions = load_questions(args.questions or settings.eval_questions_file)
-    rows = measure(assistant.answers, [(q.id, q.question, q.answerable) for q in questions])
+    rows, ruled = measure(assistant.answers, [(q.id, q.question, q.answerable) for q in questions])
     manifest = assistant.index.manifest
     calibration = calibrate(
         rows,
@@ -174,6 +174,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "answer_k": settings.answer_k,
             "corpus_hash": manifest.corpus_hash,
         },
+        ruled=ruled,
     )
     out = args.out or Path(settings.refusal_calibration_file)
     write_calibration(calibration, out)
@@ -185,6 +186,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{calibration.refused_unanswerable:.0%} of {calibration.unanswerable} unanswerable "
         f"and {calibration.false_refusals:.0%} of {calibration.answerable} answerable questions"
     )
+    if ruled:
+        print(f"  (with the answer-type check, which refuses {len(ruled)}: {', '.join(ruled)})")
     print("separation (AUC) of each signal:")
     for name, value in sorted(calibration.auc.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<18} {value:.3f}")

@@ -256,6 +256,9 @@ class Answer(BaseModel):
     """True when ``text`` is the extractive answer standing in for a failed LLM."""
     support: float | None = None
     """Value of the refusal signal for this question (refused when below the threshold)."""
+    refusal_reason: str | None = None
+    """Why it was refused: ``no hits``, ``weak support`` (the signal below the threshold)
+    or ``answer type`` (asked for a figure or a name that no quotable sentence gives)."""
     standalone_question: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     """Milliseconds per stage (retrieve, generate, check, total)."""
@@ -270,6 +273,7 @@ class Answer(BaseModel):
             "error": self.error,
             "fallback": self.fallback,
             "support": None if self.support is None else round(self.support, 5),
+            "refusal_reason": self.refusal_reason,
             "ungrounded": self.ungrounded,
             "standalone_question": self.standalone_question,
             "citations": [c.to_json() for c in self.citations],

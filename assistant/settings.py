@@ -182,6 +182,12 @@ class Settings(BaseSettings):
         default=None,
         description="Override the calibrated refusal threshold (see eval/calibration.json).",
     )
+    refusal_answer_type: bool = Field(
+        default=True,
+        description="Also refuse a question asking for a figure (how many, what score, "
+        "多少), a percentage or a name when none of the sentences the answer would quote "
+        "holds one (next to what the question names).",
+    )
     refusal_calibration_file: Path = Field(
         default=PROJECT_ROOT / "eval" / "calibration.json",
         description="Where `calibrate-refusal` stores the threshold and its evidence.",

@@ -595,7 +595,7 @@ def test_browser_shows_answer_sources_and_arxiv_link(page, assistant):
         assert link.first.get_attribute("target") == "_blank"
         assert page.locator("#chat .sources .authors").first.is_visible()
 
-        _ask(page, "NetWorld 把世界模型用在了什么场景？")
+        _ask(page, "综述说 NetWorld 在无线网络中引入了什么？")
         last = page.locator("#chat .sources").last
         assert last.is_visible() and "§17.4.2" in last.inner_text()
         inline = page.locator('#chat .message-content a[href="https://arxiv.org/abs/2602.00558"]')

@@ -26,6 +26,7 @@ from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
 from .llm import ChatBackend, create_backend
 from .refusal import Evidence, RefusalPolicy, load_policy
 from .scoring import ScoringWeights, UnitScorer, terms
+from .units import Unit
 
 if TYPE_CHECKING:
     from ..api import Assistant
@@ -128,6 +129,7 @@ class AnswerPipeline:
                         Path(self.settings.refusal_calibration_file),
                         self.assistant.embedder.id,
                         self.settings.refusal_threshold,
+                        check_answer_type=self.settings.refusal_answer_type,
                     )
         return self._policy
 
@@ -208,10 +210,12 @@ class AnswerPipeline:
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
-    def _extractive(self, ev: Evidence, language: str) -> tuple[str, dict[str, str], list[Hit]]:
-        """The extractive body, per cited chunk the quote that answers best, and the
-        hits it is numbered against (the retrieved ones, then any sibling it quotes)."""
-        chosen = select(ev.scored, self.limits)
+    def _extractive(
+        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
+    ) -> tuple[str, dict[str, str], list[Hit]]:
+        """The extractive body of the ``chosen`` units, per cited chunk the quote that
+        answers best, and the hits it is numbered against (the retrieved ones, then any
+        sibling it quotes)."""
         hits = list(ev.hits)
         for _unit, hit in chosen:
             if all(h.chunk.id != hit.chunk.id for h in hits):
@@ -266,7 +270,10 @@ class AnswerPipeline:
 
         ev = self.evidence(query, timings, k=k, mode=mode)
         support = self.policy.value(ev) if ev.scored else None
-        if self.policy.refuse(ev):
+        chosen = select(ev.scored, self.limits)
+        reason = self.policy.reason(ev, [unit for unit, _ in chosen])
+        if reason is not None:
+            log.info("refused: %s", reason)
             refusal = phrase("refusal", language)
             yield refusal
             timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -277,6 +284,7 @@ class AnswerPipeline:
                 backend=backend.name if backend else "none",
                 refused=True,
                 support=support,
+                refusal_reason=reason,
                 standalone_question=standalone,
                 timings=timings,
                 error=error,
@@ -303,7 +311,7 @@ class AnswerPipeline:
         quotes = None
         hits = list(ev.hits)
         if extractive:
-            body, quotes, hits = self._extractive(ev, language)
+            body, quotes, hits = self._extractive(ev, chosen, language)
 
         t0 = time.perf_counter()
         checked = check_citations(body, hits, self.scorer, quotes)

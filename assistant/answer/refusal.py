@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +25,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..models import Hit
+from .answer_type import answered
 from .scoring import ScoredUnit, UnitScorer, content_terms
+from .units import Unit
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,9 @@ class Calibration(BaseModel):
     refused_unanswerable: float
     false_refusals: float
     max_false_refusals: float
+    answer_type_refused: list[str] = Field(default_factory=list)
+    """Questions the answer-type check refuses whatever the signal (counted in the rates
+    above; the threshold was chosen for the rest)."""
     auc: dict[str, float] = Field(default_factory=dict)
     """Separation of every candidate signal (1.0: every unanswerable question scores
     below every answerable one)."""
@@ -123,13 +128,22 @@ class Calibration(BaseModel):
 
 
 class RefusalPolicy:
-    """Refuse when the chosen signal is below the threshold."""
+    """Refuse when the chosen signal is below the threshold, or (``check_answer_type``)
+    when the question asks for a figure or a name that the sentences an answer would
+    quote do not hold (:mod:`assistant.answer.answer_type`)."""
 
-    def __init__(self, signal: str | None, threshold: float | None, source: str) -> None:
+    def __init__(
+        self,
+        signal: str | None,
+        threshold: float | None,
+        source: str,
+        check_answer_type: bool = True,
+    ) -> None:
         self.signal = signal
         self.threshold = threshold
         self.source = source
         """Where the rule came from (calibration file, setting, or none)."""
+        self.check_answer_type = check_answer_type
 
     @property
     def active(self) -> bool:
@@ -138,16 +152,27 @@ class RefusalPolicy:
     def value(self, ev: Evidence) -> float | None:
         return SIGNALS[self.signal](ev) if self.signal else None
 
-    def refuse(self, ev: Evidence) -> bool:
+    def refuse(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> bool:
+        return self.reason(ev, quoted) is not None
+
+    def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
+        """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
+        would quote, checked against the question's answer type when given."""
         if not ev.hits or not ev.scored:
-            return True
-        if not self.active:
-            return False
-        return SIGNALS[self.signal](ev) < self.threshold  # type: ignore[index,operator]
+            return "no hits"
+        if self.active and SIGNALS[self.signal](ev) < self.threshold:  # type: ignore[index,operator]
+            return "weak support"
+        if self.check_answer_type and quoted is not None and not answered(ev.question, quoted):
+            return "answer type"
+        return None
 
 
 def load_policy(
-    path: Path, embedder_id: str, override: float | None, default_signal: str = "sentence_lift"
+    path: Path,
+    embedder_id: str,
+    override: float | None,
+    default_signal: str = "sentence_lift",
+    check_answer_type: bool = True,
 ) -> RefusalPolicy:
     """The policy from the calibration file; ``override`` replaces its threshold.
 
@@ -174,15 +199,15 @@ def load_policy(
         calibration = None
     if override is not None:
         signal = calibration.signal if calibration else default_signal
-        return RefusalPolicy(signal, override, "setting refusal_threshold")
+        return RefusalPolicy(signal, override, "setting refusal_threshold", check_answer_type)
     if calibration is None:
         log.warning(
             "no refusal calibration at %s: only questions with no hits are refused "
             "(run `python -m assistant calibrate-refusal`)",
             path,
         )
-        return RefusalPolicy(None, None, "none")
-    return RefusalPolicy(calibration.signal, calibration.threshold, str(path))
+        return RefusalPolicy(None, None, "none", check_answer_type)
+    return RefusalPolicy(calibration.signal, calibration.threshold, str(path), check_answer_type)
 
 
 def read_calibration(path: Path) -> Calibration | None:
@@ -213,21 +238,25 @@ def choose_threshold(
 
     Refusal is ``value < threshold``. Among thresholds that refuse at most
     ``max_false_refusals`` of the answerable questions, take the one that refuses the
-    most unanswerable ones, placed halfway to the next answerable value for margin.
+    most unanswerable questions *net of* the answerable ones it also refuses (ties: the
+    fewer false refusals): refusing one near miss at the price of three good answers is
+    a worse product, however the budget reads. The threshold sits halfway between the
+    highest refused value and the next value, for margin.
     """
-    pos = sorted(answerable)
+    pos, neg = list(answerable), list(unanswerable)
     allowed = math.floor(max_false_refusals * len(pos) + 1e-9)
-    # refusing the `allowed` lowest answerable values at most: threshold ≤ pos[allowed]
-    ceiling = pos[allowed] if allowed < len(pos) else math.inf
-    below = [n for n in unanswerable if n < ceiling]
-    if not below:
-        threshold = -math.inf
-    else:
-        floor = max(below)
-        higher = [p for p in pos if p > floor]
-        threshold = (floor + min(higher)) / 2 if higher else floor + 1e-6
-    refused = sum(1 for n in unanswerable if n < threshold) / max(len(unanswerable), 1)
-    false = sum(1 for p in answerable if p < threshold) / max(len(answerable), 1)
+    values = sorted(set(pos) | set(neg))
+    best = (0, 0, -math.inf)  # (net refused, -false refusals, threshold)
+    for n, value in enumerate(values):
+        threshold = (value + values[n + 1]) / 2 if n + 1 < len(values) else value + 1e-6
+        false = sum(1 for p in pos if p < threshold)
+        if false > allowed:
+            break
+        refused = sum(1 for v in neg if v < threshold)
+        best = max(best, (refused - false, -false, threshold))
+    threshold = best[2]
+    refused = sum(1 for n in neg if n < threshold) / max(len(neg), 1)
+    false = sum(1 for p in pos if p < threshold) / max(len(pos), 1)
     return threshold, refused, false
 
 
@@ -235,20 +264,45 @@ def calibrate(
     rows: Sequence[tuple[str, bool, dict[str, float]]],
     max_false_refusals: float,
     meta: dict[str, object],
+    ruled: Collection[str] = (),
 ) -> Calibration:
-    """Pick the best signal and threshold from ``(id, answerable, signals)`` rows."""
+    """Pick the best signal and threshold from ``(id, answerable, signals)`` rows.
+
+    ``ruled`` are the questions the answer-type check refuses whatever the signal: the
+    threshold is chosen for the others, with the false refusals the check already makes
+    taken out of the budget, and the reported rates count both rules."""
     answerable = [r for r in rows if r[1]]
     unanswerable = [r for r in rows if not r[1]]
     if not answerable or not unanswerable:
         raise ValueError("calibration needs both answerable and unanswerable questions")
+    ruled = set(ruled)
+    ruled_pos = sum(1 for r in answerable if r[0] in ruled)
+    ruled_neg = sum(1 for r in unanswerable if r[0] in ruled)
+    open_pos = [r for r in answerable if r[0] not in ruled]
+    open_neg = [r for r in unanswerable if r[0] not in ruled]
+    budget = math.floor(max_false_refusals * len(answerable) + 1e-9) - ruled_pos
+    share = max(budget, 0) / len(open_pos) if open_pos else 0.0
     results = {}
     for name in SIGNALS:
-        pos = [r[2][name] for r in answerable]
-        neg = [r[2][name] for r in unanswerable]
-        threshold, refused, false = choose_threshold(pos, neg, max_false_refusals)
-        results[name] = (refused, auc(pos, neg), -false, threshold, false)
+        pos = [r[2][name] for r in open_pos]
+        neg = [r[2][name] for r in open_neg]
+        if pos and neg:
+            threshold, _, _ = choose_threshold(pos, neg, share)
+        else:
+            threshold = -math.inf
+        refused_n = ruled_neg + sum(v < threshold for v in neg)
+        false_n = ruled_pos + sum(v < threshold for v in pos)
+        separation = auc([r[2][name] for r in answerable], [r[2][name] for r in unanswerable])
+        results[name] = (
+            refused_n - false_n,
+            separation,
+            -false_n,
+            threshold,
+            refused_n / len(unanswerable),
+            false_n / len(answerable),
+        )
     best = max(results, key=lambda name: results[name][:3])
-    refused, _, _, threshold, false = results[best]
+    _, _, _, threshold, refused, false = results[best]
     return Calibration(
         signal=best,
         threshold=round(threshold, 6) if math.isfinite(threshold) else -1e9,
@@ -259,9 +313,15 @@ def calibrate(
         refused_unanswerable=round(refused, 4),
         false_refusals=round(false, 4),
         max_false_refusals=max_false_refusals,
+        answer_type_refused=sorted(ruled),
         auc={name: round(v[1], 4) for name, v in results.items()},
         per_question=[
-            {"id": qid, "answerable": ok, **{k: round(v, 5) for k, v in signals.items()}}
+            {
+                "id": qid,
+                "answerable": ok,
+                "answer_type_refused": qid in ruled,
+                **{k: round(v, 5) for k, v in signals.items()},
+            }
             for qid, ok, signals in rows
         ],
         **meta,  # type: ignore[arg-type]
@@ -278,10 +338,18 @@ def write_calibration(calibration: Calibration, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def measure(pipeline, questions: Sequence[tuple[str, str, bool]]) -> list[tuple[str, bool, dict]]:
-    """Every signal for each ``(id, question, answerable)``, from the live pipeline."""
-    rows = []
+def measure(
+    pipeline, questions: Sequence[tuple[str, str, bool]]
+) -> tuple[list[tuple[str, bool, dict]], list[str]]:
+    """Every signal for each ``(id, question, answerable)``, from the live pipeline, and
+    the ids of the questions its answer-type check refuses."""
+    from .extractive import select
+
+    rows, ruled = [], []
     for qid, text, answerable in questions:
         ev = pipeline.evidence(text)
         rows.append((qid, answerable, {name: float(fn(ev)) for name, fn in SIGNALS.items()}))
-    return rows
+        quoted = [unit for unit, _ in select(ev.scored, pipeline.limits)]
+        if pipeline.settings.refusal_answer_type and ev.scored and not answered(text, quoted):
+            ruled.append(qid)
+    return rows, ruled

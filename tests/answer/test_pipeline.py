@@ -172,8 +172,24 @@ def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path)
 def test_not_said_reply_counts_as_refusal(built_index, tmp_path):
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text="The survey does not say."))
-        answer = llm(built_index, tmp_path, stub.base_url).ask("What VBench score did Vista get?")
+        answer = llm(built_index, tmp_path, stub.base_url).ask("What does Vista do?")
+        assert len(stub.requests) == 1
     assert answer.refused and answer.citations == [] and answer.backend == "openai-compatible"
+
+
+def test_a_figure_no_quotable_sentence_gives_is_refused_without_calling_the_llm(
+    built_index, tmp_path
+):
+    question = "How many UAVs were in the simulated swarm of the active-inference paper?"
+    with OpenAIStub() as stub:
+        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
+        assert stub.requests == []
+    assert answer.refused and answer.refusal_reason == "answer type" and answer.citations == []
+    assert answer.text == phrase("refusal", "en")
+    # the figure is there for an answerable question; and the check can be switched off
+    assert not make(built_index, tmp_path).ask("DreamZero 采用的异构数据规模是多少小时？").refused
+    unchecked = make(built_index, tmp_path, refusal_answer_type=False).ask(question)
+    assert not unchecked.refused and unchecked.citations
 
 
 def test_follow_up_is_condensed_with_the_history(built_index, tmp_path):

@@ -26,8 +26,13 @@ def test_threshold_respects_the_false_refusal_budget():
     # allowing one false refusal in 20 (5%) does not help here: 0.55 sits above four 0.5s
     threshold, refused, false = choose_threshold(answerable, unanswerable, 0.05)
     assert refused == 0.5 and false == 0.0
+    # allowing four: refusing 0.55 would cost four good answers for one near miss
     threshold, refused, false = choose_threshold(answerable, unanswerable, 0.2)
-    assert refused == 0.75 and false == 0.2 and 0.55 < threshold <= 0.6
+    assert refused == 0.5 and false == 0.0 and 0.2 < threshold <= 0.5
+    # it takes a refusal that gains more than it costs
+    near = [0.1, 0.55, 0.56, 0.57, 0.58, 0.59]
+    threshold, refused, false = choose_threshold(answerable, near, 0.2)
+    assert refused == 1.0 and false == 0.2 and 0.59 < threshold <= 0.6
 
 
 def test_calibrate_picks_the_separating_signal(tmp_path):
@@ -40,6 +45,20 @@ def test_calibrate_picks_the_separating_signal(tmp_path):
     path = tmp_path / "calibration.json"
     write_calibration(calibration, path)
     assert read_calibration(path) == calibration
+
+
+def test_questions_the_answer_type_check_refuses_leave_the_threshold_to_the_rest():
+    rows = [(f"a{i}", True, _signals(good=0.5 + i / 100, bad=0.3)) for i in range(20)]
+    rows += [("u0", False, _signals(good=0.9, bad=0.3)), ("u1", False, _signals(0.1, 0.3))]
+    rows += [("a-ruled", True, _signals(good=0.6, bad=0.3))]
+    calibration = calibrate(rows, 0.05, _meta(), ruled=["u0", "a-ruled"])
+    # u0 (high signal) is refused by the check, u1 by the threshold; the check's false
+    # refusal (1 of 21) uses up the budget, so the threshold refuses no answerable one
+    assert calibration.refused_unanswerable == 1.0
+    assert calibration.false_refusals == round(1 / 21, 4)
+    assert 0.1 < calibration.threshold <= 0.5
+    assert calibration.answer_type_refused == ["a-ruled", "u0"]
+    assert [r["answer_type_refused"] for r in calibration.per_question][-3:] == [True, False, True]
 
 
 def test_calibration_needs_both_kinds():

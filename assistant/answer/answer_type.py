@@ -1,0 +1,139 @@
+"""Does the evidence hold the kind of answer the question asks for?
+
+Similarity cannot tell a near miss from an answer: "What success rate did X reach?"
+matches a sentence about X just as well when that sentence gives no rate. Classic QA
+systems check the expected answer type; this module does so for the types that a
+sentence can be checked for without a model:
+
+- a *figure* ("how many", "what score", 多少, 多大): some sentence that would be quoted
+  must hold a number (digits or a number word, not one the question itself contains,
+  and not a year or date unless the question asks when) next to one of the things the
+  question names (``DreamZero``, ``V-JEPA 2-AC``), when it names any;
+- a *percentage* ("what accuracy", 成功率, 多少个百分点): that number must be a
+  percentage;
+- a *name* ("what is it called", 叫什么名字): some sentence must name something (a
+  capitalised or alphanumeric word, or a linked paper) the question does not.
+
+A question of none of these types is never refused here. The patterns are about how
+questions ask, in either language, not about any corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ..text import EN_STOPWORDS
+from .units import Unit
+
+AnswerType = Literal["figure", "percentage", "name"]
+
+_EN_FIGURE = re.compile(
+    r"\bhow (?:many|much|large|big|long|fast|high|old|often)\b"
+    r"|\bwhat (?:[\w-]+ ){0,3}?(?:score|rate|accuracy|percentage|number|size|resolution|count"
+    r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate)s?\b",
+    re.IGNORECASE,
+)
+_ZH_FIGURE = re.compile(r"多少|几[个篇项年倍种位次层类款家]|多大|多高|多长|多快|多久|百分之几")
+_PERCENT_ASKED = re.compile(
+    r"百分点|百分比|百分之|准确率|成功率|胜率|\bpercent(?:age)?\b|\baccuracy\b|\bsuccess rate\b",
+    re.IGNORECASE,
+)
+_NAME_ASKED = re.compile(
+    r"名字|名称|叫什么|\bcalled\b|\bnamed?\b|\bnames of\b|\btitles? of\b", re.IGNORECASE
+)
+_WHEN_ASKED = re.compile(r"\bwhen\b|\bwhich year\b|\bwhat year\b|哪一?年|何时|什么时候|哪个月")
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
+    "|thousands?|millions?|billions?"
+)
+_UNITS = r"(?:[KMBTkmbt]|h|s|ms|min|fps|px|p|x|×|GB|MB|TB|GPU|M?Hz)"
+"""Magnitude and unit suffixes (``9B``, ``500h``, ``1080p``); not ``3D``, which names."""
+_NUMBER = re.compile(
+    r"(?<![\w.-])[~≈约]?\d+(?:[.,]\d+)*(?:\s?(?:%|％|百分点|percent)|" + _UNITS + r")?(?![\w-])"
+    r"|\b(?:" + _NUMBER_WORDS + r")\b"
+    r"|[一二三四五六七八九十两百千万亿]+\s?[个篇项种类倍位次层款家成]",
+    re.IGNORECASE,
+)
+_DIGITS = re.compile(r"\d+(?:\.\d+)*")
+_DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
+_PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
+_LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]")
+_ARXIV = re.compile(r"\(arXiv:[^)]*\)")
+_FRAMING = EN_STOPWORDS | frozenset(
+    """chapter survey paper papers section model models work works roughly approximately
+    according""".split()
+)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a question asks for, and what it names."""
+
+    kind: AnswerType | None
+    names: tuple[str, ...] = ()
+    when: bool = False
+
+
+def names_in(text: str) -> tuple[str, ...]:
+    """The names a text uses: Latin words with a capital or a digit (``DreamZero``,
+    ``GR-1``, ``Genie``) that are not framing words (``What``, ``Chapter``); lower-cased,
+    in order."""
+    found = []
+    for word in _LATIN_NAME.findall(text):
+        lower = word.lower()
+        if lower in _FRAMING:
+            continue
+        if any(c.isalpha() for c in word) and any(c.isdigit() or c.isupper() for c in word):
+            found.append(lower)
+    return tuple(dict.fromkeys(found))
+
+
+def expectation(question: str) -> Expectation:
+    """The answer type ``question`` asks for (None: none this module checks)."""
+    names = names_in(question)
+    if _NAME_ASKED.search(question):
+        return Expectation("name", names)
+    if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question):
+        kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
+        return Expectation(kind, names, when=bool(_WHEN_ASKED.search(question)))
+    return Expectation(None, names)
+
+
+def figures(text: str, question: str, when: bool = False) -> list[str]:
+    """Numbers in ``text`` that the question does not already contain (nor years and
+    dates, unless the question asks when)."""
+    asked = set(_DIGITS.findall(question))
+    out = []
+    for match in _NUMBER.finditer(_ARXIV.sub(" ", text)):
+        digits = _DIGITS.findall(match.group())
+        if digits and (digits[0] in asked or (not when and _DATE.match(digits[0]))):
+            continue
+        out.append(match.group().strip())
+    return out
+
+
+def answered(question: str, units: Sequence[Unit]) -> bool:
+    """Whether ``units`` (what the answer would quote) hold the type of answer asked for."""
+    expected = expectation(question)
+    if expected.kind is None:
+        return True
+    for unit in units:
+        shown = unit.shown_with_lead()
+        if expected.kind == "name":
+            new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
+            if new or unit.linked:
+                return True
+            continue
+        context = unit.scoring_text.lower()
+        if expected.names and not any(name in context for name in expected.names):
+            continue
+        found = figures(shown, question, expected.when)
+        if expected.kind == "percentage":
+            found = [f for f in found if _PERCENT.search(f)]
+        if found:
+            return True
+    return False

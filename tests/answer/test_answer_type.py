@@ -1,0 +1,65 @@
+import pytest
+
+from assistant.answer.answer_type import answered, expectation, figures, names_in
+from assistant.answer.units import chunk_units
+
+from .helpers import abstract, section
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("2024 年全年，世界模型相关论文大约有多少篇？", "figure"),
+        ("Genie 2 的模型参数量有多大？", "figure"),
+        ("How many tasks does Aether unify?", "figure"),
+        ("What FVD score did Vista achieve on nuScenes?", "figure"),
+        ("FLARE 在真实机器人上取得了多高的成功率？", "percentage"),
+        ("What accuracy does it reach, how much better?", "percentage"),
+        ("趋势七里的两篇论文分别叫什么名字？", "name"),
+        ("What is the method called?", "name"),
+        ("有哪些工作开始把三维几何理解融入世界模型？", None),  # 几何 is not 几个
+        ("What does NetWorld propose?", None),
+        ("Which challenges does the chapter list?", None),
+    ],
+)
+def test_the_answer_type_comes_from_how_the_question_asks(question, kind):
+    assert expectation(question).kind == kind
+
+
+def test_names_are_capitalised_or_alphanumeric_latin_words_minus_framing_words():
+    assert names_in("What success rate did DreamZero reach on GR-1 in the Chapter?") == (
+        "dreamzero",
+        "gr-1",
+    )
+    assert names_in("V-JEPA 2-AC 在 ImageNet 上") == ("v-jepa", "2-ac", "imagenet")
+
+
+def test_figures_skip_numbers_the_question_has_and_dates_unless_it_asks_when():
+    text = "Genie 2 于 2024.12 发布，参数 11B，成功率 95.1%，覆盖七个类别，seven tasks。"
+    assert figures(text, "Genie 2 有多大？") == ["11B", "95.1%", "七个", "seven"]
+    assert "2024.12" in figures(text, "Genie 2 是哪一年发布的？", when=True)
+
+
+def _units(text, title="节"):
+    return chunk_units(section("s", "1.1", title, text))
+
+
+def test_a_figure_must_stand_next_to_what_the_question_names():
+    units = _units("DreamZero 采用 500h 数据。FLARE 的成功率为 95.1%。DreamZero 很强。")
+    assert answered("DreamZero 用了多少小时数据？", units)
+    assert not answered("DreamZero 的参数量有多大？", [units[2]])
+    assert not answered("DreamZero 的成功率是多少？", [units[0], units[2]])  # 500h: no %
+    assert answered("FLARE 的成功率是多少？", units)
+
+
+def test_a_name_question_needs_a_new_name_or_a_linked_paper():
+    plain = _units("手术（2 篇）、医疗（6 篇）。")
+    assert not answered("手术方向的两篇论文叫什么名字？", plain)
+    linked = _units("[SurgWM](https://arxiv.org/abs/2601.00001) 用于手术。")
+    assert answered("手术方向的论文叫什么名字？", linked)
+    paper = chunk_units(abstract("a", "2601.00002", "T", "We call it SurgeNet."))
+    assert answered("What is the surgery model called?", paper)
+
+
+def test_questions_of_no_checked_type_are_always_answered():
+    assert answered("What does NetWorld propose?", [])
