@@ -72,6 +72,11 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def vocabulary(self) -> list[str]:
+        """Every token of the indexed texts."""
+        return [token for token in self.bm25.vocab_dict if token]
+
     def tokens(self, query: str) -> list[str]:
         """The query as this index's tokenizer sees it."""
         return self.tokenizer(query)

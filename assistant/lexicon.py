@@ -120,6 +120,12 @@ class Lexicon:
                 log.warning("could not write the lexicon cache %s: %s", cache, exc)
         return lexicon
 
+    def expand(self, tokens: Sequence[str]) -> list[str]:
+        """BM25 query tokens followed by the Chinese words for their English ones, so
+        an English question scores Chinese sections by the words they use."""
+        found = self.translations([t for t in dict.fromkeys(tokens) if t.isascii()])
+        return [*tokens, *(zh for term in found for zh in sorted(found[term]))]
+
     def translations(self, terms: Sequence[str]) -> dict[str, frozenset[str]]:
         """For each term of a question (in order): the other language's words for it.
 

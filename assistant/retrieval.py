@@ -50,6 +50,7 @@ from .corpus import ARXIV_MENTION, normalize_arxiv_id
 from .embeddings import Embedder
 from .errors import InvalidInput
 from .lexical import BM25Index
+from .lexicon import Lexicon
 from .models import Chunk, Hit
 from .settings import FusionMethod, RetrievalMode, Settings
 from .store import LoadedIndex
@@ -172,7 +173,9 @@ class KindBM25Retriever(BM25Retriever):
 
     Returns the best ``top_k`` chunks of each kind with their z-score within the kind;
     with ``weigh_by_coverage`` each kind's scores are scaled by the share of the
-    question its best chunk contains (see :meth:`BM25Index.coverage`).
+    question its best chunk contains (see :meth:`BM25Index.coverage`). With a
+    ``lexicon`` an English question's tokens are followed by their Chinese translations
+    (:meth:`Lexicon.expand`), so it meets the Chinese survey text on words too.
     """
 
     def __init__(
@@ -181,17 +184,21 @@ class KindBM25Retriever(BM25Retriever):
         chunks: dict[str, Chunk],
         top_k: int,
         weigh_by_coverage: bool = False,
+        lexicon: Lexicon | None = None,
     ):
         super().__init__(existing_bm25=index.bm25, similarity_top_k=max(1, min(top_k, len(index))))
         self._index = index
         self._chunks = chunks
         self._weigh = weigh_by_coverage
+        self._lexicon = lexicon
         kinds = [chunks[i].kind for i in index.ids]
         labels = np.array(kinds)
         self._members = {kind: np.flatnonzero(labels == kind) for kind in dict.fromkeys(kinds)}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         tokens = self._index.tokens(query_bundle.query_str)
+        if self._lexicon is not None:
+            tokens = self._lexicon.expand(tokens)
         raw = self._index.scores(tokens)
         out: list[NodeWithScore] = []
         for members in self._members.values():
@@ -356,6 +363,7 @@ class Retriever:
                             self.index.by_id,
                             candidates,
                             weigh_by_coverage=mode == "hybrid",
+                            lexicon=self.index.lexicon,
                         )
                     )
                     names.append("bm25")

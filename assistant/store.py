@@ -4,7 +4,7 @@ Layout of ``index_dir``::
 
     manifest.json           the active build (written last, by atomic rename)
     chroma/                 Chroma's persistent store (unused with a Chroma server)
-    builds/<build_id>/      chunks.jsonl and the BM25 sidecar of one build
+    builds/<build_id>/      chunks.jsonl, the BM25 sidecar and lexicon.json of one build
     embeddings.sqlite       every passage vector computed so far (see embeddings/cache.py)
     .lock                   held while a build runs (PID inside)
 
@@ -58,6 +58,7 @@ from .errors import (
 )
 from .files import atomic_write_lines, atomic_write_text
 from .lexical import BM25Index
+from .lexicon import Lexicon
 from .models import Chunk, Manifest
 from .settings import Settings
 
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 CACHE_FILE = "embeddings.sqlite"
+LEXICON_FILE = "lexicon.json"
 INDEX_FORMAT = 3
 """Bumped when chunk fields change, so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
@@ -123,6 +125,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     collection: chromadb.Collection
     bm25: BM25Index
+    lexicon: Lexicon | None = None
+    """Chinese–English term lexicon of the corpus (None when ``cross_lingual_terms`` is off)."""
     by_id: dict[str, Chunk] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -372,10 +376,13 @@ class IndexStore:
             folder = self._build_dir(build_id)
             folder.mkdir(parents=True, exist_ok=True)
             atomic_write_lines(folder / "chunks.jsonl", (c.model_dump_json() for c in chunks))
-            BM25Index.build([c.id for c in chunks], [c.indexed_text for c in chunks]).save(
-                folder / "bm25"
-            )
+            bm25 = BM25Index.build([c.id for c in chunks], [c.indexed_text for c in chunks])
+            bm25.save(folder / "bm25")
             timings["bm25"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._lexicon(bm25, folder)
+            timings["lexicon"] = time.perf_counter() - t0
+            del bm25
             self._write_manifest(manifest)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -579,7 +586,19 @@ class IndexStore:
                 f"BM25 sidecar of build {manifest.build_id} does not match its chunks; "
                 f"{REBUILD_HINT}"
             )
-        return LoadedIndex(manifest=manifest, chunks=chunks, collection=collection, bm25=bm25)
+        return LoadedIndex(
+            manifest=manifest,
+            chunks=chunks,
+            collection=collection,
+            bm25=bm25,
+            lexicon=self._lexicon(bm25, folder),
+        )
+
+    def _lexicon(self, bm25: BM25Index, folder: Path) -> Lexicon | None:
+        """The corpus's lexicon, made at build time and kept in the build folder."""
+        if not self.settings.cross_lingual_terms:
+            return None
+        return Lexicon.for_vocabulary(bm25.vocabulary, folder / LEXICON_FILE)
 
 
 def _to_node(chunk: Chunk, vector: np.ndarray | None = None) -> TextNode:

@@ -202,3 +202,24 @@ def test_kind_stats_of_large_kinds_are_estimated_from_spread_out_pages(assistant
         cosine = sampled[kind].mean @ full[kind].mean
         cosine /= np.linalg.norm(sampled[kind].mean) * np.linalg.norm(full[kind].mean)
         assert cosine > 0.95
+
+
+def test_the_lexicon_lets_english_questions_meet_chinese_sections_in_bm25(built_index, tmp_path):
+    """BM25 with and without the CC-CEDICT expansion, on the English section questions."""
+    from assistant.settings import PROJECT_ROOT
+
+    questions = [
+        q
+        for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")
+        if q.language == "en" and q.kind == "section" and q.answerable
+    ]
+    with_lexicon = Assistant(Settings(index_dir=built_index))
+    assert with_lexicon.index.lexicon is not None and len(with_lexicon.index.lexicon) > 50
+    assert (built_index / "builds" / with_lexicon.manifest().build_id / "lexicon.json").is_file()
+    without = Assistant(Settings(index_dir=built_index, cross_lingual_terms=False))
+    assert without.index.lexicon is None
+    mrr = {}
+    for name, assistant in (("with", with_lexicon), ("without", without)):
+        report = RetrievalEvaluator(questions, modes=["bm25"], warmup=0)(assistant)
+        mrr[name] = report.summary("bm25")["mrr@10"]
+    assert mrr["with"] > mrr["without"] + 0.05

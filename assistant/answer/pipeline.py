@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, LLMError
-from ..lexicon import Lexicon
 from ..models import Answer, ChatTurn, Chunk, Hit
 from ..prompts import answer_messages, condense_messages, phrase, says_not_covered
 from ..retrieval import source_key
@@ -25,7 +24,7 @@ from .citations import check_citations
 from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
 from .llm import ChatBackend, create_backend
 from .refusal import Evidence, RefusalPolicy, load_policy
-from .scoring import ScoringWeights, UnitScorer, terms
+from .scoring import ScoringWeights, UnitScorer
 from .units import Unit
 
 if TYPE_CHECKING:
@@ -93,9 +92,8 @@ class AnswerPipeline:
                     index = self.assistant.index
                     cache = Path(self.settings.index_dir) / "answer-cache"
                     path = cache / f"{index.manifest.build_id}.npz"
-                    lexicon_path = path.with_suffix(".lexicon.json")
-                    for old in cache.iterdir() if cache.is_dir() else ():
-                        if old not in (path, lexicon_path):
+                    for old in cache.glob("*.npz") if cache.is_dir() else ():
+                        if old != path:
                             old.unlink(missing_ok=True)
                     self._scorer = UnitScorer(
                         index.chunks,
@@ -107,18 +105,9 @@ class AnswerPipeline:
                             stats_sample=self.settings.sentence_stats_sample,
                         ),
                         cache_path=path,
-                        lexicon=self._lexicon(index.chunks, lexicon_path),
+                        lexicon=index.lexicon,
                     )
         return self._scorer
-
-    def _lexicon(self, chunks: Sequence[Chunk], path: Path) -> Lexicon | None:
-        """The corpus's CC-CEDICT lexicon, or None when ``cross_lingual_terms`` is off."""
-        if not self.settings.cross_lingual_terms:
-            return None
-        vocabulary = {term for chunk in chunks for term in terms(chunk.indexed_text)}
-        lexicon = Lexicon.for_vocabulary(vocabulary, path)
-        log.info("cross-lingual lexicon: %d Chinese words of the corpus glossed", len(lexicon))
-        return lexicon
 
     @property
     def policy(self) -> RefusalPolicy:
