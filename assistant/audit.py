@@ -329,8 +329,13 @@ class TitleMatcher:
         self.papers = [p for p in papers if p.status == "ok" and p.title]
         self._profiles: dict[str, _Profile] = {}
         self._df: Counter[str] = Counter()
-        for paper in self.papers:
-            self._df.update(self._profile(paper).title)
+        self._candidates: dict[str, list[int]] = defaultdict(list)
+        self._suggestions: dict[str, list[tuple[Paper, float]]] = {}
+        for n, paper in enumerate(self.papers):
+            profile = self._profile(paper)
+            self._df.update(profile.title)
+            for key in _profile_keys(profile):
+                self._candidates[key].append(n)
         self._n = len(self.papers)
 
     def _profile(self, paper: Paper) -> _Profile:
@@ -375,15 +380,67 @@ class TitleMatcher:
         return round(100.0 * matched / total, 1), "title"
 
     def best_other(self, anchor: str, exclude: str) -> tuple[Paper, float] | None:
-        """The paper (other than ``exclude``) this anchor describes best, if well enough."""
-        best: tuple[Paper, float] | None = None
-        for paper in self.papers:
-            if paper.id == exclude:
-                continue
-            score, _ = self.score(anchor, paper)
-            if score is not None and score >= SUGGEST_SCORE and (best is None or score > best[1]):
-                best = (paper, score)
-        return best
+        """The paper (other than ``exclude``) this anchor describes best, if well enough.
+
+        Only papers sharing a key with the anchor are scored (a title word, its first
+        four letters, an acronym of title words, a short name or a name defined in the
+        abstract, an author): a paper scoring the ``SUGGEST_SCORE`` needed has most of
+        the anchor's words, so it shares one, and a survey with thousands of links is not
+        scored against every paper for each (quadratic: minutes at 10,000 links)."""
+        for paper, score in self._best_two(anchor):
+            if paper.id != exclude:
+                return paper, score
+        return None
+
+    def _best_two(self, anchor: str) -> list[tuple[Paper, float]]:
+        """The two best papers for ``anchor`` scoring at least ``SUGGEST_SCORE`` (cached:
+        a survey cites the same paper under the same anchor many times)."""
+        if anchor not in self._suggestions:
+            found = {n for key in _anchor_keys(anchor) for n in self._candidates.get(key, ())}
+            scored = []
+            for n in sorted(found):
+                score, _ = self.score(anchor, self.papers[n])
+                if score is not None and score >= SUGGEST_SCORE:
+                    scored.append((score, -n))
+            top = sorted(scored, reverse=True)[:2]
+            self._suggestions[anchor] = [(self.papers[-n], score) for score, n in top]
+        return self._suggestions[anchor]
+
+
+_PREFIX = 4
+"""Letters of a word's start that a prefix match needs (see :func:`_word_match`)."""
+
+
+def _profile_keys(profile: _Profile) -> set[str]:
+    """Candidate keys of a paper, for :meth:`TitleMatcher.best_other`. Plain abstract
+    words are not keys: they earn at most ``ABSTRACT_WORD`` each, so a paper reaching
+    ``SUGGEST_SCORE`` matches some anchor word in its title (exactly, by prefix or as an
+    acronym) or the whole anchor as a name."""
+    keys = profile.title | profile.last_names | profile.names | profile.abstract_runs
+    keys |= {f"^{w[:_PREFIX]}" for w in profile.title if len(w) >= _PREFIX}
+    content = [w.lower() for w in profile.title_words if w.lower() not in STOPWORDS]
+    keys |= {
+        "".join(w[0] for w in content[i : i + size])
+        for size in range(2, 7)
+        for i in range(len(content) - size + 1)
+    }
+    return keys
+
+
+def _anchor_keys(anchor: str) -> set[str]:
+    """The keys under which a paper the anchor describes is found."""
+    words = _claim_words(anchor)
+    keys = {_squash(" ".join(words))}
+    for token in _tokens(words):
+        keys.add(token.text)
+        if token.acronym:
+            keys.add(token.acronym)
+        if len(token.text) >= _PREFIX:
+            keys.add(f"^{token.text[:_PREFIX]}")
+    author = _ET_AL.match(anchor)
+    if author:
+        keys.add(_last_name(author.group("name")))
+    return keys - {""}
 
 
 def _word_match(token: _Token, profile: _Profile) -> float:

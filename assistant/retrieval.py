@@ -134,12 +134,32 @@ def embedding_stats(
     return stats
 
 
-class KindDenseRetriever(BaseRetriever):
-    """Chroma's nearest chunks of each kind, scored as z-scores within their kind."""
+OVERFETCH = 4
+"""The unfiltered dense query asks for this many times ``top_k`` (see KindDenseRetriever)."""
 
-    def __init__(self, vector_index: VectorStoreIndex, stats: dict[str, KindStats], top_k: int):
+
+class KindDenseRetriever(BaseRetriever):
+    """Chroma's nearest chunks of each kind, scored as z-scores within their kind.
+
+    A metadata-filtered Chroma query costs over ten times an unfiltered one (18 ms vs
+    1.3 ms at 10,000 chunks on this machine). So one unfiltered query fetches
+    ``OVERFETCH × top_k`` neighbours; a kind with ``top_k`` of them among these (or all
+    of its chunks) has exactly its filtered top ``top_k``, and only the other kinds (the
+    minority kind, usually abstracts) run their filtered query.
+    """
+
+    def __init__(
+        self,
+        vector_index: VectorStoreIndex,
+        stats: dict[str, KindStats],
+        top_k: int,
+        sizes: dict[str, int] | None = None,
+    ):
         super().__init__()
         self._stats = stats
+        self._top_k = top_k
+        self._sizes = sizes or {}
+        self._any = vector_index.as_retriever(similarity_top_k=OVERFETCH * top_k)
         self._retrievers = {
             kind: vector_index.as_retriever(
                 similarity_top_k=top_k,
@@ -148,12 +168,22 @@ class KindDenseRetriever(BaseRetriever):
             for kind in stats
         }
 
+    def _nearest(self, query_bundle: QueryBundle) -> dict[str, list[NodeWithScore]]:
+        by_kind: dict[str, list[NodeWithScore]] = {}
+        for found in self._any.retrieve(query_bundle):
+            by_kind.setdefault(found.node.metadata.get("kind", ""), []).append(found)
+        out = {}
+        for kind, retriever in self._retrievers.items():
+            have = by_kind.get(kind, [])[: self._top_k]
+            complete = len(have) >= min(self._top_k, self._sizes.get(kind, self._top_k + 1))
+            out[kind] = have if complete else retriever.retrieve(query_bundle)
+        return out
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = np.asarray(query_bundle.embedding, dtype=np.float64)
         query /= max(float(np.linalg.norm(query)), 1e-12)
         out: list[NodeWithScore] = []
-        for kind, retriever in self._retrievers.items():
-            found = retriever.retrieve(query_bundle)
+        for kind, found in self._nearest(query_bundle).items():
             if not found:
                 continue
             # llama-index's Chroma store reports exp(-cosine distance); undo that.
@@ -324,7 +354,8 @@ class Retriever:
         self._vector_index = VectorStoreIndex.from_vector_store(
             index.vector_store(), embed_model=embedder.as_llama_index()
         )
-        self._stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
+        self._kind_sizes = dict(Counter(c.kind for c in index.chunks))
+        self._stats = embedding_stats(index.collection, self._kind_sizes)
         self._by_section: dict[str, list[Chunk]] = {}
         self._by_arxiv: dict[str, Chunk] = {}
         for chunk in index.chunks:
@@ -352,7 +383,9 @@ class Retriever:
                 weights: list[float] = []
                 if mode in ("dense", "hybrid"):
                     retrievers.append(
-                        KindDenseRetriever(self._vector_index, self._stats, candidates)
+                        KindDenseRetriever(
+                            self._vector_index, self._stats, candidates, self._kind_sizes
+                        )
                     )
                     names.append("dense")
                     weights.append(1.0)

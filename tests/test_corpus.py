@@ -251,3 +251,28 @@ def test_normalisation_is_idempotent_on_any_text(raw):
     normal = normalize_arxiv_id(raw)
     if normal is not None:
         assert normalize_arxiv_id(normal) == normal
+
+
+HELDOUT = Path(__file__).resolve().parents[1] / "eval" / "heldout"
+
+
+def test_a_chapter_in_another_heading_style_parses_and_its_eval_set_is_consistent():
+    """The held-out chapter (##/###/#### headings, other topic) and its questions."""
+    import json
+
+    corpus = load_corpus(HELDOUT / "corpus", HELDOUT / "corpus" / "abstracts.jsonl")
+    numbers = [s.number for s in corpus.sections]
+    assert numbers[:5] == ["18", "18.1", "18.2", "18.2.1", "18.2.2"]
+    nested = next(s for s in corpus.sections if s.number == "18.2.3")
+    assert nested.path[-2].endswith("主流架构范式")
+    assert sum(len(s.links) for s in corpus.sections) == 7
+    mismatches = corpus.link_audit.mismatches
+    assert [(m.arxiv_id, m.suggested) for m in mismatches] == [("2602.03536", "2602.03563")]
+    texts = {s.ref: s.text for s in corpus.sections}
+    abstracts = {p.id: f"arXiv:{p.id} {p.title}\n{p.abstract}" for p in corpus.papers}
+    lines = (HELDOUT / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    for question in map(json.loads, lines):
+        gold = [texts[n] for n in question["sections"]] + [abstracts[i] for i in question["arxiv"]]
+        assert bool(gold) == question["answerable"], question["id"]
+        for expected in question["expect"]:
+            assert any(expected in text for text in gold), (question["id"], expected)

@@ -123,6 +123,40 @@ def test_dense_candidates_cover_both_kinds_for_english_questions(assistant):
     assert kinds["section"] == 3 and kinds["abstract"] == 3
 
 
+def test_one_unfiltered_query_stands_in_for_the_filtered_ones_with_the_same_results(
+    assistant, monkeypatch
+):
+    """Filtered Chroma queries are slow; a kind complete in the over-fetch skips its own."""
+    retriever = assistant.retriever
+    sizes = dict(Counter(c.kind for c in assistant.index.chunks))
+    fast = KindDenseRetriever(retriever._vector_index, retriever._stats, 3, sizes)
+    filtered_calls = []
+    for kind, each in fast._retrievers.items():
+        original = each.retrieve
+        monkeypatch.setattr(
+            each, "retrieve", lambda b, k=kind, f=original: filtered_calls.append(k) or f(b)
+        )
+    for question in ("Which resource is scarce?", "世界模型的主要挑战有哪些？", "VJEPA"):
+        bundle = QueryBundle(query_str=question)
+        bundle.embedding = assistant.embedder.embed_query(question).tolist()
+        got = fast._nearest(bundle)
+        for kind, each in fast._retrievers.items():
+            expected = [n.node.node_id for n in each.retrieve(bundle)]
+            assert [n.node.node_id for n in got[kind]] == expected, (question, kind)
+    # 16 chunks: the over-fetch (4 × 3) holds at least 3 of each kind every time here
+    assert len(filtered_calls) == 6  # only the comparison's own calls
+    # a kind short of top_k in the over-fetch (7 abstracts < 8, believed to be 100) runs
+    # its filtered query
+    short = KindDenseRetriever(
+        retriever._vector_index, retriever._stats, 8, {"section": 100, "abstract": 100}
+    )
+    calls = []
+    for kind, each in short._retrievers.items():
+        monkeypatch.setattr(each, "retrieve", lambda b, k=kind: calls.append(k) or [])
+    short._nearest(bundle)
+    assert calls == ["abstract"]
+
+
 def test_kind_stats_standardize_matches_a_brute_force_z_score(assistant):
     index = assistant.index
     stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))

@@ -263,7 +263,9 @@ class AnswerPipeline:
         reason = self.policy.reason(ev, [unit for unit, _ in chosen])
         if reason is not None:
             log.info("refused: %s", reason)
-            refusal = phrase("refusal", language)
+            refusal = phrase(
+                "refusal_answer_type" if reason == "answer type" else "refusal", language
+            )
             yield refusal
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield Answer(

@@ -152,9 +152,6 @@ class RefusalPolicy:
     def value(self, ev: Evidence) -> float | None:
         return SIGNALS[self.signal](ev) if self.signal else None
 
-    def refuse(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> bool:
-        return self.reason(ev, quoted) is not None
-
     def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
         """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
         would quote, checked against the question's answer type when given."""

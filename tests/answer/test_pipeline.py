@@ -185,7 +185,7 @@ def test_a_figure_no_quotable_sentence_gives_is_refused_without_calling_the_llm(
         answer = llm(built_index, tmp_path, stub.base_url).ask(question)
         assert stub.requests == []
     assert answer.refused and answer.refusal_reason == "answer type" and answer.citations == []
-    assert answer.text == phrase("refusal", "en")
+    assert answer.text == phrase("refusal_answer_type", "en")
     # the figure is there for an answerable question; and the check can be switched off
     assert not make(built_index, tmp_path).ask("DreamZero 采用的异构数据规模是多少小时？").refused
     unchecked = make(built_index, tmp_path, refusal_answer_type=False).ask(question)
