@@ -47,6 +47,8 @@ MIN_SCORE = 60.0
 """Below this score (0–100) an anchor does not describe the linked paper."""
 SUGGEST_SCORE = 80.0
 """A mismatched anchor that scores at least this on another paper of the file names it."""
+MAX_CANDIDATES = 50
+"""Papers scored per anchor when suggesting, those sharing the most keys with it."""
 FUZZY_WORD = 85.0
 """rapidfuzz ratio from which two words count as the same word (typos, spelling)."""
 
@@ -385,8 +387,9 @@ class TitleMatcher:
         Only papers sharing a key with the anchor are scored (a title word, its first
         four letters, an acronym of title words, a short name or a name defined in the
         abstract, an author): a paper scoring the ``SUGGEST_SCORE`` needed has most of
-        the anchor's words, so it shares one, and a survey with thousands of links is not
-        scored against every paper for each (quadratic: minutes at 10,000 links)."""
+        the anchor's words, so it shares one; of those, the ``MAX_CANDIDATES`` sharing
+        the most keys. A survey with thousands of links is thus not scored against every
+        paper for each (quadratic: minutes at 10,000 links, hours at 100,000)."""
         for paper, score in self._best_two(anchor):
             if paper.id != exclude:
                 return paper, score
@@ -396,7 +399,10 @@ class TitleMatcher:
         """The two best papers for ``anchor`` scoring at least ``SUGGEST_SCORE`` (cached:
         a survey cites the same paper under the same anchor many times)."""
         if anchor not in self._suggestions:
-            found = {n for key in _anchor_keys(anchor) for n in self._candidates.get(key, ())}
+            shared: Counter[int] = Counter()
+            for key in _anchor_keys(anchor):
+                shared.update(self._candidates.get(key, ()))
+            found = [n for n, _ in shared.most_common(MAX_CANDIDATES)]
             scored = []
             for n in sorted(found):
                 score, _ = self.score(anchor, self.papers[n])
