@@ -17,12 +17,12 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from .files import atomic_write_text
 from .text import CJK_CHAR, EN_STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,9 @@ class Lexicon:
         glosses = read_cedict(cedict_path(), wanted)
         lexicon = cls(glosses)
         if cache is not None:
+            payload = {"vocabulary": key, "glosses": {k: sorted(v) for k, v in glosses.items()}}
             try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-                payload = {"vocabulary": key, "glosses": {k: sorted(v) for k, v in glosses.items()}}
-                tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-                os.replace(tmp, cache)
+                atomic_write_text(cache, json.dumps(payload, ensure_ascii=False))
             except OSError as exc:
                 log.warning("could not write the lexicon cache %s: %s", cache, exc)
         return lexicon

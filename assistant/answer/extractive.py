@@ -55,8 +55,9 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
     best = candidates[0]
     main = best.hit.chunk.id
     quotable = [s for s in candidates if s.unit.kind != "title"]
-    near = {id(item) for item in quotable[: 2 * limits.max_sentences]}
-    near_sources = {item.hit.chunk.id for item in quotable[: 2 * limits.max_sentences]}
+    top = quotable[: 2 * limits.max_sentences]
+    near = {id(item) for item in top}
+    near_sources = {item.hit.chunk.id for item in top}
     chosen: list[tuple[Unit, Hit]] = []
     seen: set[str] = set()
 
