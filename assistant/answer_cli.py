@@ -187,7 +187,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"and {calibration.false_refusals:.0%} of {calibration.answerable} answerable questions"
     )
     if ruled:
-        print(f"  (with the answer-type check, which refuses {len(ruled)}: {', '.join(ruled)})")
+        print(
+            f"  (with the vocabulary and answer-type rules, which refuse {len(ruled)}: "
+            f"{', '.join(ruled)})"
+        )
     print("separation (AUC) of each signal:")
     for name, value in sorted(calibration.auc.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<18} {value:.3f}")

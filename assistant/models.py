@@ -257,8 +257,10 @@ class Answer(BaseModel):
     support: float | None = None
     """Value of the refusal signal for this question (refused when below the threshold)."""
     refusal_reason: str | None = None
-    """Why it was refused: ``no hits``, ``weak support`` (the signal below the threshold)
-    or ``answer type`` (asked for a figure or a name that no quotable sentence gives)."""
+    """Why it was refused: ``no hits``, ``unknown name`` (names something no indexed text
+    mentions), ``off topic`` (shares no word with the corpus), ``weak support`` (the
+    signal below the threshold) or ``answer type`` (asked for a figure or a name that no
+    quotable sentence gives)."""
     standalone_question: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     """Milliseconds per stage (retrieve, generate, check, total)."""

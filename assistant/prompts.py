@@ -37,6 +37,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "The survey and the paper abstracts it links do not give the figure or name "
         "this question asks for, so I cannot answer it from them.",
     },
+    "refusal_unknown_name": {
+        "zh": "综述及其引用的论文摘要中没有提到 {names}，因此无法回答。",
+        "en": "The survey and the paper abstracts it links never mention {names}, so I "
+        "cannot answer this from them.",
+    },
     "extractive_lead": {
         "zh": "综述中与问题最相关的原文：",
         "en": "The passages of the survey that best answer this (quoted as written):",

@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         "多少), a percentage or a name when none of the sentences the answer would quote "
         "holds one (next to what the question names).",
     )
+    refusal_vocabulary: bool = Field(
+        default=True,
+        description="Also refuse a question that names something (an acronym, a name with "
+        "digits or inner capitals: TCP, GPT-7) no indexed text mentions, or that shares no "
+        "content word with the corpus in either language.",
+    )
     refusal_calibration_file: Path = Field(
         default=PROJECT_ROOT / "eval" / "calibration.json",
         description="Where `calibrate-refusal` stores the threshold and its evidence.",

@@ -8,7 +8,9 @@ sentence can be checked for without a model:
 - a *figure* ("how many", "what score", 多少, 多大): some sentence that would be quoted
   must hold a number (digits or a number word, not one the question itself contains,
   and not a year or date unless the question asks when) next to one of the things the
-  question names (``DreamZero``, ``V-JEPA 2-AC``), when it names any;
+  question names (``DreamZero``, ``V-JEPA 2-AC``), when it names any, and not in a
+  clause that gives it to something else ("DreamZero 的 500h 数据和 FLARE 的 95.1% 成功率"
+  holds no success rate of DreamZero's);
 - a *percentage* ("what accuracy", 成功率, 多少个百分点): that number must be a
   percentage;
 - a *name* ("what is it called", 叫什么名字): some sentence must name something (a
@@ -62,6 +64,12 @@ _DIGITS = re.compile(r"\d+(?:\.\d+)*")
 _DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
 _PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]")
+_CLAUSE_BREAK = re.compile(
+    r"[，,；;。！？!?]|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
+    re.IGNORECASE,
+)
+"""Where a sentence moves on to another clause, and maybe to another subject."""
+_LEADING_NAME = re.compile(r"^[\s\W_]*([A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]|[A-Z])")
 _ARXIV = re.compile(r"\(arXiv:[^)]*\)")
 _FRAMING = EN_STOPWORDS | frozenset(
     """chapter survey paper papers section model models work works roughly approximately
@@ -92,6 +100,23 @@ def names_in(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
+_ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|https?://\S+", re.IGNORECASE)
+
+
+def proper_names(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that can only be names: with a digit, an inner capital or
+    in capitals (``GR00T``, ``DreamZero``, ``TCP``), not figures (``500h``) nor arXiv IDs.
+    A capitalised word (``Rust``, ``Chinese``) may be an ordinary one, so it is not here."""
+    found = []
+    for word in _LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)):
+        if word.lower() in _FRAMING or _NUMBER.fullmatch(word):
+            continue
+        if any(c.isalpha() for c in word) and _PROPER.search(word):
+            found.append(word)
+    return tuple(dict.fromkeys(found))
+
+
 def expectation(question: str) -> Expectation:
     """The answer type ``question`` asks for (None: none this module checks)."""
     names = names_in(question)
@@ -116,6 +141,47 @@ def figures(text: str, question: str, when: bool = False) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Clause:
+    """A stretch of a sentence between clause breaks, with whom it is about."""
+
+    text: str
+    names: frozenset[str]
+    subjects: frozenset[str]
+    """The names that open this clause or the latest one that opened with a name
+    (co-ordinated ones together: "FLARE 和 DreamZero 分别达到 …")."""
+
+
+def clauses(text: str) -> list[Clause]:
+    """``text`` cut at clause breaks; a clause that opens with a name makes it the
+    subject of what follows, joining the previous subject when the clause before held
+    nothing but names."""
+    out: list[Clause] = []
+    subjects: frozenset[str] = frozenset()
+    bare = False
+    for part in _CLAUSE_BREAK.split(text):
+        if not part.strip():
+            continue
+        names = frozenset(names_in(part))
+        lead = _LEADING_NAME.match(part)
+        opener = names_in(lead.group(1)) if lead and not _NUMBER.fullmatch(lead.group(1)) else ()
+        if opener:
+            subjects = (subjects | set(opener)) if bare else frozenset(opener)
+        rest = _LATIN_NAME.sub(" ", part)
+        bare = bool(names) and not re.search(r"[^\s\W_]", rest)
+        out.append(Clause(part, names, subjects))
+    return out
+
+
+def attributed(clause: Clause, names: Sequence[str]) -> bool:
+    """Whether a figure in ``clause`` may belong to one of the question's ``names``: the
+    clause names one of them, or has no subject, or one of them is its subject."""
+    if not names:
+        return True
+    wanted = set(names)
+    return bool(clause.names & wanted) or not clause.subjects or bool(clause.subjects & wanted)
+
+
 def answered(question: str, units: Sequence[Unit]) -> bool:
     """Whether ``units`` (what the answer would quote) hold the type of answer asked for."""
     expected = expectation(question)
@@ -131,9 +197,12 @@ def answered(question: str, units: Sequence[Unit]) -> bool:
         context = unit.scoring_text.lower()
         if expected.names and not any(name in context for name in expected.names):
             continue
-        found = figures(shown, question, expected.when)
-        if expected.kind == "percentage":
-            found = [f for f in found if _PERCENT.search(f)]
-        if found:
-            return True
+        for clause in clauses(shown):
+            if not attributed(clause, expected.names):
+                continue
+            found = figures(clause.text, question, expected.when)
+            if expected.kind == "percentage":
+                found = [f for f in found if _PERCENT.search(f)]
+            if found:
+                return True
     return False

@@ -23,7 +23,7 @@ from ..text import detect_language
 from .citations import check_citations
 from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
 from .llm import ChatBackend, create_backend
-from .refusal import Evidence, RefusalPolicy, load_policy
+from .refusal import Evidence, Refusal, RefusalPolicy, load_policy
 from .scoring import ScoringWeights, UnitScorer
 from .units import Unit
 
@@ -68,6 +68,15 @@ def _history_text(turns: Sequence[ChatTurn]) -> str:
         content = " ".join(turn.content.split())[:_HISTORY_CHARS]
         lines.append(f"{'User' if turn.role == 'user' else 'Assistant'}: {content}")
     return "\n".join(lines)
+
+
+def refusal_text(refused: Refusal, language: str) -> str:
+    """What the user reads instead of an answer: the reason, in the question's language."""
+    if refused.reason == "unknown name":
+        return phrase("refusal_unknown_name", language, names=", ".join(refused.missing))
+    if refused.reason == "answer type":
+        return phrase("refusal_answer_type", language)
+    return phrase("refusal", language)
 
 
 class AnswerPipeline:
@@ -119,6 +128,7 @@ class AnswerPipeline:
                         self.assistant.embedder.id,
                         self.settings.refusal_threshold,
                         check_answer_type=self.settings.refusal_answer_type,
+                        check_vocabulary=self.settings.refusal_vocabulary,
                     )
         return self._policy
 
@@ -260,12 +270,11 @@ class AnswerPipeline:
         ev = self.evidence(query, timings, k=k, mode=mode)
         support = self.policy.value(ev) if ev.scored else None
         chosen = select(ev.scored, self.limits)
-        reason = self.policy.reason(ev, [unit for unit, _ in chosen])
-        if reason is not None:
-            log.info("refused: %s", reason)
-            refusal = phrase(
-                "refusal_answer_type" if reason == "answer type" else "refusal", language
-            )
+        refused = self.policy.refusal(ev, [unit for unit, _ in chosen])
+        if refused is not None:
+            reason = refused.reason
+            log.info("refused: %s %s", reason, ", ".join(refused.missing))
+            refusal = refusal_text(refused, language)
             yield refusal
             timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield Answer(

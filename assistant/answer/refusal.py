@@ -20,12 +20,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from ..models import Hit
-from .answer_type import answered
+from .answer_type import answered, proper_names
 from .scoring import ScoredUnit, UnitScorer, content_terms
 from .units import Unit
 
@@ -102,6 +103,38 @@ ranks sentences well but measures no support: the best of a few hundred standard
 similarities is high for any question, an off-topic one included."""
 
 
+def unknown_names(ev: Evidence) -> tuple[str, ...]:
+    """The names in the question (``TCP``, ``GPT-7``) that no indexed chunk writes.
+
+    A survey cannot answer about something it never mentions, however close the
+    question's other words come; this is what separates an off-topic question that
+    happens to share generic words with the corpus from a near miss."""
+    weights = ev.scorer.term_weights
+    return tuple(name for name in proper_names(ev.question) if not weights.knows_name(name))
+
+
+def shares_no_term(ev: Evidence) -> bool:
+    """Whether none of the question's content terms occurs anywhere in the corpus, in
+    either language (a question with no content terms is left to the other rules)."""
+    qterms = content_terms(ev.question)
+    if not qterms:
+        return False
+    translated = ev.scorer.translations(qterms)
+    weights = ev.scorer.term_weights
+    return not any(weights.knows(t) or translated.get(t) for t in qterms)
+
+
+RefusalReason = Literal["no hits", "off topic", "unknown name", "weak support", "answer type"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a question is refused, and the names the corpus never mentions (if that is why)."""
+
+    reason: RefusalReason
+    missing: tuple[str, ...] = ()
+
+
 class Calibration(BaseModel):
     """The stored refusal rule and the evidence behind it."""
 
@@ -118,9 +151,10 @@ class Calibration(BaseModel):
     refused_unanswerable: float
     false_refusals: float
     max_false_refusals: float
-    answer_type_refused: list[str] = Field(default_factory=list)
-    """Questions the answer-type check refuses whatever the signal (counted in the rates
-    above; the threshold was chosen for the rest)."""
+    rule_refused: list[str] = Field(default_factory=list)
+    """Questions the policy's rules refuse whatever the signal (unknown names, no shared
+    word, answer type; counted in the rates above; the threshold was chosen for the
+    others)."""
     auc: dict[str, float] = Field(default_factory=dict)
     """Separation of every candidate signal (1.0: every unanswerable question scores
     below every answerable one)."""
@@ -128,9 +162,11 @@ class Calibration(BaseModel):
 
 
 class RefusalPolicy:
-    """Refuse when the chosen signal is below the threshold, or (``check_answer_type``)
-    when the question asks for a figure or a name that the sentences an answer would
-    quote do not hold (:mod:`assistant.answer.answer_type`)."""
+    """Refuse when the chosen signal is below the threshold; or whatever the signal
+    (:meth:`rule`): when the question names something the corpus never mentions or shares
+    no word with it (``check_vocabulary``), or asks for a figure or a name that the
+    sentences an answer would quote do not hold (``check_answer_type``,
+    :mod:`assistant.answer.answer_type`)."""
 
     def __init__(
         self,
@@ -138,12 +174,14 @@ class RefusalPolicy:
         threshold: float | None,
         source: str,
         check_answer_type: bool = True,
+        check_vocabulary: bool = True,
     ) -> None:
         self.signal = signal
         self.threshold = threshold
         self.source = source
         """Where the rule came from (calibration file, setting, or none)."""
         self.check_answer_type = check_answer_type
+        self.check_vocabulary = check_vocabulary
 
     @property
     def active(self) -> bool:
@@ -152,15 +190,35 @@ class RefusalPolicy:
     def value(self, ev: Evidence) -> float | None:
         return SIGNALS[self.signal](ev) if self.signal else None
 
-    def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
+    def refusal(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
         """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
         would quote, checked against the question's answer type when given."""
         if not ev.hits or not ev.scored:
-            return "no hits"
+            return Refusal("no hits")
+        ruled = self.rule(ev, quoted)
+        if ruled is not None and ruled.reason != "answer type":
+            return ruled
         if self.active and SIGNALS[self.signal](ev) < self.threshold:  # type: ignore[index,operator]
-            return "weak support"
-        if self.check_answer_type and quoted is not None and not answered(ev.question, quoted):
-            return "answer type"
+            return Refusal("weak support")
+        return ruled
+
+    def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
+        """:meth:`refusal`'s reason alone."""
+        found = self.refusal(ev, quoted)
+        return found.reason if found else None
+
+    def rule(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
+        """The refusals that do not depend on the calibrated signal (what calibration
+        takes as given when it chooses the threshold)."""
+        if self.check_vocabulary and ev.hits:
+            missing = unknown_names(ev)
+            if missing:
+                return Refusal("unknown name", missing)
+            if shares_no_term(ev):
+                return Refusal("off topic")
+        checks_type = self.check_answer_type and quoted is not None and ev.scored
+        if checks_type and not answered(ev.question, quoted):  # type: ignore[arg-type]
+            return Refusal("answer type")
         return None
 
 
@@ -170,6 +228,7 @@ def load_policy(
     override: float | None,
     default_signal: str = "sentence_lift",
     check_answer_type: bool = True,
+    check_vocabulary: bool = True,
 ) -> RefusalPolicy:
     """The policy from the calibration file; ``override`` replaces its threshold.
 
@@ -196,15 +255,19 @@ def load_policy(
         calibration = None
     if override is not None:
         signal = calibration.signal if calibration else default_signal
-        return RefusalPolicy(signal, override, "setting refusal_threshold", check_answer_type)
+        return RefusalPolicy(
+            signal, override, "setting refusal_threshold", check_answer_type, check_vocabulary
+        )
     if calibration is None:
         log.warning(
             "no refusal calibration at %s: only questions with no hits are refused "
             "(run `python -m assistant calibrate-refusal`)",
             path,
         )
-        return RefusalPolicy(None, None, "none", check_answer_type)
-    return RefusalPolicy(calibration.signal, calibration.threshold, str(path), check_answer_type)
+        return RefusalPolicy(None, None, "none", check_answer_type, check_vocabulary)
+    return RefusalPolicy(
+        calibration.signal, calibration.threshold, str(path), check_answer_type, check_vocabulary
+    )
 
 
 def read_calibration(path: Path) -> Calibration | None:
@@ -265,7 +328,7 @@ def calibrate(
 ) -> Calibration:
     """Pick the best signal and threshold from ``(id, answerable, signals)`` rows.
 
-    ``ruled`` are the questions the answer-type check refuses whatever the signal: the
+    ``ruled`` are the questions :meth:`RefusalPolicy.rule` refuses whatever the signal: the
     threshold is chosen for the others, with the false refusals the check already makes
     taken out of the budget, and the reported rates count both rules."""
     answerable = [r for r in rows if r[1]]
@@ -310,13 +373,13 @@ def calibrate(
         refused_unanswerable=round(refused, 4),
         false_refusals=round(false, 4),
         max_false_refusals=max_false_refusals,
-        answer_type_refused=sorted(ruled),
+        rule_refused=sorted(ruled),
         auc={name: round(v[1], 4) for name, v in results.items()},
         per_question=[
             {
                 "id": qid,
                 "answerable": ok,
-                "answer_type_refused": qid in ruled,
+                "rule_refused": qid in ruled,
                 **{k: round(v, 5) for k, v in signals.items()},
             }
             for qid, ok, signals in rows
@@ -339,7 +402,7 @@ def measure(
     pipeline, questions: Sequence[tuple[str, str, bool]]
 ) -> tuple[list[tuple[str, bool, dict]], list[str]]:
     """Every signal for each ``(id, question, answerable)``, from the live pipeline, and
-    the ids of the questions its answer-type check refuses."""
+    the ids of the questions its policy refuses whatever the signal (:meth:`RefusalPolicy.rule`)."""
     from .extractive import select
 
     rows, ruled = [], []
@@ -347,6 +410,6 @@ def measure(
         ev = pipeline.evidence(text)
         rows.append((qid, answerable, {name: float(fn(ev)) for name, fn in SIGNALS.items()}))
         quoted = [unit for unit, _ in select(ev.scored, pipeline.limits)]
-        if pipeline.settings.refusal_answer_type and ev.scored and not answered(text, quoted):
+        if pipeline.policy.rule(ev, quoted) is not None:
             ruled.append(qid)
     return rows, ruled

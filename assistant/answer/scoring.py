@@ -48,6 +48,14 @@ QUESTION_WORDS = frozenset(
 """Words that frame a question rather than say what it is about (any survey)."""
 
 _ASCII_WORD = re.compile(r"^[a-z]+$")
+_LATIN_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*(?:[ \t]+[A-Za-z0-9][A-Za-z0-9.+\-]*)*")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NAME_LIKE = re.compile(r"[0-9A-Z]|\w[-.+]\w")
+
+
+def _squashed(word: str) -> str:
+    """``V-JEPA 2-AC`` → ``vjepa2ac``: how a name is compared, whatever its spacing."""
+    return _NOT_ALNUM.sub("", word.lower())
 
 
 def stem(term: str) -> str:
@@ -81,18 +89,49 @@ def _unit_stems(text: str) -> frozenset[str]:
     return frozenset(stem_words(text))
 
 
+def _name_forms(words: Sequence[str]) -> Iterable[str]:
+    """How a question might write the names among ``words`` (a run of Latin words):
+    each name squashed, and each name joined with the next (``GR00T N1`` →
+    ``gr00tn1``) or with the next one's first part (``V-JEPA 2-AC`` → ``vjepa2``)."""
+    named = [bool(_NAME_LIKE.search(w)) for w in words]
+    for n, word in enumerate(words):
+        if not named[n]:
+            continue
+        yield _squashed(word)
+        if n + 1 < len(words) and named[n + 1]:
+            after = words[n + 1]
+            yield _squashed(word + after)
+            yield _squashed(word + after.split("-", 1)[0])
+
+
 class TermWeights:
-    """Inverse document frequency of terms over the indexed chunks."""
+    """Inverse document frequency of terms over the indexed chunks, and so also what the
+    corpus never says."""
 
     def __init__(self, chunks: Iterable[Chunk]) -> None:
         df: dict[str, int] = {}
+        names: set[str] = set()
         n = 0
         for chunk in chunks:
             n += 1
-            for term in set(terms(chunk.indexed_text)):
+            text = chunk.indexed_text
+            for term in set(terms(text)):
                 df[term] = df.get(term, 0) + 1
+            for run in _LATIN_RUN.findall(text):
+                names.update(_name_forms(run.split()))
         self._df = df
         self._n = n
+        self._names = frozenset(names)
+
+    def knows(self, term: str) -> bool:
+        """Whether some chunk has ``term`` (a :func:`terms` token)."""
+        return term in self._df
+
+    def knows_name(self, name: str) -> bool:
+        """Whether some chunk writes ``name``, ignoring case, hyphens and the space
+        between two words or parts (``V-JEPA 2-AC`` answers to ``V-JEPA2-AC`` and
+        ``V-JEPA2``, not to ``V-JEPA 3``), or as a lower-case word."""
+        return _squashed(name) in self._names or name.lower() in self._df
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; terms absent from the corpus weigh the most."""

@@ -98,16 +98,18 @@ def _table_header(chunk: Chunk, lines: list[str], at: int) -> list[str] | None:
     """Header cells of the table whose row is ``lines[at]``.
 
     The header is the row just above the ``|---|`` rule; a chunk that starts inside a
-    table carries that row in its context instead.
+    table carries that row (and the rule under it) in its context instead.
     """
     for n in range(at, 0, -1):
         if _TABLE_RULE.match(lines[n].strip()):
             return _cells(lines[n - 1])
         if not lines[n].lstrip().startswith("|"):
             break
-    last = chunk.context.strip().splitlines()[-1:] if chunk.context else []
-    if last and last[0].lstrip().startswith("|"):
-        return _cells(last[0])
+    carried = [line.strip() for line in (chunk.context or "").strip().splitlines()]
+    while carried and _TABLE_RULE.match(carried[-1]):
+        carried.pop()
+    if carried and carried[-1].startswith("|"):
+        return _cells(carried[-1])
     return None
 
 

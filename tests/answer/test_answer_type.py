@@ -63,3 +63,30 @@ def test_a_name_question_needs_a_new_name_or_a_linked_paper():
 
 def test_questions_of_no_checked_type_are_always_answered():
     assert answered("What does NetWorld propose?", [])
+
+
+def test_a_figure_in_a_clause_about_something_else_is_not_the_answer():
+    units = _units("DreamZero 的 500h 异构数据策略和 FLARE 在真实 GR-1 上的 95.1% 成功率。")
+    assert not answered("DreamZero 的成功率是多少？", units)
+    assert answered("FLARE 的成功率是多少？", units)
+    assert answered("DreamZero 用了多少小时数据？", units)
+    english = _units("FLARE reaches 95.1% on GR-1, while DreamZero trains on 500h of data.")
+    assert not answered("What success rate did DreamZero reach?", english)
+    assert answered("What success rate did FLARE reach?", english)
+
+
+def test_coordinated_subjects_share_the_figures_that_follow():
+    units = _units("FLARE 和 DreamZero 的成功率分别为 95.1% 和 90%。")
+    assert answered("FLARE 的成功率是多少？", units)
+    assert answered("DreamZero 的成功率是多少？", units)
+    later = _units("DreamZero 使用 500h 数据，在 GR-1 上达到 90% 成功率。")
+    assert answered("What success rate did DreamZero reach?", later)
+
+
+def test_proper_names_are_words_that_can_only_be_names():
+    from assistant.answer.answer_type import proper_names
+
+    question = "How do GR00T N1, DreamZero and TCP compare on nuScenes (arXiv:2601.12939v2)?"
+    assert proper_names(question) == ("GR00T", "N1", "DreamZero", "TCP", "nuScenes")
+    # ordinary capitalised words, figures and links are not names
+    assert proper_names("How does Rust reach 500h and 95.1% at https://x.org/A1?") == ()

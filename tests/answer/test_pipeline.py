@@ -223,3 +223,27 @@ def test_bad_history_is_invalid_input(built_index, tmp_path):
 
     with pytest.raises(InvalidInput):
         make(built_index, tmp_path).ask("问题？", history=[42])
+
+
+def test_a_question_naming_what_the_corpus_never_mentions_is_refused_saying_so(
+    built_index, tmp_path
+):
+    question = "How does TCP congestion control work?"
+    with OpenAIStub() as stub:
+        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
+        assert stub.requests == []
+    assert answer.refused and answer.refusal_reason == "unknown name" and answer.citations == []
+    assert answer.text == phrase("refusal_unknown_name", "en", names="TCP")
+    # written with other spacing than in the corpus, a name still counts as mentioned
+    assert not make(built_index, tmp_path).ask("What does V-JEPA2-AC show?").refused
+    unchecked = make(built_index, tmp_path, refusal_vocabulary=False).ask(question)
+    assert not unchecked.refused
+
+
+def test_a_question_sharing_no_word_with_the_corpus_is_refused(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("如何烤制法式面包？")
+    assert answer.refused and answer.refusal_reason == "off topic"
+    assert answer.text == phrase("refusal", "zh")
+    assert (
+        not make(built_index, tmp_path, refusal_vocabulary=False).ask("如何烤制法式面包？").refused
+    )

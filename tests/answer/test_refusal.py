@@ -57,8 +57,8 @@ def test_questions_the_answer_type_check_refuses_leave_the_threshold_to_the_rest
     assert calibration.refused_unanswerable == 1.0
     assert calibration.false_refusals == round(1 / 21, 4)
     assert 0.1 < calibration.threshold <= 0.5
-    assert calibration.answer_type_refused == ["a-ruled", "u0"]
-    assert [r["answer_type_refused"] for r in calibration.per_question][-3:] == [True, False, True]
+    assert calibration.rule_refused == ["a-ruled", "u0"]
+    assert [r["rule_refused"] for r in calibration.per_question][-3:] == [True, False, True]
 
 
 def test_calibration_needs_both_kinds():

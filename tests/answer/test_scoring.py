@@ -82,3 +82,20 @@ def _units(chunk):
     from assistant.answer.units import chunk_units
 
     return chunk_units(chunk)
+
+
+def test_term_weights_know_the_corpus_words_and_names_however_spaced():
+    from assistant.answer.scoring import TermWeights
+
+    weights = TermWeights(
+        [
+            section("s", "1.1", "节", "V-JEPA 2-AC 与 GR-1 机器人，数据规模 500h。"),
+            abstract("a", "2601.00001", "TokAct", "We tokenize actions with DCT."),
+        ]
+    )
+    assert weights.knows("机器人") and weights.knows("tokenize")
+    assert not weights.knows("photosynthesis")
+    for written in ("V-JEPA", "V-JEPA2", "2-AC", "GR-1", "gr1", "TokAct", "DCT"):
+        assert weights.knows_name(written), written
+    for absent in ("TCP", "GPT-7", "GR-2"):
+        assert not weights.knows_name(absent), absent

@@ -95,3 +95,16 @@ def test_abbreviations_do_not_end_sentences():
         "It satisfies constraints (e.g. goal, physics).",
         "Done.",
     ]
+
+
+def test_rows_of_a_table_split_across_chunks_pair_with_the_real_header():
+    from assistant.chunking import chunk_section
+    from assistant.corpus import parse_markdown
+
+    rows = "\n".join(f"| 模型{i} | {i}.5% | 很长的描述文字用来占位 |" for i in range(30))
+    md = "### 2.1 表格\n\n| 名称 | 分数 | 说明 |\n|------|-------|---|\n" + rows + "\n"
+    section = parse_markdown(md, "t.md")[0]
+    later = chunk_section(section, len, max_tokens=200, overlap_tokens=0)[1]
+    shown = [unit.display for unit in chunk_units(later) if unit.kind == "row"]
+    assert shown and all(s.startswith("名称: 模型") and "分数: " in s for s in shown)
+    assert not any("---" in s for s in shown)
