@@ -192,6 +192,10 @@ def _is_item(kind: str, tok: Token) -> bool:
     return kind == "list" and tok.type == "list_item_open" and tok.level == 1
 
 
+_HEADING_ATTRS = re.compile(r"\s*\{[#.][^{}]*\}\s*$")
+"""A VitePress/markdown-it-attrs custom anchor or class after a heading (``{#intro}``)."""
+
+
 def _scan(tokens: list[Token]) -> tuple[list[_Heading], list[_RawBlock], list[tuple[int, Link]]]:
     """One pass over the token stream: headings, top-level blocks, links with their line."""
     headings: list[_Heading] = []
@@ -206,7 +210,7 @@ def _scan(tokens: list[Token]) -> tuple[list[_Heading], list[_RawBlock], list[tu
                     level=int(tok.tag[1:]),
                     line=tok.map[0],
                     end=tok.map[1],
-                    text=_inline_text(inline),
+                    text=_HEADING_ATTRS.sub("", _inline_text(inline)).strip(),
                     links=_inline_links(inline),
                 )
             )

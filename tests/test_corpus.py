@@ -67,6 +67,12 @@ def test_front_matter_dropped_and_headings_split():
     assert chapter.text.startswith("引言段落")
 
 
+def test_heading_attributes_are_not_part_of_the_title():
+    md = "## 1.1 定义 {#definition}\n\n正文。\n\n## 1.2 Sets {a, b}\n\n正文。\n"
+    sections = parse_markdown(md, "x.md")
+    assert [(s.number, s.title) for s in sections] == [("1.1", "定义"), ("1.2", "Sets {a, b}")]
+
+
 def test_paths_follow_dotted_numbers_and_levels():
     by_title = {s.title: s for s in parse_markdown(SAMPLE, "v.md")}
     assert by_title["细节"].path == ("第五章 视频生成", "5.1 架构", "5.1.1 细节")

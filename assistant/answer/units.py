@@ -19,6 +19,12 @@ from ..models import Chunk
 from ..text import CJK_CHAR, sentence_spans, trim_span
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:\s*|\[\^[^\]]+\]")
+_FENCE = re.compile(r"^(?:```|~~~)")
+_CONTAINER = re.compile(r"^:::")
+"""VitePress custom containers (``::: tip 提示`` … ``:::``): their markers are not text."""
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 _LIST_LEAD = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
@@ -84,7 +90,10 @@ def render_inline(text: str) -> tuple[str, tuple[str, ...]]:
             return f"{anchor} (arXiv:{arxiv_id})"
         return anchor
 
-    out = _MD_LINK.sub(link, text)
+    out = _IMAGE.sub(" ", text)
+    out = _HTML_TAG.sub(" ", out)
+    out = _FOOTNOTE.sub("", out)
+    out = _MD_LINK.sub(link, out)
     out = _LATEX.sub(r"\1", out)
     out = _EMPHASIS.sub("", out)
     return " ".join(out.split()), tuple(dict.fromkeys(linked))
@@ -155,6 +164,8 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
         if not _has_words(raw):
             return None
         shown, linked = render_inline(_BULLET.sub("", raw) if display is None else display)
+        if not _has_words(shown):
+            return None  # an image, an HTML tag: nothing to quote
         if kind in ("sentence", "item", "heading") and shown.rstrip().endswith((":", "：")):
             kind = "lead"
         introduced = scope is not None and (scope.kind == "heading" or kind in ("item", "row"))
@@ -183,12 +194,20 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
         else:
             content = True
 
+    code = False  # inside a fenced code block: code is searched, never quoted
     for n, (a, b) in enumerate(line_spans):
         line = lines[n].strip()
+        if _FENCE.match(line):
+            code = not code
+            continue
+        if code or _CONTAINER.match(line):
+            continue
         if not line:
             if content:
                 scope = None
             continue
+        if line[0] in "!<" and not _has_words(render_inline(line)[0]):
+            continue  # only images or HTML tags
         if chunk.kind == "abstract" and n == 0:
             add(a, b, "title")
             continue

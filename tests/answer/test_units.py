@@ -108,3 +108,21 @@ def test_rows_of_a_table_split_across_chunks_pair_with_the_real_header():
     shown = [unit.display for unit in chunk_units(later) if unit.kind == "row"]
     assert shown and all(s.startswith("名称: 模型") and "分数: " in s for s in shown)
     assert not any("---" in s for s in shown)
+
+
+def test_vitepress_markup_code_images_and_html_are_never_quoted():
+    text = (
+        "::: tip 阅读提示\n本章介绍定义。\n:::\n\n"
+        '<img src="./wm.png" alt="diagram" width="400"/>\n\n![示意图](./wm2.png)\n\n'
+        "```python\ndef rollout(model):\n    return model.predict()\n```\n\n"
+        "Dreamer 系列[^1]在 Atari 上取得 SOTA。\n\n<details>\n<summary>展开</summary>\n"
+        "隐藏内容：JEPA 架构。\n</details>\n\n[^1]: Hafner et al., 2019.\n"
+    )
+    shown = [unit.display for unit in chunk_units(section("v", "1.1", "节", text))]
+    assert shown == [
+        "本章介绍定义。",
+        "Dreamer 系列在 Atari 上取得 SOTA。",
+        "展开",
+        "隐藏内容：JEPA 架构。",
+        "Hafner et al., 2019.",
+    ]
