@@ -36,6 +36,10 @@ _GLOSS_STOP = EN_STOPWORDS | {
     "fig", "also", "written",
 }  # fmt: skip
 MAX_GLOSS_WORDS = 2
+_DEMONYM = re.compile(r"^([A-Za-z]+)(?: \(person\)| (?:person|people|person or people))?$")
+"""``Chinese person`` (中国人): the adjective English uses for the place (中国)."""
+LEXICON_VERSION = 2
+"""Bumped when the derivation changes, so cached lexicons are rebuilt."""
 """Longer glosses are explanations ("to expand one's financial resources"), not terms."""
 
 
@@ -61,22 +65,34 @@ def cedict_path() -> Path:
 
 def read_cedict(path: Path, wanted: set[str]) -> dict[str, set[tuple[str, ...]]]:
     """Simplified headword → stemmed glosses of at most :data:`MAX_GLOSS_WORDS` words,
-    for the headwords in ``wanted``."""
+    for the headwords in ``wanted``.
+
+    A place also gets the adjective of its people's entry (中国 ← 中国人 "Chinese
+    person"), since English questions say "Chinese labs" where the survey says 中国."""
     glosses: dict[str, set[tuple[str, ...]]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             if line.startswith("#"):
                 continue
             match = _LINE.match(line)
-            if not match or match.group(2) not in wanted:
+            if not match:
+                continue
+            headword = match.group(2)
+            people = headword.endswith("人") and headword[:-1] in wanted
+            if headword not in wanted and not people:
                 continue
             for sense in re.split(r"[/;]", match.group(3)):
                 sense = sense.strip()
                 if not sense or sense.lower().startswith(_SKIP):
                     continue
+                if people:
+                    demonym = _DEMONYM.match(sense)
+                    if demonym and demonym.group(1)[0].isupper():
+                        glosses.setdefault(headword[:-1], set()).add(stem_words(demonym.group(1)))
+                    continue
                 words = stem_words(_PAREN.sub(" ", sense))
                 if 1 <= len(words) <= MAX_GLOSS_WORDS:
-                    glosses.setdefault(match.group(2), set()).add(words)
+                    glosses.setdefault(headword, set()).add(words)
     return glosses
 
 
@@ -103,14 +119,18 @@ class Lexicon:
         if cache is not None and cache.is_file():
             try:
                 data = json.loads(cache.read_text(encoding="utf-8"))
-                if data.get("vocabulary") == key:
+                if data.get("vocabulary") == key and data.get("version") == LEXICON_VERSION:
                     return cls({zh: map(tuple, gl) for zh, gl in data["glosses"].items()})
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("ignoring unreadable lexicon cache %s: %s", cache, exc)
         glosses = read_cedict(cedict_path(), wanted)
         lexicon = cls(glosses)
         if cache is not None:
-            payload = {"vocabulary": key, "glosses": {k: sorted(v) for k, v in glosses.items()}}
+            payload = {
+                "version": LEXICON_VERSION,
+                "vocabulary": key,
+                "glosses": {k: sorted(v) for k, v in glosses.items()},
+            }
             try:
                 atomic_write_text(cache, json.dumps(payload, ensure_ascii=False))
             except OSError as exc:

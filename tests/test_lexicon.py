@@ -50,3 +50,23 @@ def test_an_unreadable_cache_is_rebuilt(tmp_path):
     lex = Lexicon.for_vocabulary({"驾驶"}, cache)
     assert ("drive",) in lex.zh_to_en["驾驶"]
     assert '"驾驶"' in cache.read_text(encoding="utf-8")
+
+
+def test_a_place_is_glossed_by_the_adjective_of_its_people():
+    glosses = read_cedict(lexicon_module.cedict_path(), {"中国", "日本", "欧洲", "开源"})
+    assert ("chines",) in glosses["中国"]
+    assert ("japanes",) in glosses["日本"] and ("european",) in glosses["欧洲"]
+    assert "中国人" not in glosses  # only the place, which the corpus has, is glossed
+    assert not any(g[0] in ("person", "peopl") for gl in glosses.values() for g in gl)
+    lex = Lexicon(glosses)
+    assert "中国" in lex.translations(["chinese", "labs"])["chinese"]
+
+
+def test_a_cache_from_an_older_derivation_is_rebuilt(tmp_path):
+    cache = tmp_path / "lexicon.json"
+    Lexicon.for_vocabulary({"中国"}, cache)
+    stale = cache.read_text(encoding="utf-8").replace(
+        f'"version": {lexicon_module.LEXICON_VERSION}', '"version": 1'
+    )
+    cache.write_text(stale.replace('["chines"]', '["china"]'), encoding="utf-8")
+    assert ("chines",) in Lexicon.for_vocabulary({"中国"}, cache).zh_to_en["中国"]
