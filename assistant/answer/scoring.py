@@ -6,7 +6,9 @@ sentence's score mixes three signals because each fails somewhere: dense similar
 (the configured embedder, multilingual, so an English question still meets a Chinese
 sentence), standardised per chunk kind so neither language wins by default; IDF-weighted
 coverage of the question's content words (exact figures and names, which embeddings
-blur); and the fused retrieval score of its chunk (what both retrievers agreed on).
+blur), in either language through the CC-CEDICT lexicon, which also lends an English
+question the Chinese words of its terms for a second dense match against Chinese
+sentences; and the fused retrieval score of its chunk (what both retrievers agreed on).
 
 Sentence vectors are cached in memory and on disk beside the index
 (``answer-cache/<build>.npz``), so each sentence of a corpus is embedded once.
@@ -335,6 +337,29 @@ class UnitScorer:
                 got += weight
         return got / total if total else 0.0
 
+    def _translated_query_z(
+        self,
+        question: str,
+        qterms: Sequence[str],
+        translated: dict[str, frozenset[str]],
+        vectors: np.ndarray,
+        kinds: np.ndarray,
+    ) -> np.ndarray | None:
+        """Standardised similarities to an English question with the Chinese words of its
+        terms appended (None for other questions, or without translations).
+
+        The small multilingual embedder matches an English paraphrase of a Chinese
+        sentence weakly; the same question carrying the survey's own words for its terms
+        meets that sentence in its language. A Chinese unit keeps the better of its two
+        scores, so a wrong dictionary sense can only add a candidate, not hide one."""
+        if detect_language(question) != "en":
+            return None
+        chinese = [zh for term in qterms for zh in sorted(translated.get(term, ()))]
+        if not chinese:
+            return None
+        query = self.embedder.cached_query(f"{question} {' '.join(dict.fromkeys(chinese))}")
+        return self.standardized(query, (vectors @ query).astype(np.float64), kinds)
+
     def standardized(self, query: np.ndarray, cosines: np.ndarray, kinds: np.ndarray) -> np.ndarray:
         """Cosines as z-scores within each unit's chunk kind (0 for an unknown kind)."""
         z = np.zeros(len(cosines))
@@ -362,6 +387,10 @@ class UnitScorer:
         z = self.standardized(qvec, dense.astype(np.float64), kinds)
         qterms = content_terms(question)
         translated = self.translations(qterms)
+        bridged = self._translated_query_z(question, qterms, translated, vectors, kinds)
+        if bridged is not None:
+            chinese = np.array([bool(CJK_CHAR.search(unit.display)) for unit, _ in units])
+            z = np.where(chinese, np.maximum(z, bridged), z)
         w = self.weights
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):

@@ -99,3 +99,34 @@ def test_term_weights_know_the_corpus_words_and_names_however_spaced():
         assert weights.knows_name(written), written
     for absent in ("TCP", "GPT-7", "GR-2"):
         assert not weights.knows_name(absent), absent
+
+
+class GlossEmbedder(TopicEmbedder):
+    """Only the Chinese word 生态 carries a topic: a model that cannot match an English
+    paraphrase ("ecosystem") to the Chinese sentence on its own."""
+
+    def _vector(self, text: str) -> np.ndarray:
+        return super()._vector(text.replace("生态", "T2"))
+
+
+def test_an_english_question_lent_the_chinese_words_of_its_terms_meets_the_chinese_sentence():
+    from assistant.lexicon import Lexicon
+
+    survey = section("s", "1.1", "节", "开源生态最活跃。闭源模型很多。")
+    paper = abstract("a", "2601.00001", "Paper", "An ecosystem of simulators. We study agents.")
+    hits = hits_of(survey, paper)
+    weights = ScoringWeights(lexical=0.0, chunk=0.0, named=0.0)
+    lex = Lexicon({"生态": [("ecosystem",)]})
+    plain = UnitScorer([survey, paper], GlossEmbedder(), weights, lexicon=Lexicon({}))
+    bilingual = UnitScorer([survey, paper], GlossEmbedder(), weights, lexicon=lex)
+
+    def z_of(scorer, question, text="开源生态最活跃。"):
+        return next(s.z for s in scorer.score(question, hits) if s.unit.display == text)
+
+    question = "Which open ecosystem is the most active?"
+    assert z_of(bilingual, question) > z_of(plain, question)
+    assert bilingual.score(question, hits)[0].unit.display == "开源生态最活跃。"
+    # English units and Chinese questions are scored as before
+    english = "An ecosystem of simulators."
+    assert z_of(bilingual, question, english) == z_of(plain, question, english)
+    assert z_of(bilingual, "哪个生态最活跃？") == z_of(plain, "哪个生态最活跃？")
