@@ -190,9 +190,9 @@ class Settings(BaseSettings):
     )
     refusal_vocabulary: bool = Field(
         default=True,
-        description="Also refuse a question that names something (an acronym, a name with "
-        "digits or inner capitals: TCP, GPT-7) no indexed text mentions, or that shares no "
-        "content word with the corpus in either language.",
+        description="Also refuse a question whose names (acronyms, names with digits or "
+        "inner capitals: TCP, GPT-7) no indexed text mentions, or that shares no content "
+        "word with the corpus in either language.",
     )
     refusal_calibration_file: Path = Field(
         default=PROJECT_ROOT / "eval" / "calibration.json",

@@ -104,13 +104,19 @@ similarities is high for any question, an off-topic one included."""
 
 
 def unknown_names(ev: Evidence) -> tuple[str, ...]:
-    """The names in the question (``TCP``, ``GPT-7``) that no indexed chunk writes.
+    """The names in the question (``TCP``, ``GPT-7``) when no indexed chunk writes any
+    of them (empty when the question names nothing, or something the corpus has).
 
     A survey cannot answer about something it never mentions, however close the
     question's other words come; this is what separates an off-topic question that
-    happens to share generic words with the corpus from a near miss."""
+    happens to share generic words with the corpus from a near miss. One known name is
+    enough to answer: "NVIDIA's Cosmos" is a question about Cosmos even if the survey
+    never writes NVIDIA."""
     weights = ev.scorer.term_weights
-    return tuple(name for name in proper_names(ev.question) if not weights.knows_name(name))
+    names = proper_names(ev.question)
+    if any(weights.knows_name(name) for name in names):
+        return ()
+    return names
 
 
 def shares_no_term(ev: Evidence) -> bool:

@@ -247,3 +247,11 @@ def test_a_question_sharing_no_word_with_the_corpus_is_refused(built_index, tmp_
     assert (
         not make(built_index, tmp_path, refusal_vocabulary=False).ask("如何烤制法式面包？").refused
     )
+
+
+def test_one_known_name_is_enough_to_answer(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("How does NVIDIA's FLARE reach its success rate?")
+    assert answer.refusal_reason != "unknown name"
+    both = make(built_index, tmp_path).ask("Does TCP or GPT-7 matter here?")
+    assert both.refused and both.refusal_reason == "unknown name"
+    assert both.text == phrase("refusal_unknown_name", "en", names="TCP, GPT-7")
