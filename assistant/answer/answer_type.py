@@ -100,21 +100,36 @@ def names_in(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_POSSESSIVE = re.compile(r"['’]s\b")
 _PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
 _ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|https?://\S+", re.IGNORECASE)
 
 
 def proper_names(text: str) -> tuple[str, ...]:
-    """The words of ``text`` that can only be names: with a digit, an inner capital or
-    in capitals (``GR00T``, ``DreamZero``, ``TCP``), not figures (``500h``) nor arXiv IDs.
-    A capitalised word (``Rust``, ``Chinese``) may be an ordinary one, so it is not here."""
+    """The words of ``text`` that are names: with a digit, an inner capital or in
+    capitals (``GR00T``, ``DreamZero``, ``TCP``), or capitalised and owning something
+    (``Rust's borrow checker``, ``Tencent's model``); not figures (``500h``) nor arXiv IDs.
+    Other capitalised words are not taken for names: ``Publication``, ``Long-term`` and
+    ``Alibaba`` (written 阿里 in the survey) are capitalised as often as ``Rust``."""
     found = []
-    for word in _LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)):
+    cleaned = _ARXIV_ID.sub(" ", text)
+    for match in _LATIN_NAME.finditer(cleaned):
+        word = match.group()
         if word.lower() in _FRAMING or _NUMBER.fullmatch(word):
             continue
-        if any(c.isalpha() for c in word) and _PROPER.search(word):
+        if not any(c.isalpha() for c in word):
+            continue
+        owner = word[0].isupper() and _POSSESSIVE.match(cleaned, match.end()) is not None
+        if _PROPER.search(word) or owner:
             found.append(word)
     return tuple(dict.fromkeys(found))
+
+
+def capitalised(text: str) -> tuple[str, ...]:
+    """Every capitalised word of ``text`` but framing words (``Genie``, ``World``): what
+    a question may name, though also what it merely capitalises."""
+    words = (w for w in _LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)) if w[0].isupper())
+    return tuple(dict.fromkeys(w for w in words if w.lower() not in _FRAMING))
 
 
 def expectation(question: str) -> Expectation:

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..models import Hit
-from .answer_type import answered, proper_names
+from .answer_type import answered, capitalised, proper_names
 from .scoring import ScoredUnit, UnitScorer, content_terms
 from .units import Unit
 
@@ -110,11 +110,16 @@ def unknown_names(ev: Evidence) -> tuple[str, ...]:
     A survey cannot answer about something it never mentions, however close the
     question's other words come; this is what separates an off-topic question that
     happens to share generic words with the corpus from a near miss. One known name is
-    enough to answer: "NVIDIA's Cosmos" is a question about Cosmos even if the survey
-    never writes NVIDIA."""
-    weights = ev.scorer.term_weights
+    enough to answer, and any capitalised word counts as one when the corpus has it
+    ("NVIDIA's Cosmos" is a question about Cosmos even if the survey never writes
+    NVIDIA), in either language (``Chinese`` is known as 中国, through the lexicon)."""
     names = proper_names(ev.question)
-    if any(weights.knows_name(name) for name in names):
+    if not names:
+        return ()
+    anchors = tuple(dict.fromkeys((*names, *capitalised(ev.question))))
+    weights = ev.scorer.term_weights
+    translated = ev.scorer.translations([a.lower() for a in anchors])
+    if any(weights.knows_name(a) or translated.get(a.lower()) for a in anchors):
         return ()
     return names
 
@@ -217,11 +222,11 @@ class RefusalPolicy:
         """The refusals that do not depend on the calibrated signal (what calibration
         takes as given when it chooses the threshold)."""
         if self.check_vocabulary and ev.hits:
+            if shares_no_term(ev):
+                return Refusal("off topic")
             missing = unknown_names(ev)
             if missing:
                 return Refusal("unknown name", missing)
-            if shares_no_term(ev):
-                return Refusal("off topic")
         checks_type = self.check_answer_type and quoted is not None and ev.scored
         if checks_type and not answered(ev.question, quoted):  # type: ignore[arg-type]
             return Refusal("answer type")

@@ -132,8 +132,14 @@ class TermWeights:
     def knows_name(self, name: str) -> bool:
         """Whether some chunk writes ``name``, ignoring case, hyphens and the space
         between two words or parts (``V-JEPA 2-AC`` answers to ``V-JEPA2-AC`` and
-        ``V-JEPA2``, not to ``V-JEPA 3``), or as a lower-case word."""
-        return _squashed(name) in self._names or name.lower() in self._df
+        ``V-JEPA2``, not to ``V-JEPA 3``), or as a lower-case word; ``Sora-class`` and
+        ``GPT-style`` are known when their head is."""
+        lower = name.lower()
+        if _squashed(name) in self._names or lower in self._df or stem(lower) in self._df:
+            return True
+        head, _, rest = name.partition("-")
+        plain = rest.replace("-", "")
+        return bool(plain) and plain.isalpha() and plain.islower() and self.knows_name(head)
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; terms absent from the corpus weigh the most."""

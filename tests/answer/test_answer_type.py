@@ -83,10 +83,14 @@ def test_coordinated_subjects_share_the_figures_that_follow():
     assert answered("What success rate did DreamZero reach?", later)
 
 
-def test_proper_names_are_words_that_can_only_be_names():
+def test_proper_names_are_spelled_as_names_or_own_something():
     from assistant.answer.answer_type import proper_names
 
     question = "How do GR00T N1, DreamZero and TCP compare on nuScenes (arXiv:2601.12939v2)?"
     assert proper_names(question) == ("GR00T", "N1", "DreamZero", "TCP", "nuScenes")
-    # ordinary capitalised words, figures and links are not names
-    assert proper_names("How does Rust reach 500h and 95.1% at https://x.org/A1?") == ()
+    assert proper_names("How does Rust's borrow checker work?") == ("Rust",)
+    # other capitalised words, figures and links are not names
+    assert (
+        proper_names("How did Publication counts reach 500h and 95.1% at https://x.org/A1?") == ()
+    )
+    assert proper_names("What is the Long-term outlook of the chapter's Alibaba model?") == ()

@@ -255,3 +255,13 @@ def test_one_known_name_is_enough_to_answer(built_index, tmp_path):
     both = make(built_index, tmp_path).ask("Does TCP or GPT-7 matter here?")
     assert both.refused and both.refusal_reason == "unknown name"
     assert both.text == phrase("refusal_unknown_name", "en", names="TCP, GPT-7")
+
+
+def test_a_capitalised_word_the_survey_writes_in_chinese_is_a_known_name(built_index, tmp_path):
+    assistant = make(built_index, tmp_path)
+    chinese = assistant.ask("Do TCP and Chinese open-source models form one ecosystem?")
+    assert chinese.refusal_reason != "unknown name"
+    assert assistant.ask("Does TCP form one ecosystem?").refusal_reason == "unknown name"
+    rust = assistant.ask("How does Rust's borrow checker prevent data races?")
+    assert rust.refused and rust.refusal_reason == "unknown name"
+    assert rust.text == phrase("refusal_unknown_name", "en", names="Rust")

@@ -95,9 +95,9 @@ def test_term_weights_know_the_corpus_words_and_names_however_spaced():
     )
     assert weights.knows("机器人") and weights.knows("tokenize")
     assert not weights.knows("photosynthesis")
-    for written in ("V-JEPA", "V-JEPA2", "2-AC", "GR-1", "gr1", "TokAct", "DCT"):
+    for written in ("V-JEPA", "V-JEPA2", "2-AC", "GR-1", "gr1", "TokAct", "DCT", "TokAct-style"):
         assert weights.knows_name(written), written
-    for absent in ("TCP", "GPT-7", "GR-2"):
+    for absent in ("TCP", "GPT-7", "GR-2", "TCP-style"):
         assert not weights.knows_name(absent), absent
 
 
