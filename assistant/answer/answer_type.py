@@ -65,7 +65,7 @@ _DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
 _PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]")
 _CLAUSE_BREAK = re.compile(
-    r"[，,；;。！？!?]|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
+    r"[，；;。！？!?]|,(?!\d)|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
     re.IGNORECASE,
 )
 """Where a sentence moves on to another clause, and maybe to another subject."""

@@ -94,3 +94,11 @@ def test_proper_names_are_spelled_as_names_or_own_something():
         proper_names("How did Publication counts reach 500h and 95.1% at https://x.org/A1?") == ()
     )
     assert proper_names("What is the Long-term outlook of the chapter's Alibaba model?") == ()
+
+
+def test_a_thousands_separator_does_not_break_a_clause():
+    from assistant.answer.answer_type import clauses
+
+    parts = [c.text.strip() for c in clauses("DreamZero 使用 1,000 小时数据, and FLARE 更少。")]
+    assert parts[0] == "DreamZero 使用 1,000 小时数据"
+    assert "1,000" in figures(parts[0], "DreamZero 用了多少小时数据？")
