@@ -59,6 +59,14 @@ log = logging.getLogger(__name__)
 
 MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid")
 
+_LINK_ASKED = re.compile(
+    r"链接|锚文本|超链接|指向|\b(?:hyper)?links?\b|\blinked\b|\banchor\b|\bpoints? to\b",
+    re.IGNORECASE,
+)
+"""A question about one of the survey's links (``锚文本为 X 的链接指向哪篇论文``)."""
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MIN_ANCHOR = 3
+"""Shorter anchors (``[1]``, ``这里``) say nothing about which link is meant."""
 _SECTION_REF = re.compile(
     r"(?:§\s*|(?:section|sec\.|chapter|ch\.)\s*|第\s*)(?P<num>\d{1,3}(?:\.\d{1,3})*)"
     r"|(?<![\w.])(?P<suffixed>\d{1,3}(?:\.\d{1,3})+)\s*(?:节|章|小节)"
@@ -358,11 +366,19 @@ class Retriever:
         self._stats = embedding_stats(index.collection, self._kind_sizes)
         self._by_section: dict[str, list[Chunk]] = {}
         self._by_arxiv: dict[str, Chunk] = {}
+        self._by_anchor: dict[str, list[Chunk]] = {}
         for chunk in index.chunks:
             if chunk.kind == "section" and chunk.section:
                 self._by_section.setdefault(chunk.section, []).append(chunk)
             elif chunk.kind == "abstract" and chunk.arxiv_id:
                 self._by_arxiv[chunk.arxiv_id] = chunk
+        for chunk in index.chunks:
+            if chunk.kind != "section":
+                continue
+            for anchor, url in _MD_LINK.findall(chunk.text):
+                target = self._by_arxiv.get(normalize_arxiv_id(url) or "")
+                if target is not None and len(anchor.strip()) >= _MIN_ANCHOR:
+                    self._by_anchor.setdefault(anchor.strip().casefold(), []).append(target)
         self._fusions: dict[tuple[str, int], ProvenanceFusionRetriever] = {}
         self._lock = threading.Lock()
         self._reranker = None
@@ -412,7 +428,9 @@ class Retriever:
             return self._fusions[key]
 
     def lookups(self, question: str) -> list[Chunk]:
-        """Chunks named in the question: abstracts by arXiv ID, sections by number."""
+        """Chunks named in the question: abstracts by arXiv ID, sections by number, and,
+        when the question asks about a link, the papers linked by the anchor text it
+        quotes (the paper the link points to, whatever the anchor says)."""
         found: list[Chunk] = []
         for match in ARXIV_MENTION.finditer(question):
             arxiv_id = normalize_arxiv_id(match.group("id"))
@@ -421,6 +439,11 @@ class Retriever:
         for match in _SECTION_REF.finditer(question):
             number = match.group("num") or match.group("suffixed") or match.group("dotted")
             found.extend(self._by_section.get(number, [])[:1])
+        if _LINK_ASKED.search(question):
+            folded = question.casefold()
+            for anchor, chunks in self._by_anchor.items():
+                if anchor in folded:
+                    found.extend(chunks)
         return list(dict.fromkeys(found))
 
     # -- public --------------------------------------------------------------------------------

@@ -49,6 +49,27 @@ def test_lookup_by_section_number_ranks_the_section_first(assistant):
         assert assistant.retrieve(f"{number} 的核心挑战？", k=3)[0].chunk.section == number
 
 
+def test_a_question_about_a_link_looks_up_the_paper_its_anchor_points_to(assistant):
+    import re
+
+    links = [
+        (anchor, match)
+        for chunk in assistant.index.chunks
+        if chunk.kind == "section"
+        for anchor, match in re.findall(
+            r"\[([^\]]{3,})\]\(https://arxiv.org/abs/([\d.]+)\)", chunk.text
+        )
+    ]
+    assert links
+    for anchor, arxiv_id in links:
+        question = f"正文中锚文本为“{anchor}”的链接指向哪篇论文？"
+        assert arxiv_id in [c.arxiv_id for c in assistant.retriever.lookups(question)], anchor
+        english = f"Which paper does the link '{anchor}' point to?"
+        assert arxiv_id in [c.arxiv_id for c in assistant.retriever.lookups(english)], anchor
+        # naming the anchor without asking about a link is no lookup
+        assert assistant.retriever.lookups(f"{anchor} 提出了什么？") == []
+
+
 def test_unknown_ids_and_figures_are_not_lookups(assistant):
     assert assistant.retriever.lookups("2999.99999 与 3.14 分") == []
 

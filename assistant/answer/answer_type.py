@@ -38,7 +38,10 @@ _EN_FIGURE = re.compile(
     r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate)s?\b",
     re.IGNORECASE,
 )
-_ZH_FIGURE = re.compile(r"多少|几[个篇项年倍种位次层类款家]|多大|多高|多长|多快|多久|百分之几")
+_ZH_FIGURE = re.compile(
+    r"多少|(?<!哪)几[个篇项年倍种位次层类款家]|多大|多高|多长|多快|多久|百分之几"
+)
+"""``哪几个步骤`` asks which steps, not how many."""
 _PERCENT_ASKED = re.compile(
     r"百分点|百分比|百分之|准确率|成功率|胜率|\bpercent(?:age)?\b|\baccuracy\b|\bsuccess rate\b",
     re.IGNORECASE,
@@ -84,6 +87,8 @@ class Expectation:
     kind: AnswerType | None
     names: tuple[str, ...] = ()
     when: bool = False
+    measure: str | None = None
+    """The metric a figure must be given in (``fvd`` for "what FVD does X reach")."""
 
 
 def names_in(text: str) -> tuple[str, ...]:
@@ -132,11 +137,27 @@ def capitalised(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w.lower() not in _FRAMING))
 
 
+_WHAT_METRIC = re.compile(r"\bwhat ([A-Za-z][A-Za-z0-9-]*) (?:does|did|do|is|was)\b", re.IGNORECASE)
+
+
+def _metric(word: str) -> bool:
+    """``FVD``, ``mAP``, ``mIoU``, ``L2`` (mostly capitals, or a letter and a digit), not
+    ``DreamZero``: "what FVD does X reach" asks for a figure."""
+    letters = [c for c in word if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    return bool(re.fullmatch(r"[A-Za-z]\d+", word)) or (upper >= 2 and 2 * upper >= len(letters))
+
+
 def expectation(question: str) -> Expectation:
     """The answer type ``question`` asks for (None: none this module checks)."""
     names = names_in(question)
     if _NAME_ASKED.search(question):
         return Expectation("name", names)
+    metric = _WHAT_METRIC.search(question)
+    if metric and _metric(metric.group(1)):
+        measure = metric.group(1).lower()
+        names = tuple(n for n in names if n != measure)
+        return Expectation("figure", names, bool(_WHEN_ASKED.search(question)), measure)
     if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question):
         kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
         return Expectation(kind, names, when=bool(_WHEN_ASKED.search(question)))
@@ -168,9 +189,10 @@ class Clause:
 
 
 def clauses(text: str) -> list[Clause]:
-    """``text`` cut at clause breaks; a clause that opens with a name makes it the
-    subject of what follows, joining the previous subject when the clause before held
-    nothing but names."""
+    """``text`` cut at clause breaks; a clause that opens with a name spelled as one
+    (``FLARE``, ``DreamZero``, ``GR-1``; not a capitalised first word such as ``Trained``)
+    makes it the subject of what follows, joining the previous subject when the clause
+    before held nothing but names."""
     out: list[Clause] = []
     subjects: frozenset[str] = frozenset()
     bare = False
@@ -179,7 +201,8 @@ def clauses(text: str) -> list[Clause]:
             continue
         names = frozenset(names_in(part))
         lead = _LEADING_NAME.match(part)
-        opener = names_in(lead.group(1)) if lead and not _NUMBER.fullmatch(lead.group(1)) else ()
+        word = lead.group(1) if lead else ""
+        opener = names_in(word) if _PROPER.search(word) and not _NUMBER.fullmatch(word) else ()
         if opener:
             subjects = (subjects | set(opener)) if bare else frozenset(opener)
         rest = _LATIN_NAME.sub(" ", part)
@@ -188,13 +211,24 @@ def clauses(text: str) -> list[Clause]:
     return out
 
 
-def attributed(clause: Clause, names: Sequence[str]) -> bool:
+def attributed(clause: Clause, names: Sequence[str], measure: str | None = None) -> bool:
     """Whether a figure in ``clause`` may belong to one of the question's ``names``: the
-    clause names one of them, or has no subject, or one of them is its subject."""
+    clause names one of them, or has no subject, or one of them is its subject (the
+    metric asked for is no subject: ``FVD 为 89.4``)."""
     if not names:
         return True
     wanted = set(names)
-    return bool(clause.names & wanted) or not clause.subjects or bool(clause.subjects & wanted)
+    subjects = clause.subjects - {measure}
+    return bool(clause.names & wanted) or not subjects or bool(subjects & wanted)
+
+
+def _in_measure(shown: str, kind: str, measure: str | None) -> str:
+    """A table row's cells under the asked metric's column (``FVD↓: —``), else ``shown``:
+    the other cells' figures are in other metrics."""
+    if kind != "row" or not measure:
+        return shown
+    cells = [cell for cell in shown.split(" · ") if measure in cell.split(":")[0].lower()]
+    return "；".join(cells)
 
 
 def answered(question: str, units: Sequence[Unit]) -> bool:
@@ -212,8 +246,10 @@ def answered(question: str, units: Sequence[Unit]) -> bool:
         context = unit.scoring_text.lower()
         if expected.names and not any(name in context for name in expected.names):
             continue
-        for clause in clauses(shown):
-            if not attributed(clause, expected.names):
+        for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):
+            if not attributed(clause, expected.names, expected.measure):
+                continue
+            if expected.measure and expected.measure not in clause.text.lower():
                 continue
             found = figures(clause.text, question, expected.when)
             if expected.kind == "percentage":

@@ -49,9 +49,10 @@ class Unit:
     text: str
     display: str
     kind: str
-    """``sentence``, ``item`` (list item), ``row`` (table row), ``lead`` (line ending in a
-    colon that introduces what follows), ``heading`` (a bold line heading the paragraph
-    below it) or ``title`` (a paper's title)."""
+    """``sentence``, ``item`` (list item), ``row`` (table row), ``code`` (a line of a
+    fenced code block), ``lead`` (line ending in a colon that introduces what follows),
+    ``heading`` (a bold line heading the paragraph below it) or ``title`` (a paper's
+    title)."""
     linked: tuple[str, ...] = ()
     """arXiv IDs the unit links to."""
     context: str = ""
@@ -158,7 +159,9 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     bold = False  # whether that is a bold heading line
     content = False  # whether a unit followed it yet: a blank line after content ends it
 
-    def add(start: int, end: int, kind: str, display: str | None = None) -> Unit | None:
+    def add(
+        start: int, end: int, kind: str, display: str | None = None, where: str = ""
+    ) -> Unit | None:
         start, end = trim_span(text, start, end)
         raw = text[start:end]
         if not _has_words(raw):
@@ -178,7 +181,7 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             display=shown,
             kind=kind,
             linked=linked,
-            context=context,
+            context=f"{context} › {where}" if where and context else (where or context),
             lead=scope.index if introduced and scope else None,
             lead_display=scope.display if introduced and scope and bold else "",
         )
@@ -194,13 +197,17 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
         else:
             content = True
 
-    code = False  # inside a fenced code block: code is searched, never quoted
+    code: str | None = None  # inside a fenced code block: its language ("" if none)
     for n, (a, b) in enumerate(line_spans):
         line = lines[n].strip()
         if _FENCE.match(line):
-            code = not code
+            code = None if code is not None else line.lstrip("`~").strip()
             continue
-        if code or _CONTAINER.match(line):
+        if code is not None:
+            if line:  # each line a unit, quoted as written, matched with the block's language
+                opens(add(a, b, "code", line, where=code))
+            continue
+        if _CONTAINER.match(line):
             continue
         if not line:
             if content:

@@ -18,7 +18,11 @@ from .helpers import abstract, section
         ("趋势七里的两篇论文分别叫什么名字？", "name"),
         ("What is the method called?", "name"),
         ("有哪些工作开始把三维几何理解融入世界模型？", None),  # 几何 is not 几个
+        ("评测流程包括哪几个步骤？", None),  # which steps, not how many
         ("What does NetWorld propose?", None),
+        ("What FVD does OccuCast achieve on nuScenes?", "figure"),
+        ("What mAP did it reach?", "figure"),
+        ("What DreamZero does is new?", None),
         ("Which challenges does the chapter list?", None),
     ],
 )
@@ -102,3 +106,21 @@ def test_a_thousands_separator_does_not_break_a_clause():
     parts = [c.text.strip() for c in clauses("DreamZero 使用 1,000 小时数据, and FLARE 更少。")]
     assert parts[0] == "DreamZero 使用 1,000 小时数据"
     assert "1,000" in figures(parts[0], "DreamZero 用了多少小时数据？")
+
+
+def test_a_metric_question_needs_the_figure_in_that_metric():
+    units = _units("OccuCast 的 L2 误差为 0.62 m，碰撞率 0.19%。Vista 的 FVD 为 89.4。")
+    assert not answered("What FVD does OccuCast achieve?", units)
+    assert answered("What L2 does OccuCast achieve?", units)
+    assert answered("What FVD does Vista achieve?", units)
+
+
+def test_a_metric_is_read_in_its_table_column():
+    table = (
+        "| 模型 | FVD↓ | L2 (m)↓ |\n|---|---|---|\n| OccuCast | — | 0.62 |\n"
+        "| Vista | 89.4 | 0.71 |\n"
+    )
+    units = chunk_units(section("t", "1.1", "表", table))
+    assert not answered("What FVD does OccuCast achieve?", units)
+    assert answered("What FVD does Vista achieve?", units)
+    assert answered("What L2 does OccuCast achieve?", units)

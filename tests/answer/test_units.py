@@ -110,19 +110,26 @@ def test_rows_of_a_table_split_across_chunks_pair_with_the_real_header():
     assert not any("---" in s for s in shown)
 
 
-def test_vitepress_markup_code_images_and_html_are_never_quoted():
+def test_vitepress_markup_images_and_html_are_never_quoted_code_lines_are():
     text = (
         "::: tip 阅读提示\n本章介绍定义。\n:::\n\n"
         '<img src="./wm.png" alt="diagram" width="400"/>\n\n![示意图](./wm2.png)\n\n'
-        "```python\ndef rollout(model):\n    return model.predict()\n```\n\n"
+        "```yaml\ncontext_frames: 4\n```\n\n"
         "Dreamer 系列[^1]在 Atari 上取得 SOTA。\n\n<details>\n<summary>展开</summary>\n"
         "隐藏内容：JEPA 架构。\n</details>\n\n[^1]: Hafner et al., 2019.\n"
     )
     shown = [unit.display for unit in chunk_units(section("v", "1.1", "节", text))]
     assert shown == [
         "本章介绍定义。",
+        "context_frames: 4",
         "Dreamer 系列在 Atari 上取得 SOTA。",
         "展开",
         "隐藏内容：JEPA 架构。",
         "Hafner et al., 2019.",
     ]
+
+
+def test_a_code_line_is_matched_with_its_block_language():
+    units = chunk_units(section("c", "1.1", "配置", "示例：\n\n```yaml\ncontext_frames: 4\n```\n"))
+    code = next(u for u in units if u.kind == "code")
+    assert code.display == "context_frames: 4" and "yaml" in code.scoring_text
