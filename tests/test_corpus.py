@@ -282,3 +282,26 @@ def test_a_chapter_in_another_heading_style_parses_and_its_eval_set_is_consisten
         assert bool(gold) == question["answerable"], question["id"]
         for expected in question["expect"]:
             assert any(expected in text for text in gold), (question["id"], expected)
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(HELDOUT.parent.glob("heldout*/")), ids=lambda folder: folder.name
+)
+def test_every_held_out_set_is_consistent_with_its_chapter(folder):
+    """Gold sections exist, expected strings are in the gold texts, unanswerable questions
+    have no gold, and the audit finds the mislink each chapter plants."""
+    import json
+
+    corpus = load_corpus(folder / "corpus", folder / "corpus" / "abstracts.jsonl")
+    assert corpus.sections and corpus.papers
+    assert corpus.link_audit.mismatches
+    texts = {s.ref: s.text for s in corpus.sections}
+    abstracts = {p.id: f"arXiv:{p.id} {p.title}\n{p.abstract}" for p in corpus.papers}
+    questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines()]
+    assert len({q["id"] for q in questions}) == len(questions) >= 20
+    assert {q["answerable"] for q in questions} == {True, False}
+    for question in questions:
+        gold = [texts[n] for n in question["sections"]] + [abstracts[i] for i in question["arxiv"]]
+        assert bool(gold) == question["answerable"], question["id"]
+        for expected in question["expect"]:
+            assert any(expected in text for text in gold), (question["id"], expected)
