@@ -439,11 +439,21 @@ class Retriever:
         for match in _SECTION_REF.finditer(question):
             number = match.group("num") or match.group("suffixed") or match.group("dotted")
             found.extend(self._by_section.get(number, [])[:1])
-        if _LINK_ASKED.search(question):
-            folded = question.casefold()
-            for anchor, chunks in self._by_anchor.items():
-                if anchor in folded:
-                    found.extend(chunks)
+        found.extend(self.anchor_lookups(question))
+        return list(dict.fromkeys(found))
+
+    def anchor_lookups(self, question: str) -> list[Chunk]:
+        """The papers that links with an anchor text the question quotes point to, when
+        it asks about a link (none otherwise)."""
+        if not _LINK_ASKED.search(question):
+            return []
+        folded = question.casefold()
+        found = [
+            chunk
+            for anchor, chunks in self._by_anchor.items()
+            if anchor in folded
+            for chunk in chunks
+        ]
         return list(dict.fromkeys(found))
 
     # -- public --------------------------------------------------------------------------------
@@ -504,6 +514,7 @@ class Retriever:
         named = self.lookups(question)
         if not named:
             return hits
+        anchored = {chunk.id for chunk in self.anchor_lookups(question)}
         top = hits[0].score if hits else 1.0
         by_id = {h.chunk.id: h for h in hits}
         front: list[Hit] = []
@@ -511,6 +522,8 @@ class Retriever:
             hit = by_id.pop(chunk.id, None) or Hit(chunk=chunk, score=0.0)
             hit.score = top + 1.0 / rank
             hit.retrievers = {**hit.retrievers, "lookup": rank}
+            if chunk.id in anchored:
+                hit.retrievers["anchor"] = rank
             front.append(hit)
         return front + [h for h in hits if h.chunk.id in by_id]
 

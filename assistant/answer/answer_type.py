@@ -243,7 +243,7 @@ def answered(question: str, units: Sequence[Unit]) -> bool:
             if new or unit.linked:
                 return True
             continue
-        context = unit.scoring_text.lower()
+        context = f"{unit.before} {unit.scoring_text}".lower()
         if expected.names and not any(name in context for name in expected.names):
             continue
         for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):

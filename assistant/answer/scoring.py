@@ -236,7 +236,9 @@ class ScoringWeights:
     chunk: float = 0.5
     named: float = 3.0
     """Bonus for chunks the question names (an arXiv ID, a section number): retrieval
-    found them by exact lookup, and the user asked about them, not about look-alikes."""
+    found them by exact lookup, and the user asked about them, not about look-alikes.
+    Given twice to the paper a link points to when the question asks where a link (by
+    its anchor) points: the anchor's own words favour the paper it names instead."""
     stats_sample: int = 500
     """Units per chunk kind embedded to estimate the kind's similarity distribution."""
 
@@ -407,6 +409,7 @@ class UnitScorer:
                 + w.rank / max(hit.rank, 1)
                 + w.chunk * hit.score
                 + (w.named if "lookup" in hit.retrievers else 0.0)
+                + (w.named if "anchor" in hit.retrievers else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))

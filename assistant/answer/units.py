@@ -11,7 +11,7 @@ because a bare row of cells means nothing on its own.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..corpus import normalize_arxiv_id
@@ -22,6 +22,8 @@ _MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:\s*|\[\^[^\]]+\]")
+_GO_ON = ("；", ";", "，", ",")
+"""How a unit ends when the next one goes on with the same sentence."""
 _FENCE = re.compile(r"^(?:```|~~~)")
 _CONTAINER = re.compile(r"^:::")
 """VitePress custom containers (``::: tip 提示`` … ``:::``): their markers are not text."""
@@ -63,6 +65,9 @@ class Unit:
     lead_display: str = ""
     """That lead's text when it is a bold heading line: part of what the unit means
     (which period, which trend), so the unit is matched and shown with it."""
+    before: str = ""
+    """The clause this one continues (the previous unit of the same line, when it ended
+    in a semicolon): whom "只需 50 小时…" is about was said there."""
 
     @property
     def scoring_text(self) -> str:
@@ -239,6 +244,11 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             scope = None
             opens(add(a, b, "heading"), heading_line=True)
             continue
+        first = len(units)
         for s, e in _sentences(text, a, b):
-            opens(add(s, e, "sentence"))
+            unit = add(s, e, "sentence")
+            previous = units[-2] if unit is not None and len(units) - 2 >= first else None
+            if unit is not None and previous is not None and previous.display.endswith(_GO_ON):
+                units[-1] = unit = replace(unit, before=previous.display)
+            opens(unit)
     return tuple(units)

@@ -124,3 +124,10 @@ def test_a_metric_is_read_in_its_table_column():
     assert not answered("What FVD does OccuCast achieve?", units)
     assert answered("What FVD does Vista achieve?", units)
     assert answered("What L2 does OccuCast achieve?", units)
+
+
+def test_a_clause_after_a_semicolon_is_about_what_the_sentence_named():
+    units = _units("LoomPlay 训练了 2.7B 参数的模型；只需 50 小时数据对齐，准确率达到 87.5%。")
+    assert units[1].before.startswith("LoomPlay")
+    assert answered("LoomPlay 的映射准确率是多少？", [units[1]])
+    assert not answered("DreamZero 的映射准确率是多少？", [units[1]])

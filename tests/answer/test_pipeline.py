@@ -265,3 +265,22 @@ def test_a_capitalised_word_the_survey_writes_in_chinese_is_a_known_name(built_i
     rust = assistant.ask("How does Rust's borrow checker prevent data races?")
     assert rust.refused and rust.refusal_reason == "unknown name"
     assert rust.text == phrase("refusal_unknown_name", "en", names="Rust")
+
+
+def test_a_question_about_where_a_link_points_quotes_the_linked_paper(built_index, tmp_path):
+    import re
+
+    assistant = make(built_index, tmp_path)
+    links = {
+        (anchor, arxiv_id)
+        for c in assistant.index.chunks
+        if c.kind == "section"
+        for anchor, arxiv_id in re.findall(
+            r"\[([^\]]{3,})\]\(https://arxiv.org/abs/([\d.]+)\)", c.text
+        )
+    }
+    assert len(links) >= 3
+    for anchor, arxiv_id in sorted(links):
+        answer = assistant.ask(f"正文中锚文本为“{anchor}”的链接实际指向的是哪篇论文？")
+        assert not answer.refused, anchor
+        assert answer.citations[0].arxiv_id == arxiv_id, anchor
