@@ -143,6 +143,11 @@ class SizeRun(BaseModel):
     bm25_rebuild_per_query_ms: float | None = None
     """BM25 tokenised and indexed from scratch for a query, plus its search (the baseline)."""
     bm25_rebuild_vs_persisted: float | None = None
+    answer: Percentiles | None = None
+    """Milliseconds per warm extractive :meth:`Assistant.ask` (retrieval, sentence scoring,
+    refusal checks, quoting), query embedding included."""
+    first_answer_s: float | None = None
+    """The first ``ask`` of a fresh process: term weights, lexicon and sentence statistics."""
 
 
 class EmbedderRun(BaseModel):
@@ -405,6 +410,19 @@ def _latency(assistant, queries: Sequence[str], mode: str) -> Latency:
     )
 
 
+def _answer_latency(assistant, queries: Sequence[str]) -> tuple[float, Percentiles]:
+    """The first extractive answer (seconds) and the warm ones (milliseconds)."""
+    start = time.perf_counter()
+    assistant.ask(queries[0])
+    first = time.perf_counter() - start
+    times = []
+    for question in queries[1:]:
+        start = time.perf_counter()
+        assistant.ask(question)
+        times.append((time.perf_counter() - start) * 1000)
+    return round(first, 2), Percentiles.of(times)
+
+
 def _cold_start(spec: SizeSpec, corpus: Path, abstracts: Path | None, question: str) -> ColdStart:
     """A fresh interpreter: import, construct, first query (what a CLI call or UI start pays)."""
     settings = _settings(spec, corpus, abstracts)
@@ -519,6 +537,7 @@ def measure_size(spec: SizeSpec) -> SizeRun:
     _reset_peak()
     warm = Assistant(settings)
     latency = {mode: _latency(warm, queries, mode) for mode in MODES}
+    first_answer, answer = _answer_latency(warm, queries[: max(2, len(queries) // 2)])
     peak_serving = _peak_rss_mib()
 
     rebuild_ms = ratio = None
@@ -554,6 +573,8 @@ def measure_size(spec: SizeSpec) -> SizeRun:
         cold_start=cold,
         bm25_rebuild_per_query_ms=round(rebuild_ms, 1) if rebuild_ms is not None else None,
         bm25_rebuild_vs_persisted=ratio,
+        answer=answer,
+        first_answer_s=first_answer,
     )
 
 
@@ -857,8 +878,8 @@ def markdown_table(report: BenchReport) -> str:
         "| corpus | Chroma | chunks | embedder | index chunks/s (parse+chunk / embed / store) "
         "| hybrid p50 / p95 ms (excl. embed) | bm25 p95 | dense p95 (excl. embed) "
         "| unchanged re-index | one section changed | peak RSS (build / serving) | disk "
-        "| cold start |\n"
-        "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| cold start | answer p50 / p95 ms (first) |\n"
+        "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
     for r in report.runs:
@@ -882,9 +903,15 @@ def markdown_table(report: BenchReport) -> str:
             f"| {dense.p95:.1f} | {r.reindex.unchanged_s * 1000:.0f} ms "
             f"({r.reindex.unchanged_embedded} embedded) | {changed} "
             f"| {peak}{server_rss} | {r.disk_mib:.0f} MiB "
-            f"| {r.cold_start.first_query_s:.1f} s |"
+            f"| {r.cold_start.first_query_s:.1f} s | {_answer_cell(r)} |"
         )
     return head + "\n".join(rows) + "\n"
+
+
+def _answer_cell(run: SizeRun) -> str:
+    if run.answer is None:
+        return "–"
+    return f"{run.answer.p50:.0f} / {run.answer.p95:.0f} ({run.first_answer_s:.1f} s)"
 
 
 def markdown_embedders(report: BenchReport) -> str:
