@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--no-plot-copy",
         action="store_true",
-        help="do not refresh docs/bench.png and docs/bench.json (what the README shows)",
+        help="do not refresh docs/bench.png and docs/bench.json (what the README shows); "
+        "--quick and --sizes runs never do",
     )
     p.add_argument(
         "--show",
@@ -98,8 +99,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     if args.out:
         config.out_dir = Path(args.out)
-    if args.no_plot_copy:
-        config.plot_copy = None
+    if args.no_plot_copy or args.quick or args.sizes:
+        config.plot_copy = None  # only a full run replaces the figures the README shows
     if args.show:
         try:
             report = BenchReport.model_validate_json(Path(args.show).read_text(encoding="utf-8"))

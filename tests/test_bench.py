@@ -51,6 +51,7 @@ def test_bench_writes_the_expected_figures(tmp_path):
     assert run["peak_rss_mib"] > 50 and run["disk_mib"] > 0
     assert run["cold_start"]["first_query_s"] > 0
     assert run["bm25_rebuild_vs_persisted"] > 1
+    assert run["answer"]["p50"] > 0 and run["first_answer_s"] > 0
     assert "| 200 | local |" in markdown_table(report)
 
 
@@ -60,3 +61,21 @@ def test_bad_sizes_are_refused(sizes, capsys):
         main(["bench", "--sizes", sizes])
     assert info.value.code == 2
     assert "--sizes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "copied"),
+    [([], True), (["--quick"], False), (["--sizes", "500"], False), (["--no-plot-copy"], False)],
+)
+def test_only_a_full_run_replaces_the_figures_the_readme_shows(flags, copied, monkeypatch):
+    import assistant.bench as bench
+
+    seen = []
+
+    def record(config, embedder):
+        seen.append(config)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "run_bench", record)
+    assert main(["bench", *flags]) != 0  # stopped by the stand-in
+    assert seen and (seen[0].plot_copy is not None) == copied
