@@ -1,9 +1,11 @@
+import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from assistant.corpus import load_corpus
 from assistant.embeddings.hashing import HashEmbedder
 from assistant.errors import IndexCorrupt, IndexLocked, IndexMissing, IndexNotWritable
 from assistant.settings import Settings
-from assistant.store import IndexStore
+from assistant.store import AUDIT_FILE, IndexStore
 
 from .conftest import free_port
 
@@ -113,6 +115,34 @@ def test_failed_build_keeps_previous_index(corpus_copy, tmp_path, monkeypatch):
     names = [c.name for c in fresh.store.client.list_collections()]
     assert names == [good.manifest.collection]
     assert not (tmp_path / "idx" / ".lock").exists()
+    builds = [p.name for p in (tmp_path / "idx" / "builds").iterdir()]
+    assert builds == [good.manifest.build_id]  # the failed build's staged audit is gone
+    stored = json.loads((tmp_path / "idx" / AUDIT_FILE).read_text(encoding="utf-8"))
+    assert stored["corpus_hash"] == good.manifest.corpus_hash
+
+
+def test_parsed_corpus_is_freed_before_embedding(corpus_copy, tmp_path, monkeypatch):
+    """Sections and the link audit (~0.6 GB at 100k chunks) must not outlive chunking."""
+    a = hash_assistant(corpus_copy, tmp_path / "idx")
+    parsed: list[weakref.ref] = []
+    alive: list[bool] = []
+    load, embed = a.load_corpus, HashEmbedder.embed_documents
+
+    def load_and_watch():
+        corpus = load()
+        parsed.append(weakref.ref(corpus))
+        return corpus
+
+    def embed_and_check(self, texts):
+        gc.collect()
+        alive.append(parsed[-1]() is not None)
+        return embed(self, texts)
+
+    monkeypatch.setattr(a, "load_corpus", load_and_watch)
+    monkeypatch.setattr(HashEmbedder, "embed_documents", embed_and_check)
+    report = a.build_index(progress=False)
+    assert report.embedded and alive and not any(alive)
+    assert (tmp_path / "idx" / AUDIT_FILE).is_file()
 
 
 def test_missing_index_says_how_to_build(tmp_path, corpus_copy):
