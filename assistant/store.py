@@ -415,7 +415,7 @@ class IndexStore:
 
             t0 = time.perf_counter()
             atomic_write_lines(folder / "chunks.jsonl", (c.model_dump_json() for c in chunks))
-            bm25 = BM25Index.build([c.id for c in chunks], [c.indexed_text for c in chunks])
+            bm25 = BM25Index.build([c.id for c in chunks], (c.indexed_text for c in chunks))
             bm25.save(folder / "bm25")
             timings["bm25"] = time.perf_counter() - t0
             t0 = time.perf_counter()
