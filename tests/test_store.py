@@ -8,6 +8,7 @@ import time
 import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Assistant
@@ -15,7 +16,7 @@ from assistant.corpus import load_corpus
 from assistant.embeddings.hashing import HashEmbedder
 from assistant.errors import IndexCorrupt, IndexLocked, IndexMissing, IndexNotWritable
 from assistant.settings import Settings
-from assistant.store import AUDIT_FILE, IndexStore
+from assistant.store import AUDIT_FILE, IndexStore, VectorTable
 
 from .conftest import free_port
 
@@ -317,3 +318,31 @@ def test_sigkill_mid_embedding_keeps_previous_index(corpus_copy, tmp_path):
     names = [c.name for c in survivor.store.client.list_collections()]
     assert names == [report.manifest.collection]
     assert not (index_dir / ".lock").exists()
+
+
+@pytest.mark.parametrize("embed_cache", [True, False])
+def test_every_chunk_is_stored_with_its_own_vector(corpus_copy, tmp_path, embed_cache):
+    """Vectors sit in one matrix during a build: each chunk must still get its own row,
+    whether embedded now, read from the cache or reused from the previous build."""
+    a = hash_assistant(corpus_copy, tmp_path / "idx", embed_cache=embed_cache)
+    a.build_index(progress=False)
+    path = corpus_copy / "trends.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n新增的一句话。\n", encoding="utf-8")
+    report = a.build_index(progress=False)
+    assert 0 < report.embedded < report.manifest.chunks
+    chunks = a.index.chunks
+    stored = a.index.collection.get(ids=[c.id for c in chunks], include=["embeddings"])
+    by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+    expected = a.embedder.embed_documents([c.indexed_text for c in chunks])
+    for chunk, vector in zip(chunks, expected, strict=True):
+        assert np.allclose(by_id[chunk.id], vector, atol=1e-6), chunk.id
+
+
+def test_vector_table_knows_which_rows_are_filled():
+    table = VectorTable(["a", "b"], dim=2)
+    assert "a" not in table and len(table) == 0
+    table.put("b", np.array([1.0, 2.0]))
+    assert "b" in table and "a" not in table and "c" not in table and len(table) == 1
+    assert table["b"].tolist() == [1.0, 2.0]
+    with pytest.raises(KeyError):
+        table["a"]
