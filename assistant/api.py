@@ -39,7 +39,6 @@ from .chunking import chunk_corpus
 from .corpus import Corpus, corpus_fingerprint, load_corpus, normalize_arxiv_id
 from .embeddings import Embedder, create_embedder
 from .errors import AssistantError, InvalidInput
-from .files import atomic_write_text
 from .models import Answer, Hit, Manifest
 from .retrieval import MODES, Retriever
 from .settings import RetrievalMode, Settings
@@ -49,9 +48,6 @@ if TYPE_CHECKING:
     from .answer.pipeline import AnswerPipeline, HistoryLike
 
 log = logging.getLogger(__name__)
-
-AUDIT_FILE = "audit.json"
-"""The link audit of the indexed corpus, beside the manifest, for the UI to badge links."""
 
 
 class SectionSummary(BaseModel):
@@ -183,34 +179,21 @@ class Assistant:
                     unchanged=True,
                     seconds={"check": time.perf_counter() - start},
                 )
-        start = time.perf_counter()
-        corpus = self.load_corpus()
-        parse_seconds = time.perf_counter() - start
-        for problem in corpus.problems:
-            log.warning(problem)
         with self._lock:
-            report = self.store.build(corpus, self.embedder, rebuild=rebuild, progress=progress)
-            report.seconds = {"parse": parse_seconds, **report.seconds}
+            report = self.store.build(
+                self.load_corpus, self.embedder, rebuild=rebuild, progress=progress
+            )
             if not report.unchanged:
                 self._index = None
                 self._retriever = None
                 self._answers = None
-        if not report.unchanged:
-            self._write_audit(corpus)
-        return report
-
-    def _write_audit(self, corpus: Corpus) -> None:
-        """Store the link audit beside the index for the UI's badges; warn on mismatches."""
-        audit = corpus.link_audit
-        atomic_write_text(
-            Path(self.settings.index_dir) / AUDIT_FILE, audit.model_dump_json(indent=2)
-        )
-        if audit.mismatches:
+        if report.link_mismatches:
             log.warning(
                 "%d survey link(s) point at a paper their anchor does not describe; "
                 "see `python -m assistant audit-links`",
-                len(audit.mismatches),
+                report.link_mismatches,
             )
+        return report
 
     def retrieve(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import bm25s
@@ -33,20 +33,23 @@ class BM25Index:
 
     @classmethod
     def build(
-        cls, ids: Sequence[str], texts: Sequence[str], tokenizer: Tokenizer = tokenize
+        cls, ids: Sequence[str], texts: Iterable[str], tokenizer: Tokenizer = tokenize
     ) -> BM25Index:
-        """Tokenise ``texts`` and index them; ``ids[i]`` names ``texts[i]``.
+        """Tokenise ``texts`` and index them; ``ids[i]`` names the i-th text.
 
         Tokens become vocabulary ids one document at a time, so the token strings of
         the whole corpus are never held at once (at 100k chunks that is the difference
         between ~100 MB of shared int ids and ~1 GB of short strings); bm25s then
-        indexes the ids exactly as it would the tokens.
+        indexes the ids exactly as it would the tokens. ``texts`` may be a generator,
+        so that the texts need not be held at once either.
         """
         vocab: dict[str, int] = {"": 0}
         corpus: list[list[int]] = []
         for text in texts:
             tokens = tokenizer(text) or [""]
             corpus.append([vocab.setdefault(token, len(vocab)) for token in tokens])
+        if len(corpus) != len(ids):
+            raise ValueError(f"{len(ids)} ids for {len(corpus)} texts")
         bm25 = bm25s.BM25()
         bm25.index((corpus, vocab), show_progress=False)
         return cls(bm25, ids, tokenizer)

@@ -81,9 +81,10 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Chroma HNSW query-time beam width (hnsw:search_ef)."
     )
     chroma_batch_size: int = Field(
-        default=5000,
+        default=1000,
         ge=1,
-        description="Chunks per Chroma write while indexing (capped at the server's maximum).",
+        description="Chunks per Chroma write while indexing (capped at the server's maximum); "
+        "a write holds ~50 KB per chunk in conversions, so larger batches raise peak memory.",
     )
 
     # Embeddings

@@ -3,6 +3,7 @@
 Layout of ``index_dir``::
 
     manifest.json           the active build (written last, by atomic rename)
+    audit.json              the link audit of the active build's corpus (assistant/audit.py)
     chroma/                 Chroma's persistent store (unused with a Chroma server)
     builds/<build_id>/      chunks.jsonl, the BM25 sidecar and lexicon.json of one build
     embeddings.sqlite       every passage vector computed so far (see embeddings/cache.py)
@@ -28,7 +29,7 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,11 +69,16 @@ MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 CACHE_FILE = "embeddings.sqlite"
 LEXICON_FILE = "lexicon.json"
+AUDIT_FILE = "audit.json"
+"""The link audit of the indexed corpus: staged in the build folder, moved beside the
+manifest when the build becomes active."""
 INDEX_FORMAT = 3
 """Bumped when chunk fields change, so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
 _EMBED_GROUP = 256
 """Texts handed to the embedder at once: it batches inside; the cache is written per group."""
+_CACHE_SLICE = 5000
+"""Content hashes looked up in the embedding cache at once."""
 
 
 def chroma_client(settings: Settings) -> chromadb.ClientAPI:
@@ -104,6 +110,38 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         ) from exc
 
 
+class VectorTable:
+    """A build's vectors: one float32 matrix with a row per content hash.
+
+    One allocation instead of an array per chunk is smaller (no per-vector object), and,
+    being one large block, goes back to the operating system when freed; a hundred
+    thousand small arrays leave their space in the heap, where the BM25 arrays built
+    next cannot use it (at 100k chunks that space was ~150 MB of the build's peak).
+    """
+
+    def __init__(self, hashes: Iterable[str], dim: int) -> None:
+        self.rows = {h: n for n, h in enumerate(hashes)}
+        self.matrix = np.zeros((len(self.rows), dim), dtype=np.float32)
+        self._filled = np.zeros(len(self.rows), dtype=bool)
+
+    def put(self, content_hash: str, vector: np.ndarray) -> None:
+        row = self.rows[content_hash]
+        self.matrix[row] = vector
+        self._filled[row] = True
+
+    def __contains__(self, content_hash: object) -> bool:
+        row = self.rows.get(content_hash)  # type: ignore[arg-type]
+        return row is not None and bool(self._filled[row])
+
+    def __getitem__(self, content_hash: str) -> np.ndarray:
+        if content_hash not in self:
+            raise KeyError(content_hash)
+        return self.matrix[self.rows[content_hash]]
+
+    def __len__(self) -> int:
+        return int(self._filled.sum())
+
+
 @dataclass
 class BuildReport:
     """What an ``index`` run did."""
@@ -115,6 +153,8 @@ class BuildReport:
     removed: int = 0
     unchanged: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
+    link_mismatches: int = 0
+    """Survey links whose anchor does not describe the linked paper (see ``audit.json``)."""
 
 
 @dataclass
@@ -253,15 +293,21 @@ class IndexStore:
 
     def build(
         self,
-        corpus: Corpus,
+        load: Callable[[], Corpus],
         embedder: Embedder,
         rebuild: bool = False,
         progress: bool = True,
     ) -> BuildReport:
-        """Bring the index up to date with ``corpus``; a no-op when nothing changed."""
+        """Bring the index up to date with the corpus ``load`` parses; a no-op when nothing
+        changed.
+
+        The corpus is parsed here, under the lock, rather than passed in, so that nothing
+        holds it once it is chunked: its sections and link audit (~0.6 GB at 100k chunks)
+        would otherwise stay alive through embedding, Chroma writes and BM25.
+        """
         self.check_writable()
         with self.lock():
-            return self._build_locked(corpus, embedder, rebuild, progress)
+            return self._build_locked(load, embedder, rebuild, progress)
 
     def up_to_date(self, corpus_hash: str | None, embedder: Embedder) -> Manifest | None:
         """The active manifest if it was built from ``corpus_hash`` with this embedder and
@@ -289,14 +335,19 @@ class IndexStore:
         }
 
     def _build_locked(
-        self, corpus: Corpus, embedder: Embedder, rebuild: bool, progress: bool
+        self, load: Callable[[], Corpus], embedder: Embedder, rebuild: bool, progress: bool
     ) -> BuildReport:
         timings: dict[str, float] = {}
         previous = self._previous_manifest()
+        t0 = time.perf_counter()
+        corpus = load()
+        timings["parse"] = time.perf_counter() - t0
+        for problem in corpus.problems:
+            log.warning(problem)
         if not rebuild:
             current = self.up_to_date(corpus.content_hash, embedder)
             if current is not None:
-                return BuildReport(manifest=current, unchanged=True)
+                return BuildReport(manifest=current, unchanged=True, seconds=timings)
 
         t0 = time.perf_counter()
         max_tokens = min(self.settings.chunk_max_tokens, embedder.max_tokens)
@@ -327,23 +378,48 @@ class IndexStore:
             else None,
             hnsw=self._hnsw_params(),
         )
+        folder = self._build_dir(build_id)
+        try:
+            mismatches = self._stage_audit(corpus, folder)
+            del corpus  # the chunks are all the rest of the build needs
+            report = self._write_build(chunks, manifest, previous, embedder, rebuild, progress)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        report.seconds = {**timings, **report.seconds}
+        report.link_mismatches = mismatches
+        return report
 
+    def _write_build(
+        self,
+        chunks: list[Chunk],
+        manifest: Manifest,
+        previous: Manifest | None,
+        embedder: Embedder,
+        rebuild: bool,
+        progress: bool,
+    ) -> BuildReport:
+        """Embed, write the collection and the build folder, then switch the manifest."""
+        timings: dict[str, float] = {}
+        folder = self._build_dir(manifest.build_id)
         texts: dict[str, str] = {}
         for chunk in chunks:
             texts.setdefault(chunk.content_hash, chunk.indexed_text)
+        vectors = VectorTable(texts, embedder.dim)
         t0 = time.perf_counter()
         cache = self._open_cache()
         try:
             if cache is not None:
-                vectors = self._cached(cache, texts, embedder)
-            else:
-                vectors = {} if rebuild else self._reusable(previous, embedder)
-                vectors = {h: v for h, v in vectors.items() if h in texts}
+                self._cached(cache, texts, embedder, vectors)
+            elif not rebuild:
+                for h, vector in self._reusable(previous, embedder).items():
+                    if h in texts:
+                        vectors.put(h, vector)
             timings["reuse"] = time.perf_counter() - t0
             todo = {h: t for h, t in texts.items() if h not in vectors}
             log.info("embedding %d new chunks, reusing %d", len(todo), len(texts) - len(todo))
             t0 = time.perf_counter()
-            vectors.update(self._embed(todo, embedder, progress, cache))
+            self._embed(todo, embedder, progress, cache, vectors)
             timings["embed"] = time.perf_counter() - t0
             embedded = set(todo)
             del texts, todo
@@ -352,6 +428,7 @@ class IndexStore:
                 cache.close()
 
         t0 = time.perf_counter()
+        name = manifest.collection
         collection = self.client.create_collection(
             name=name,
             embedding_function=None,
@@ -369,14 +446,12 @@ class IndexStore:
             for start in range(0, len(chunks), batch):
                 part = chunks[start : start + batch]
                 store.add([_to_node(c, vectors[c.content_hash]) for c in part])
-            del vectors  # Chroma holds them now; free ~1.5 KB per chunk before BM25
+            del vectors  # Chroma holds them now: ~150 MB at 100k back to the OS before BM25
             timings["store"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
-            folder = self._build_dir(build_id)
-            folder.mkdir(parents=True, exist_ok=True)
             atomic_write_lines(folder / "chunks.jsonl", (c.model_dump_json() for c in chunks))
-            bm25 = BM25Index.build([c.id for c in chunks], [c.indexed_text for c in chunks])
+            bm25 = BM25Index.build([c.id for c in chunks], (c.indexed_text for c in chunks))
             bm25.save(folder / "bm25")
             timings["bm25"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -387,8 +462,8 @@ class IndexStore:
         except BaseException:
             with contextlib.suppress(Exception):
                 self.client.delete_collection(name)
-            shutil.rmtree(self._build_dir(build_id), ignore_errors=True)
             raise
+        os.replace(folder / AUDIT_FILE, self.root / AUDIT_FILE)
         t0 = time.perf_counter()
         self._collect_garbage(keep=manifest)
         timings["cleanup"] = time.perf_counter() - t0
@@ -402,6 +477,14 @@ class IndexStore:
             removed=removed,
             seconds=timings,
         )
+
+    @staticmethod
+    def _stage_audit(corpus: Corpus, folder: Path) -> int:
+        """Write the corpus's link audit into the new build's folder (it becomes
+        ``audit.json`` when the build does); returns how many links it finds mismatched."""
+        audit = corpus.link_audit
+        atomic_write_text(folder / AUDIT_FILE, audit.model_dump_json(indent=2))
+        return len(audit.mismatches)
 
     def _open_cache(self) -> EmbeddingCache | None:
         """The embedding cache, or None when switched off; a damaged file is set aside."""
@@ -419,12 +502,17 @@ class IndexStore:
 
     @staticmethod
     def _cached(
-        cache: EmbeddingCache, texts: dict[str, str], embedder: Embedder
-    ) -> dict[str, np.ndarray]:
-        """content hash → cached vector, for the texts the cache already holds."""
-        keys = {h: text_key(t) for h, t in texts.items()}
-        found = cache.get_many(embedder.id, embedder.dim, list(keys.values()))
-        return {h: found[k] for h, k in keys.items() if k in found}
+        cache: EmbeddingCache, texts: dict[str, str], embedder: Embedder, vectors: VectorTable
+    ) -> None:
+        """Fill ``vectors`` with what the cache holds for ``texts`` (content hash → text),
+        a slice at a time so that the cache's rows are never all in memory at once."""
+        hashes = list(texts)
+        for start in range(0, len(hashes), _CACHE_SLICE):
+            keys = {h: text_key(texts[h]) for h in hashes[start : start + _CACHE_SLICE]}
+            found = cache.get_many(embedder.id, embedder.dim, list(keys.values()))
+            for h, key in keys.items():
+                if key in found:
+                    vectors.put(h, found[key])
 
     def _previous_manifest(self) -> Manifest | None:
         try:
@@ -460,12 +548,13 @@ class IndexStore:
         todo: dict[str, str],
         embedder: Embedder,
         progress: bool,
-        cache: EmbeddingCache | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Embed ``todo`` (content hash → text) in groups, saving each group to the cache."""
-        out: dict[str, np.ndarray] = {}
+        cache: EmbeddingCache | None,
+        vectors: VectorTable,
+    ) -> None:
+        """Embed ``todo`` (content hash → text) into ``vectors`` in groups, saving each
+        group to the cache."""
         if not todo:
-            return out
+            return
         keys = list(todo)
         group = max(_EMBED_GROUP, self.settings.embed_batch_size * self.settings.embed_concurrency)
         with tqdm(
@@ -477,20 +566,20 @@ class IndexStore:
         ) as bar:
             for start in range(0, len(keys), group):
                 part = keys[start : start + group]
-                vectors = embedder.embed_documents([todo[k] for k in part])
-                if vectors.shape != (len(part), embedder.dim):
+                embedded = embedder.embed_documents([todo[k] for k in part])
+                if embedded.shape != (len(part), embedder.dim):
                     raise AssistantError(
-                        f"embedder {embedder.id} returned shape {vectors.shape}, "
+                        f"embedder {embedder.id} returned shape {embedded.shape}, "
                         f"expected ({len(part)}, {embedder.dim})"
                     )
                 if cache is not None:
                     cache.put_many(
                         embedder.id,
-                        ((text_key(todo[k]), v) for k, v in zip(part, vectors, strict=True)),
+                        ((text_key(todo[k]), v) for k, v in zip(part, embedded, strict=True)),
                     )
-                out.update(zip(part, vectors, strict=True))
+                for key, vector in zip(part, embedded, strict=True):
+                    vectors.put(key, vector)
                 bar.update(len(part))
-        return out
 
     def _collect_garbage(self, keep: Manifest) -> None:
         """Drop collections and build folders of this prefix other than the active one."""

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.api import AUDIT_FILE
 from assistant.audit import (
     MIN_SCORE,
     AuditReport,
@@ -19,6 +18,7 @@ from assistant.audit import (
 from assistant.chunking import chunk_corpus
 from assistant.corpus import load_corpus, load_papers, parse_markdown
 from assistant.models import Paper
+from assistant.store import AUDIT_FILE
 
 from .conftest import BUNDLED_CORPUS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bm25s
+import pytest
 
 from assistant.lexical import BM25Index
 from assistant.synthetic import generate_corpus, synthetic_queries
@@ -34,3 +35,11 @@ def test_saved_index_loads_and_answers(tmp_path):
     loaded = BM25Index.load(tmp_path / "bm25")
     assert loaded.search("视频生成", 2)[0][0] == "a"
     assert loaded.search("learning", 2)[0][0] == "b"
+
+
+def test_texts_may_stream_from_a_generator():
+    texts = ["世界模型 视频生成", "reinforcement learning"]
+    index = BM25Index.build(["a", "b"], (t for t in texts))
+    assert index.search("learning", 2)[0][0] == "b"
+    with pytest.raises(ValueError, match="2 ids for 1 texts"):
+        BM25Index.build(["a", "b"], (t for t in texts[:1]))

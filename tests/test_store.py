@@ -1,11 +1,14 @@
+import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Assistant
@@ -13,7 +16,7 @@ from assistant.corpus import load_corpus
 from assistant.embeddings.hashing import HashEmbedder
 from assistant.errors import IndexCorrupt, IndexLocked, IndexMissing, IndexNotWritable
 from assistant.settings import Settings
-from assistant.store import IndexStore
+from assistant.store import AUDIT_FILE, IndexStore, VectorTable
 
 from .conftest import free_port
 
@@ -113,6 +116,34 @@ def test_failed_build_keeps_previous_index(corpus_copy, tmp_path, monkeypatch):
     names = [c.name for c in fresh.store.client.list_collections()]
     assert names == [good.manifest.collection]
     assert not (tmp_path / "idx" / ".lock").exists()
+    builds = [p.name for p in (tmp_path / "idx" / "builds").iterdir()]
+    assert builds == [good.manifest.build_id]  # the failed build's staged audit is gone
+    stored = json.loads((tmp_path / "idx" / AUDIT_FILE).read_text(encoding="utf-8"))
+    assert stored["corpus_hash"] == good.manifest.corpus_hash
+
+
+def test_parsed_corpus_is_freed_before_embedding(corpus_copy, tmp_path, monkeypatch):
+    """Sections and the link audit (~0.6 GB at 100k chunks) must not outlive chunking."""
+    a = hash_assistant(corpus_copy, tmp_path / "idx")
+    parsed: list[weakref.ref] = []
+    alive: list[bool] = []
+    load, embed = a.load_corpus, HashEmbedder.embed_documents
+
+    def load_and_watch():
+        corpus = load()
+        parsed.append(weakref.ref(corpus))
+        return corpus
+
+    def embed_and_check(self, texts):
+        gc.collect()
+        alive.append(parsed[-1]() is not None)
+        return embed(self, texts)
+
+    monkeypatch.setattr(a, "load_corpus", load_and_watch)
+    monkeypatch.setattr(HashEmbedder, "embed_documents", embed_and_check)
+    report = a.build_index(progress=False)
+    assert report.embedded and alive and not any(alive)
+    assert (tmp_path / "idx" / AUDIT_FILE).is_file()
 
 
 def test_missing_index_says_how_to_build(tmp_path, corpus_copy):
@@ -287,3 +318,31 @@ def test_sigkill_mid_embedding_keeps_previous_index(corpus_copy, tmp_path):
     names = [c.name for c in survivor.store.client.list_collections()]
     assert names == [report.manifest.collection]
     assert not (index_dir / ".lock").exists()
+
+
+@pytest.mark.parametrize("embed_cache", [True, False])
+def test_every_chunk_is_stored_with_its_own_vector(corpus_copy, tmp_path, embed_cache):
+    """Vectors sit in one matrix during a build: each chunk must still get its own row,
+    whether embedded now, read from the cache or reused from the previous build."""
+    a = hash_assistant(corpus_copy, tmp_path / "idx", embed_cache=embed_cache)
+    a.build_index(progress=False)
+    path = corpus_copy / "trends.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n新增的一句话。\n", encoding="utf-8")
+    report = a.build_index(progress=False)
+    assert 0 < report.embedded < report.manifest.chunks
+    chunks = a.index.chunks
+    stored = a.index.collection.get(ids=[c.id for c in chunks], include=["embeddings"])
+    by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+    expected = a.embedder.embed_documents([c.indexed_text for c in chunks])
+    for chunk, vector in zip(chunks, expected, strict=True):
+        assert np.allclose(by_id[chunk.id], vector, atol=1e-6), chunk.id
+
+
+def test_vector_table_knows_which_rows_are_filled():
+    table = VectorTable(["a", "b"], dim=2)
+    assert "a" not in table and len(table) == 0
+    table.put("b", np.array([1.0, 2.0]))
+    assert "b" in table and "a" not in table and "c" not in table and len(table) == 1
+    assert table["b"].tolist() == [1.0, 2.0]
+    with pytest.raises(KeyError):
+        table["a"]
