@@ -266,6 +266,13 @@ class Assistant:
             raise InvalidInput("embed() takes a list of texts, not one string")
         return self.embedder.embed_documents(list(texts))
 
+    def prepare_answers(self) -> int:
+        """Embed the sentence statistics sample that answers are scored against, now
+        rather than on the first question (cached beside the index; a no-op once done).
+        Returns the number of sample sentences."""
+        stats = self.answers.scorer.stats
+        return sum(s.count for s in stats.values())
+
     def audit(self) -> AuditReport:
         """Check every arXiv link of the survey against the linked paper's real title.
 

