@@ -54,6 +54,7 @@ from .lexicon import Lexicon
 from .models import Chunk, Hit
 from .settings import FusionMethod, RetrievalMode, Settings
 from .store import LoadedIndex
+from .text import MD_LINK
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ _LINK_ASKED = re.compile(
     re.IGNORECASE,
 )
 """A question about one of the survey's links (``锚文本为 X 的链接指向哪篇论文``)."""
-_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _MIN_ANCHOR = 3
 """Shorter anchors (``[1]``, ``这里``) say nothing about which link is meant."""
 _SECTION_REF = re.compile(
@@ -375,7 +375,7 @@ class Retriever:
         for chunk in index.chunks:
             if chunk.kind != "section":
                 continue
-            for anchor, url in _MD_LINK.findall(chunk.text):
+            for anchor, url in MD_LINK.findall(chunk.text):
                 target = self._by_arxiv.get(normalize_arxiv_id(url) or "")
                 if target is not None and len(anchor.strip()) >= _MIN_ANCHOR:
                     self._by_anchor.setdefault(anchor.strip().casefold(), []).append(target)

@@ -19,6 +19,8 @@ Tokenizer = Callable[[str], list[str]]
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{_CJK}]")
+MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+"""An inline Markdown link: anchor text and URL."""
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.\-_/+]*")
 _NAME_LIKE = re.compile(r"\d|[a-z][A-Z]|[-_/+]|^[A-Z0-9]{2,}$")

@@ -16,9 +16,8 @@ from functools import lru_cache
 
 from ..corpus import normalize_arxiv_id
 from ..models import Chunk
-from ..text import CJK_CHAR, sentence_spans, trim_span
+from ..text import CJK_CHAR, MD_LINK, sentence_spans, trim_span
 
-_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:\s*|\[\^[^\]]+\]")
@@ -99,7 +98,7 @@ def render_inline(text: str) -> tuple[str, tuple[str, ...]]:
     out = _IMAGE.sub(" ", text)
     out = _HTML_TAG.sub(" ", out)
     out = _FOOTNOTE.sub("", out)
-    out = _MD_LINK.sub(link, out)
+    out = MD_LINK.sub(link, out)
     out = _LATEX.sub(r"\1", out)
     out = _EMPHASIS.sub("", out)
     return " ".join(out.split()), tuple(dict.fromkeys(linked))
