@@ -36,11 +36,11 @@ _GLOSS_STOP = EN_STOPWORDS | {
     "fig", "also", "written",
 }  # fmt: skip
 MAX_GLOSS_WORDS = 2
+"""Longer glosses are explanations ("to expand one's financial resources"), not terms."""
 _DEMONYM = re.compile(r"^([A-Za-z]+)(?: \(person\)| (?:person|people|person or people))?$")
 """``Chinese person`` (中国人): the adjective English uses for the place (中国)."""
 LEXICON_VERSION = 2
 """Bumped when the derivation changes, so cached lexicons are rebuilt."""
-"""Longer glosses are explanations ("to expand one's financial resources"), not terms."""
 
 
 @lru_cache(maxsize=1)
