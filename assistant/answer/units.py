@@ -66,7 +66,7 @@ class Unit:
     (which period, which trend), so the unit is matched and shown with it."""
     before: str = ""
     """The clause this one continues (the previous unit of the same line, when it ended
-    in a semicolon): whom "只需 50 小时…" is about was said there."""
+    in a semicolon or comma): whom "只需 50 小时…" is about was said there."""
 
     @property
     def scoring_text(self) -> str:
@@ -243,11 +243,12 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             scope = None
             opens(add(a, b, "heading"), heading_line=True)
             continue
-        first = len(units)
+        previous: Unit | None = None  # the line's last unit
         for s, e in _sentences(text, a, b):
             unit = add(s, e, "sentence")
-            previous = units[-2] if unit is not None and len(units) - 2 >= first else None
-            if unit is not None and previous is not None and previous.display.endswith(_GO_ON):
-                units[-1] = unit = replace(unit, before=previous.display)
+            if unit is not None:
+                if previous is not None and previous.display.endswith(_GO_ON):
+                    units[-1] = unit = replace(unit, before=previous.display)
+                previous = unit
             opens(unit)
     return tuple(units)
