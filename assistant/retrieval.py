@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import chromadb
 import numpy as np
@@ -366,19 +367,11 @@ class Retriever:
         self._stats = embedding_stats(index.collection, self._kind_sizes)
         self._by_section: dict[str, list[Chunk]] = {}
         self._by_arxiv: dict[str, Chunk] = {}
-        self._by_anchor: dict[str, list[Chunk]] = {}
         for chunk in index.chunks:
             if chunk.kind == "section" and chunk.section:
                 self._by_section.setdefault(chunk.section, []).append(chunk)
             elif chunk.kind == "abstract" and chunk.arxiv_id:
                 self._by_arxiv[chunk.arxiv_id] = chunk
-        for chunk in index.chunks:
-            if chunk.kind != "section":
-                continue
-            for anchor, url in MD_LINK.findall(chunk.text):
-                target = self._by_arxiv.get(normalize_arxiv_id(url) or "")
-                if target is not None and len(anchor.strip()) >= _MIN_ANCHOR:
-                    self._by_anchor.setdefault(anchor.strip().casefold(), []).append(target)
         self._fusions: dict[tuple[str, int], ProvenanceFusionRetriever] = {}
         self._lock = threading.Lock()
         self._reranker = None
@@ -427,10 +420,32 @@ class Retriever:
                 )
             return self._fusions[key]
 
-    def lookups(self, question: str) -> list[Chunk]:
+    @cached_property
+    def _by_anchor(self) -> dict[str, list[Chunk]]:
+        """Casefolded anchor text → the papers its links point to; read from the section
+        texts on the first question about a link, not at start-up (a pass over every
+        section chunk)."""
+        by_anchor: dict[str, list[Chunk]] = {}
+        for chunk in self.index.chunks:
+            if chunk.kind != "section":
+                continue
+            for anchor, url in MD_LINK.findall(chunk.text):
+                target = self._by_arxiv.get(normalize_arxiv_id(url) or "")
+                if target is not None and len(anchor.strip()) >= _MIN_ANCHOR:
+                    by_anchor.setdefault(anchor.strip().casefold(), []).append(target)
+        return by_anchor
+
+    def lookups(self, question: str, anchors: list[Chunk] | None = None) -> list[Chunk]:
         """Chunks named in the question: abstracts by arXiv ID, sections by number, and,
         when the question asks about a link, the papers linked by the anchor text it
-        quotes (the paper the link points to, whatever the anchor says)."""
+        quotes (the paper the link points to, whatever the anchor says; ``anchors`` when
+        the caller has them already)."""
+        if anchors is None:
+            anchors = self.anchor_lookups(question)
+        return list(dict.fromkeys([*self._named(question), *anchors]))
+
+    def _named(self, question: str) -> list[Chunk]:
+        """Abstracts named by arXiv ID and sections by number."""
         found: list[Chunk] = []
         for match in ARXIV_MENTION.finditer(question):
             arxiv_id = normalize_arxiv_id(match.group("id"))
@@ -439,8 +454,7 @@ class Retriever:
         for match in _SECTION_REF.finditer(question):
             number = match.group("num") or match.group("suffixed") or match.group("dotted")
             found.extend(self._by_section.get(number, [])[:1])
-        found.extend(self.anchor_lookups(question))
-        return list(dict.fromkeys(found))
+        return found
 
     def anchor_lookups(self, question: str) -> list[Chunk]:
         """The papers that links with an anchor text the question quotes point to, when
@@ -511,10 +525,11 @@ class Retriever:
         return hits
 
     def _apply_lookups(self, question: str, hits: list[Hit]) -> list[Hit]:
-        named = self.lookups(question)
+        anchors = self.anchor_lookups(question)
+        named = self.lookups(question, anchors)
         if not named:
             return hits
-        anchored = {chunk.id for chunk in self.anchor_lookups(question)}
+        anchored = {chunk.id for chunk in anchors}
         top = hits[0].score if hits else 1.0
         by_id = {h.chunk.id: h for h in hits}
         front: list[Hit] = []
