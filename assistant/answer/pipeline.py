@@ -270,7 +270,7 @@ class AnswerPipeline:
         ev = self.evidence(query, timings, k=k, mode=mode)
         support = self.policy.value(ev) if ev.scored else None
         chosen = select(ev.scored, self.limits)
-        refused = self.policy.refusal(ev, [unit for unit, _ in chosen])
+        refused = self.policy.refusal(ev, [unit for unit, _ in chosen], support)
         if refused is not None:
             reason = refused.reason
             log.info("refused: %s %s", reason, ", ".join(refused.missing))

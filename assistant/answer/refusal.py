@@ -201,16 +201,24 @@ class RefusalPolicy:
     def value(self, ev: Evidence) -> float | None:
         return SIGNALS[self.signal](ev) if self.signal else None
 
-    def refusal(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
+    def refusal(
+        self,
+        ev: Evidence,
+        quoted: Sequence[Unit] | None = None,
+        support: float | None = None,
+    ) -> Refusal | None:
         """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
-        would quote, checked against the question's answer type when given."""
+        would quote, checked against the question's answer type when given; ``support``
+        is :meth:`value` when the caller has computed it already."""
         if not ev.hits or not ev.scored:
             return Refusal("no hits")
         ruled = self.rule(ev, quoted)
         if ruled is not None and ruled.reason != "answer type":
             return ruled
-        if self.active and SIGNALS[self.signal](ev) < self.threshold:  # type: ignore[index,operator]
-            return Refusal("weak support")
+        if self.active:
+            value = self.value(ev) if support is None else support
+            if value < self.threshold:  # type: ignore[operator]
+                return Refusal("weak support")
         return ruled
 
     def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
