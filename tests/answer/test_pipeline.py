@@ -177,14 +177,21 @@ def test_not_said_reply_counts_as_refusal(built_index, tmp_path):
     assert answer.refused and answer.citations == [] and answer.backend == "openai-compatible"
 
 
+def refused_without_the_llm(built_index, tmp_path, question: str, reason: str) -> Answer:
+    """Ask through an LLM stub; the question must be refused for ``reason`` before any
+    request reaches it, with no citations."""
+    with OpenAIStub() as stub:
+        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
+        assert stub.requests == []
+    assert answer.refused and answer.refusal_reason == reason and answer.citations == []
+    return answer
+
+
 def test_a_figure_no_quotable_sentence_gives_is_refused_without_calling_the_llm(
     built_index, tmp_path
 ):
     question = "How many UAVs were in the simulated swarm of the active-inference paper?"
-    with OpenAIStub() as stub:
-        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
-        assert stub.requests == []
-    assert answer.refused and answer.refusal_reason == "answer type" and answer.citations == []
+    answer = refused_without_the_llm(built_index, tmp_path, question, "answer type")
     assert answer.text == phrase("refusal_answer_type", "en")
     # the figure is there for an answerable question; and the check can be switched off
     assert not make(built_index, tmp_path).ask("DreamZero 采用的异构数据规模是多少小时？").refused
@@ -229,10 +236,7 @@ def test_a_question_naming_what_the_corpus_never_mentions_is_refused_saying_so(
     built_index, tmp_path
 ):
     question = "How does TCP congestion control work?"
-    with OpenAIStub() as stub:
-        answer = llm(built_index, tmp_path, stub.base_url).ask(question)
-        assert stub.requests == []
-    assert answer.refused and answer.refusal_reason == "unknown name" and answer.citations == []
+    answer = refused_without_the_llm(built_index, tmp_path, question, "unknown name")
     assert answer.text == phrase("refusal_unknown_name", "en", names="TCP")
     # written with other spacing than in the corpus, a name still counts as mentioned
     assert not make(built_index, tmp_path).ask("What does V-JEPA2-AC show?").refused
