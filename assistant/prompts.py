@@ -33,9 +33,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "so I cannot answer it from them.",
     },
     "refusal_answer_type": {
-        "zh": "综述及其引用的论文摘要中找不到问题所问的具体数字或名称，因此无法回答。",
-        "en": "The survey and the paper abstracts it links do not give the figure or name "
-        "this question asks for, so I cannot answer it from them.",
+        "zh": "综述及其引用的论文摘要中找不到问题所问的{what}，因此无法回答。",
+        "en": "The survey and the paper abstracts it links do not give {what} this question "
+        "asks for, so I cannot answer it from them.",
     },
     "refusal_unknown_name": {
         "zh": "综述及其引用的论文摘要中没有提到 {names}，因此无法回答。",
@@ -59,6 +59,19 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "(The LLM failed: {error}. Showing quoted passages instead.)",
     },
 }
+
+ANSWER_KINDS: dict[str, dict[str, str]] = {
+    "figure": {"zh": "具体数字", "en": "the figure"},
+    "percentage": {"zh": "百分比", "en": "the percentage"},
+    "duration": {"zh": "时长", "en": "the length of time"},
+    "date": {"zh": "时间", "en": "the date"},
+    "name": {"zh": "名称", "en": "the name"},
+    "license": {"zh": "许可证", "en": "the license"},
+    "authors": {"zh": "作者", "en": "the authors"},
+    "comparison": {"zh": "两者之间的比较", "en": "the comparison"},
+}
+"""How a refusal names the kind of answer it could not find
+(:mod:`assistant.answer.answer_type`)."""
 
 
 def phrase(name: str, language: str, **values: str) -> str:

@@ -13,8 +13,17 @@ sentence can be checked for without a model:
   holds no success rate of DreamZero's);
 - a *percentage* ("what accuracy", 成功率, 多少个百分点): that number must be a
   percentage;
+- a *duration* ("how many GPU hours", 多长时间, 多少小时): that number must carry a unit
+  of time (``500h``, ``3 天``), not be a year;
+- a *date* (哪一天, "what date"; "when", 哪一年): a day (``3 月 12 日``, ``2025-03-12``)
+  or, for "when", a year or a date, in a clause about what the question names;
 - a *name* ("what is it called", 叫什么名字): some sentence must name something (a
-  capitalised or alphanumeric word, or a linked paper) the question does not.
+  capitalised or alphanumeric word, or a linked paper) the question does not;
+- a *license* ("under which license", 许可证): some sentence must name a license;
+- *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
+  ``Authors:`` line, ``et al.``, 等人);
+- a *comparison* of two things the question names ("A 和 B 相比哪个更好", "A or B"):
+  one sentence must name both, or table rows of the same table each of them.
 
 A question of none of these types is never refused here. The patterns are about how
 questions ask, in either language, not about any corpus.
@@ -30,12 +39,15 @@ from typing import Literal
 from ..text import EN_STOPWORDS
 from .units import Unit
 
-AnswerType = Literal["figure", "percentage", "name"]
+AnswerType = Literal[
+    "figure", "percentage", "duration", "date", "name", "license", "authors", "comparison"
+]
 
 _EN_FIGURE = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|high|old|often)\b"
     r"|\bwhat (?:[\w-]+ ){0,3}?(?:score|rate|accuracy|percentage|number|size|resolution|count"
-    r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate)s?\b",
+    r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate|frequency"
+    r"|throughput|bandwidth|budget)s?\b",
     re.IGNORECASE,
 )
 _ZH_FIGURE = re.compile(
@@ -43,13 +55,74 @@ _ZH_FIGURE = re.compile(
 )
 """``哪几个步骤`` asks which steps, not how many."""
 _PERCENT_ASKED = re.compile(
-    r"百分点|百分比|百分之|准确率|成功率|胜率|\bpercent(?:age)?\b|\baccuracy\b|\bsuccess rate\b",
+    r"百分点|百分比|百分之|准确率|成功率|胜率|比例|占比|\bpercent(?:age)?\b|\baccuracy\b"
+    r"|\bsuccess rate\b|\bproportion\b|\bshare of\b|\bfraction\b",
     re.IGNORECASE,
 )
+_TIME_UNITS_ZH = r"(?:个)?(?:小时|钟头|天|周|星期|年|分钟|秒|毫秒)|个月"
+"""``3 个月`` is a span, ``10 月`` a month of the year."""
+_TIME_UNITS_EN = (
+    r"(?:hours?|hrs?|h|days?|d|weeks?|wks?|months?|years?|yrs?|minutes?|mins?"
+    r"|seconds?|secs?|s|ms|milliseconds?)"
+)
+_DURATION_ASKED = re.compile(
+    r"多长时间|多久|(?:多少|(?<!哪)几)(?:" + _TIME_UNITS_ZH + r")(?!代|前|级)"
+    r"|\bhow many (?:[A-Za-z-]+ )?(?:hours|days|minutes|seconds|weeks|months|years)\b"
+    r"|\bhow long (?:does|did|do|will|would|is|was)\b[^?？]*\b(?:take|took|train|trained|last"
+    r"|run|ran)\b|\bhow long (?:to|did it take|does it take)\b",
+    re.IGNORECASE,
+)
+"""Asks for a span of time. Not 多少年代, nor "how long is the context" (tokens)."""
+_DAY_ASKED = re.compile(
+    r"哪一天|哪天|什么日期|哪个日期|几月几[日号]|具体日期|\bwhat date\b|\bwhich (?:date|day)\b"
+    r"|\bon what day\b|\bexact date\b",
+    re.IGNORECASE,
+)
+_LICENSE_ASKED = re.compile(r"许可证?|授权协议|开源协议|\blicen[cs]e[ds]?\b", re.IGNORECASE)
+_AUTHORS_ASKED = re.compile(
+    r"第一作者|通讯作者|作者是谁|作者有哪些|哪些作者|哪位作者|谁写的|\bwho (?:wrote|authored)\b"
+    r"|\b(?:first|lead|last|senior|corresponding) author\b|\b(?:name|list) the authors\b"
+    r"|\bwho (?:is|are|was|were) the (?:\w+ )?authors?\b",
+    re.IGNORECASE,
+)
+"""Asks who wrote a paper; not "what do the authors see as …"."""
+_COMPARISON_ASKED = re.compile(
+    r"相比|比较|对比|哪一?个[^？?]*更|谁[^？?]*更|还是|\bcompared? (?:to|with)\b|\bversus\b"
+    r"|\bvs\.?(?=\s)|\b(?:better|worse|higher|lower|faster|slower|larger|smaller|more|less)\b"
+    r"[^?]*\bthan\b|\bwhich (?:one |of (?:the|them) )?(?:is|was|has|does|performs|scores)\b"
+    r"[^?]*\b(?:better|worse|higher|lower|faster|slower|larger|smaller|more|less|best)\b",
+    re.IGNORECASE,
+)
+"""Asks which of two things does better; only checked when it names two."""
 _NAME_ASKED = re.compile(
     r"名字|名称|叫什么|\bcalled\b|\bnamed?\b|\bnames of\b|\btitles? of\b", re.IGNORECASE
 )
-_WHEN_ASKED = re.compile(r"\bwhen\b|\bwhich year\b|\bwhat year\b|哪一?年|何时|什么时候|哪个月")
+_WHEN_ASKED = re.compile(
+    r"(?:^|[,;:]\s*)when\b|\bwhen (?:was|were|did|does|do|is|are|will|has|have|had)\b"
+    r"|\b(?:which|what|in which) (?:year|month)\b|哪一?年|何时|什么时候|哪个月",
+    re.IGNORECASE,
+)
+"""Asks when; not "what happens when policies are deployed"."""
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DAY = re.compile(
+    r"\b(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"
+    r"|(?:[01]?\d|十[一二]?|[一二三四五六七八九])\s*月\s*(?:[0-3]?\d|[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])\s*[日号]"
+    r"|\b" + _MONTHS + r"\s+[0-3]?\d(?:st|nd|rd|th)?\b|\b[0-3]?\d\s+" + _MONTHS,
+)
+_YEAR_OR_DATE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\b" + _MONTHS + r"(?=\s|\d|$)|\d{1,2}\s*月")
+_DURATION = re.compile(
+    r"(?<![A-Za-z0-9.])(?:\d+(?:[.,]\d+)*|[一二三四五六七八九十两百千万几数半]+)\s*(?:-\s*)?"
+    r"(?:" + _TIME_UNITS_ZH + r"|" + _TIME_UNITS_EN + r"(?![A-Za-z]))"
+    r"|(?<![A-Za-z0-9.])\d+(?:[.,]\d+)*\s*(?:GPU|TPU)[- ]?(?:hours?|days?)\b",
+    re.IGNORECASE,
+)
+_LICENSE = re.compile(
+    r"许可证?|授权协议|开源协议|\blicen[cs]e[ds]?\b|\b(?:MIT|Apache|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY"
+    r"|CC0|OpenRAIL|RAIL)\b|Creative Commons",
+    re.IGNORECASE,
+)
+_AUTHORS = re.compile(r"^Authors?:|\bet al\b|[A-Za-z]\s*等人")
+"""Where a text names authors: a paper's ``Authors:`` line, "Hafner et al.", "Ha 等人"."""
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
@@ -89,6 +162,8 @@ class Expectation:
     when: bool = False
     measure: str | None = None
     """The metric a figure must be given in (``fvd`` for "what FVD does X reach")."""
+    compared: tuple[str, ...] = ()
+    """The two or more things a comparison question weighs against each other."""
 
 
 def names_in(text: str) -> tuple[str, ...]:
@@ -148,19 +223,65 @@ def _metric(word: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]\d+", word)) or (upper >= 2 and 2 * upper >= len(letters))
 
 
+_NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
+_PAIR = re.compile(
+    r"("
+    + _NAMED
+    + r")\s*(?:['’]s\s+[^,，?？]*?)?\s*(?:和|与|跟|同|还是|或|,?\s+or\s+|\s+and\s+|\s+vs\.?\s+"
+    r"|\s+versus\s+)\s*(" + _NAMED + r")"
+)
+
+_THAN = re.compile(
+    r"(" + _NAMED + r")\s[^,，?？]*?\b(?:better|worse|higher|lower|faster|slower|larger|smaller"
+    r"|more|less)\b[^,，?？]*?\bthan\s+(" + _NAMED + r")"
+)
+
+
+def _compared(question: str) -> tuple[str, ...]:
+    """The names a comparison question sets against each other ("SplatArcade 和 Genie 3
+    相比", "Vista or GAIA-1"): two names joined by and/or/vs, in a question that compares.
+    "Which model beats ECMWF's system" compares the answer with one name: not checked."""
+    if not _COMPARISON_ASKED.search(question):
+        return ()
+    for match in (*_PAIR.finditer(question), *_THAN.finditer(question)):
+        pair = (names_in(match.group(1)), names_in(match.group(2)))
+        if pair[0] and pair[1]:
+            compared = tuple(dict.fromkeys((pair[0][-1], pair[1][0])))
+            if len(compared) == 2:
+                return compared
+    return ()
+
+
 def expectation(question: str) -> Expectation:
-    """The answer type ``question`` asks for (None: none this module checks)."""
+    """The answer type ``question`` asks for (None: none this module checks); the most
+    specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
+    duration)."""
     names = names_in(question)
+    compared = _compared(question)
+    when = bool(_WHEN_ASKED.search(question))
     if _NAME_ASKED.search(question):
         return Expectation("name", names)
+    for kind, asked in (
+        ("authors", _AUTHORS_ASKED),
+        ("license", _LICENSE_ASKED),
+        ("date", _DAY_ASKED),
+    ):
+        if asked.search(question):
+            return Expectation(kind, names, when=True, compared=compared)  # type: ignore[arg-type]
     metric = _WHAT_METRIC.search(question)
     if metric and _metric(metric.group(1)):
         measure = metric.group(1).lower()
         names = tuple(n for n in names if n != measure)
-        return Expectation("figure", names, bool(_WHEN_ASKED.search(question)), measure)
+        return Expectation("figure", names, when, measure, compared)
+    if _DURATION_ASKED.search(question):
+        return Expectation("duration", names, compared=compared)
     if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question):
         kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
-        return Expectation(kind, names, when=bool(_WHEN_ASKED.search(question)))
+        return Expectation(kind, names, when, compared=compared)
+    if when:
+        return Expectation("date", names, when=True, compared=compared)
+    if compared:
+        return Expectation("comparison", names, compared=compared)
     return Expectation(None, names)
 
 
@@ -222,6 +343,25 @@ def attributed(clause: Clause, names: Sequence[str], measure: str | None = None)
     return bool(clause.names & wanted) or not subjects or bool(subjects & wanted)
 
 
+_HEADER_UNIT = re.compile(r"[（(]([^（）()]{1,12})[）)]\s*[↑↓]?\s*$")
+_BARE_NUMBER = re.compile(r"^[~≈约]?\d+(?:[.,]\d+)*$")
+
+
+def _with_header_units(shown: str, kind: str) -> str:
+    """A table row with each bare number given its column's unit (``训练数据（小时）:
+    12,500`` → ``12,500 小时``), so that a cell reads as the quantity it is."""
+    if kind != "row":
+        return shown
+    cells = []
+    for cell in shown.split(" · "):
+        head, sep, value = cell.partition(": ")
+        unit = _HEADER_UNIT.search(head)
+        if sep and unit and _BARE_NUMBER.match(value.strip()):
+            cell = f"{head}: {value.strip()} {unit.group(1).strip()}"
+        cells.append(cell)
+    return " · ".join(cells)
+
+
 def _in_measure(shown: str, kind: str, measure: str | None) -> str:
     """A table row's cells under the asked metric's column (``FVD↓: —``), else ``shown``:
     the other cells' figures are in other metrics."""
@@ -231,29 +371,94 @@ def _in_measure(shown: str, kind: str, measure: str | None) -> str:
     return "；".join(cells)
 
 
-def answered(question: str, units: Sequence[Unit]) -> bool:
-    """Whether ``units`` (what the answer would quote) hold the type of answer asked for."""
+def _durations(text: str, question: str) -> list[str]:
+    """Spans of time in ``text`` (``500h``, ``3 天``, ``1,200 GPU hours``) the question
+    does not already give; ``2024 年`` is a year, not a duration."""
+    asked = set(_DIGITS.findall(question))
+    found = []
+    for match in _DURATION.finditer(_ARXIV.sub(" ", text)):
+        digits = _DIGITS.findall(match.group())
+        if digits and (digits[0] in asked or _DATE.match(digits[0])):
+            continue
+        found.append(match.group().strip())
+    return found
+
+
+def _dates(text: str, day: bool) -> list[str]:
+    return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(_ARXIV.sub(" ", text))]
+
+
+def _found_in(clause: Clause, expected: Expectation, question: str) -> bool:
+    """Whether ``clause`` holds a value of the expected kind."""
+    if expected.kind == "duration":
+        return bool(_durations(clause.text, question))
+    if expected.kind == "date":
+        return bool(_dates(clause.text, day=bool(_DAY_ASKED.search(question))))
+    found = figures(clause.text, question, expected.when)
+    if expected.kind == "percentage":
+        found = [f for f in found if _PERCENT.search(f) or _FRACTION.search(f)]
+    return bool(found)
+
+
+_FRACTION = re.compile(r"\d+\s*/\s*\d+|分之|一半|半数|\bhalf\b|\bthirds?\b|\bquarters?\b")
+
+
+def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
+    """Whether the units set the compared things side by side: one unit names two of
+    them, or each is named by a row of one table (same header)."""
+    wanted = set(expected.compared)
+    tables: dict[tuple[str, str], set[str]] = {}
+    for unit in units:
+        text = unit.shown_with_lead().lower()
+        named = {name for name in wanted if name in text}
+        if len(named) >= 2:
+            return True
+        if unit.kind == "row" and named:
+            header = tuple(cell.split(":")[0] for cell in unit.display.split(" · "))
+            tables.setdefault((unit.chunk_id, " · ".join(header)), set()).update(named)
+    return any(len(named) >= 2 for named in tables.values())
+
+
+def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
+    """The kind of answer ``question`` asks for when ``units`` (what the answer would
+    quote) do not hold one; None when they do, or when the question asks for no kind
+    this module checks."""
     expected = expectation(question)
     if expected.kind is None:
-        return True
+        return None
+    if expected.compared and not _compares(expected, units):
+        return "comparison"
+    if expected.kind == "comparison":
+        return None
     for unit in units:
         shown = unit.shown_with_lead()
         if expected.kind == "name":
             new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
             if new or unit.linked:
-                return True
+                return None
+            continue
+        if expected.kind == "license":
+            if _LICENSE.search(shown):
+                return None
+            continue
+        if expected.kind == "authors":
+            if _AUTHORS.search(shown):
+                return None
             continue
         context = f"{unit.before} {unit.scoring_text}".lower()
         if expected.names and not any(name in context for name in expected.names):
             continue
+        shown = _with_header_units(shown, unit.kind)
         for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):
             if not attributed(clause, expected.names, expected.measure):
                 continue
             if expected.measure and expected.measure not in clause.text.lower():
                 continue
-            found = figures(clause.text, question, expected.when)
-            if expected.kind == "percentage":
-                found = [f for f in found if _PERCENT.search(f)]
-            if found:
-                return True
-    return False
+            if _found_in(clause, expected, question):
+                return None
+    return expected.kind
+
+
+def answered(question: str, units: Sequence[Unit]) -> bool:
+    """Whether ``units`` (what the answer would quote) hold the type of answer asked for."""
+    return unanswered(question, units) is None

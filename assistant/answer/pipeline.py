@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, LLMError
 from ..models import Answer, ChatTurn, Chunk, Hit
-from ..prompts import answer_messages, condense_messages, phrase, says_not_covered
+from ..prompts import ANSWER_KINDS, answer_messages, condense_messages, phrase, says_not_covered
 from ..retrieval import source_key
 from ..text import detect_language
 from .citations import check_citations
@@ -75,7 +75,8 @@ def refusal_text(refused: Refusal, language: str) -> str:
     if refused.reason == "unknown name":
         return phrase("refusal_unknown_name", language, names=", ".join(refused.missing))
     if refused.reason == "answer type":
-        return phrase("refusal_answer_type", language)
+        kind = ANSWER_KINDS[refused.asked or "figure"]
+        return phrase("refusal_answer_type", language, what=kind.get(language, kind["en"]))
     return phrase("refusal", language)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..models import Hit
-from .answer_type import answered, capitalised, proper_names
+from .answer_type import AnswerType, capitalised, proper_names, unanswered
 from .scoring import ScoredUnit, UnitScorer, content_terms
 from .units import Unit
 
@@ -144,6 +144,8 @@ class Refusal:
 
     reason: RefusalReason
     missing: tuple[str, ...] = ()
+    asked: AnswerType | None = None
+    """The kind of answer the evidence lacks, when that is why."""
 
 
 class Calibration(BaseModel):
@@ -235,9 +237,10 @@ class RefusalPolicy:
             missing = unknown_names(ev)
             if missing:
                 return Refusal("unknown name", missing)
-        checks_type = self.check_answer_type and quoted is not None and ev.scored
-        if checks_type and not answered(ev.question, quoted):  # type: ignore[arg-type]
-            return Refusal("answer type")
+        if self.check_answer_type and quoted is not None and ev.scored:
+            asked = unanswered(ev.question, quoted)
+            if asked is not None:
+                return Refusal("answer type", asked=asked)
         return None
 
 

@@ -24,6 +24,19 @@ from .helpers import abstract, section
         ("What mAP did it reach?", "figure"),
         ("What DreamZero does is new?", None),
         ("Which challenges does the chapter list?", None),
+        ("GAIA-1 的训练使用了多少块 GPU、训练了多长时间？", "duration"),
+        ("How many GPU hours did it take to train it?", "duration"),
+        ("收录了哪几年间的事件？", None),  # which years, not how many
+        ("排行榜最近一次更新是在哪一天？", "date"),
+        ("When was Genie 3 released?", "date"),
+        ("What happens when policies are deployed on real robots?", None),
+        ("Under which license are the weights released?", "license"),
+        ("Who is the first author of the GameNGen paper?", "authors"),
+        ("What do the authors see as the central difficulty?", None),
+        ("SplatArcade 和 Genie 3 相比，哪一个的长时一致性更好？", "comparison"),
+        ("Which model beats ECMWF's system on week 3-4 skill?", None),  # one name: the answer
+        ("在指令注入攻击下，被诱发出危险动作的比例是多少？", "percentage"),
+        ("At what control frequency does Helix run?", "figure"),
     ],
 )
 def test_the_answer_type_comes_from_how_the_question_asks(question, kind):
@@ -131,3 +144,47 @@ def test_a_clause_after_a_semicolon_is_about_what_the_sentence_named():
     assert units[1].before.startswith("LoomPlay")
     assert answered("LoomPlay 的映射准确率是多少？", [units[1]])
     assert not answered("DreamZero 的映射准确率是多少？", [units[1]])
+
+
+def test_a_duration_needs_a_unit_of_time_and_a_month_of_the_year_is_none():
+    units = _units(
+        "2024 年 10 月：Oasis 发布，开源版本为 500M 参数。GAIA-1 使用约 4,700 小时的数据训练。"
+    )
+    assert answered("GAIA-1 训练了多长时间？", units)
+    assert not answered("Oasis 的训练数据一共有多少小时？", [units[0]])
+
+
+def test_a_table_cell_takes_its_unit_from_the_column_header():
+    table = "| 模型 | 训练数据（小时） |\n|---|---|\n| WombatCache | 12,500 |\n"
+    units = _units(table)
+    assert answered("Which model was trained on the most data, and how many hours?", units)
+    assert not answered(
+        "How many hours of data was it trained on?",
+        _units("| 模型 | 参数 |\n|---|---|\n| W | 12,500 |\n"),
+    )
+
+
+def test_a_day_question_needs_a_day_and_a_when_question_a_year():
+    units = _units("PlayJudge-9 于 2025 年发布，排行榜每季度更新。")
+    assert answered("When was PlayJudge-9 released?", units)
+    assert not answered("PlayJudge-9 的排行榜最近一次更新是在哪一天？", units)
+    assert answered(
+        "排行榜是在哪一天更新的？", _units("PlayJudge-9 的排行榜于 2025 年 3 月 12 日更新。")
+    )
+
+
+def test_license_and_author_questions_need_a_license_or_authors():
+    open_only = _units("Oasis 开源了 500M 参数的版本。")
+    assert not answered("Under which license is Oasis released?", open_only)
+    assert answered("Under which license is Oasis released?", _units("Oasis 以 MIT 许可证开源。"))
+    assert not answered("Who is the first author of Oasis?", open_only)
+    assert answered("Who wrote the Oasis paper?", _units("Oasis 由 Decart 等人提出。"))
+
+
+def test_a_comparison_needs_both_things_side_by_side():
+    apart = _units("SplatArcade 的长时一致性为 0.8。Genie 3 能在数分钟内保持一致。")
+    question = "SplatArcade 和 Genie 3 相比，哪一个的长时一致性更好？"
+    assert not answered(question, apart)
+    assert answered(question, _units("SplatArcade 的一致性优于 Genie 3。"))
+    rows = _units("| 模型 | 一致性 |\n|---|---|\n| SplatArcade | 0.8 |\n| Genie 3 | 0.7 |\n")
+    assert answered(question, rows)

@@ -4,7 +4,8 @@ import pytest
 
 from assistant import Answer, Assistant, Settings
 from assistant.answer.evaluate import AnswerEvaluator, EvalQuestion
-from assistant.answer.refusal import SIGNALS
+from assistant.answer.pipeline import refusal_text
+from assistant.answer.refusal import SIGNALS, Refusal
 from assistant.prompts import phrase
 
 from ..conftest import BUNDLED_CORPUS, free_port
@@ -192,7 +193,7 @@ def test_a_figure_no_quotable_sentence_gives_is_refused_without_calling_the_llm(
 ):
     question = "How many UAVs were in the simulated swarm of the active-inference paper?"
     answer = refused_without_the_llm(built_index, tmp_path, question, "answer type")
-    assert answer.text == phrase("refusal_answer_type", "en")
+    assert answer.text == phrase("refusal_answer_type", "en", what="the figure")
     # the figure is there for an answerable question; and the check can be switched off
     assert not make(built_index, tmp_path).ask("DreamZero 采用的异构数据规模是多少小时？").refused
     unchecked = make(built_index, tmp_path, refusal_answer_type=False).ask(question)
@@ -288,3 +289,9 @@ def test_a_question_about_where_a_link_points_quotes_the_linked_paper(built_inde
         answer = assistant.ask(f"正文中锚文本为“{anchor}”的链接实际指向的是哪篇论文？")
         assert not answer.refused, anchor
         assert answer.citations[0].arxiv_id == arxiv_id, anchor
+
+
+def test_an_answer_type_refusal_names_what_is_missing_in_the_question_language():
+    assert "the license" in refusal_text(Refusal("answer type", asked="license"), "en")
+    assert "作者" in refusal_text(Refusal("answer type", asked="authors"), "zh")
+    assert "the figure" in refusal_text(Refusal("answer type"), "en")
