@@ -69,6 +69,10 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "license": {"zh": "许可证", "en": "the license"},
     "authors": {"zh": "作者", "en": "the authors"},
     "comparison": {"zh": "两者之间的比较", "en": "the comparison"},
+    "devices": {"zh": "所用硬件的数量", "en": "the number of devices"},
+    "memory": {"zh": "显存或内存大小", "en": "the memory"},
+    "distance": {"zh": "距离", "en": "the distance"},
+    "steps": {"zh": "步数", "en": "the number of steps"},
 }
 """How a refusal names the kind of answer it could not find
 (:mod:`assistant.answer.answer_type`)."""

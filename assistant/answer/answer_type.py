@@ -40,7 +40,18 @@ from ..text import EN_STOPWORDS
 from .units import Unit
 
 AnswerType = Literal[
-    "figure", "percentage", "duration", "date", "name", "license", "authors", "comparison"
+    "figure",
+    "percentage",
+    "duration",
+    "date",
+    "name",
+    "license",
+    "authors",
+    "comparison",
+    "devices",
+    "memory",
+    "distance",
+    "steps",
 ]
 
 _EN_FIGURE = re.compile(
@@ -164,6 +175,8 @@ class Expectation:
     """The metric a figure must be given in (``fvd`` for "what FVD does X reach")."""
     compared: tuple[str, ...] = ()
     """The two or more things a comparison question weighs against each other."""
+    quantities: tuple[AnswerType, ...] = ()
+    """Units the figure must come in besides (``devices`` for "多少块 GPU")."""
 
 
 def names_in(text: str) -> tuple[str, ...]:
@@ -223,6 +236,49 @@ def _metric(word: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]\d+", word)) or (upper >= 2 and 2 * upper >= len(letters))
 
 
+_AMOUNT = r"(?<![A-Za-z0-9.])(?:\d+(?:[.,]\d+)*|[一二三四五六七八九十两百千万]+)\s*"
+_QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "devices": (
+        re.compile(
+            r"(?:多少|(?<!哪)几)\s*[块张台颗](?:\s*(?:GPU|TPU|显卡|卡|芯片))?"
+            r"|\bhow many (?:[A-Za-z0-9-]+ )?(?:GPUs|TPUs|chips|accelerators|cards)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            _AMOUNT + r"(?:[块张台颗]|(?:×|x)\s*[A-Z])"
+            r"|\b\d+\s*(?:[A-Z][A-Za-z]*\s+)?(?:[A-Z]+\d+[A-Za-z]*s?\s+)?(?:GPUs?|TPUs?|chips"
+            r"|accelerators|cards)\b|\b\d+\s+[A-Z]{1,2}\d{2,3}[A-Za-z]*s?\b"
+        ),
+    ),
+    "memory": (
+        re.compile(
+            r"(?:多少|多大)的?(?:显存|内存)|(?:显存|内存)[^，,。？?]{0,6}(?:多少|多大)"
+            r"|\bhow much (?:GPU )?(?:memory|VRAM)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(_AMOUNT + r"(?:GB|MB|TB|KB|GiB|MiB|TiB|G|M)(?![A-Za-z])|[\d.]+\s*(?:GB|MB|TB)"),
+    ),
+    "distance": (
+        re.compile(
+            r"(?:多少|(?<!哪)几)\s*(?:公里|千米|米|厘米|毫米|英里)|多远"
+            r"|\bhow (?:far|many (?:km|kilomet\w+|miles|met(?:er|re)s))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            _AMOUNT + r"(?:公里|千米|米|厘米|毫米|英里|km|m|cm|mm|mi|miles?|kilomet(?:er|re)s?"
+            r"|met(?:er|re)s?)(?![A-Za-z])",
+            re.IGNORECASE,
+        ),
+    ),
+    "steps": (
+        re.compile(r"(?:多少|(?<!哪)几)\s*步|\bhow many (?:\w+ )?steps\b", re.IGNORECASE),
+        re.compile(_AMOUNT + r"(?:步|steps?\b)", re.IGNORECASE),
+    ),
+}
+"""Counts that come in a unit of their own (question pattern, answer pattern): "多少块
+GPU" wants ``16 块 A100`` or ``64 TPUs``, "多少显存" wants ``24GB``, "how far" a length,
+"多少步" steps. Any figure of the question's subject is not one."""
+
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
     r"("
@@ -273,11 +329,12 @@ def expectation(question: str) -> Expectation:
         measure = metric.group(1).lower()
         names = tuple(n for n in names if n != measure)
         return Expectation("figure", names, when, measure, compared)
+    quantities = tuple(k for k, (asked, _) in _QUANTITIES.items() if asked.search(question))
     if _DURATION_ASKED.search(question):
-        return Expectation("duration", names, compared=compared)
-    if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question):
+        return Expectation("duration", names, compared=compared, quantities=quantities)  # type: ignore[arg-type]
+    if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question) or quantities:
         kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
-        return Expectation(kind, names, when, compared=compared)
+        return Expectation(kind, names, when, compared=compared, quantities=quantities)  # type: ignore[arg-type]
     if when:
         return Expectation("date", names, when=True, compared=compared)
     if compared:
@@ -388,14 +445,20 @@ def _dates(text: str, day: bool) -> list[str]:
     return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(_ARXIV.sub(" ", text))]
 
 
-def _found_in(clause: Clause, expected: Expectation, question: str) -> bool:
-    """Whether ``clause`` holds a value of the expected kind."""
-    if expected.kind == "duration":
+def _found_in(clause: Clause, kind: AnswerType, expected: Expectation, question: str) -> bool:
+    """Whether ``clause`` holds a value of ``kind``."""
+    if kind == "duration":
         return bool(_durations(clause.text, question))
-    if expected.kind == "date":
+    if kind == "date":
         return bool(_dates(clause.text, day=bool(_DAY_ASKED.search(question))))
+    if kind in _QUANTITIES:
+        asked = set(_DIGITS.findall(question))
+        return any(
+            not set(_DIGITS.findall(m.group())) <= asked
+            for m in _QUANTITIES[kind][1].finditer(clause.text)
+        )
     found = figures(clause.text, question, expected.when)
-    if expected.kind == "percentage":
+    if kind == "percentage":
         found = [f for f in found if _PERCENT.search(f) or _FRACTION.search(f)]
     return bool(found)
 
@@ -419,6 +482,34 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
     return any(len(named) >= 2 for named in tables.values())
 
 
+def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
+    """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
+    clause about what the question names)."""
+    for unit in units:
+        shown = unit.shown_with_lead()
+        if kind == "name":
+            new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
+            if new or unit.linked:
+                return True
+            continue
+        if kind in ("license", "authors"):
+            if (_LICENSE if kind == "license" else _AUTHORS).search(shown):
+                return True
+            continue
+        context = f"{unit.before} {unit.scoring_text}".lower()
+        if expected.names and not any(name in context for name in expected.names):
+            continue
+        shown = _with_header_units(shown, unit.kind)
+        for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):
+            if not attributed(clause, expected.names, expected.measure):
+                continue
+            if expected.measure and expected.measure not in clause.text.lower():
+                continue
+            if _found_in(clause, kind, expected, question):
+                return True
+    return False
+
+
 def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
     """The kind of answer ``question`` asks for when ``units`` (what the answer would
     quote) do not hold one; None when they do, or when the question asks for no kind
@@ -430,33 +521,10 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
         return "comparison"
     if expected.kind == "comparison":
         return None
-    for unit in units:
-        shown = unit.shown_with_lead()
-        if expected.kind == "name":
-            new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
-            if new or unit.linked:
-                return None
-            continue
-        if expected.kind == "license":
-            if _LICENSE.search(shown):
-                return None
-            continue
-        if expected.kind == "authors":
-            if _AUTHORS.search(shown):
-                return None
-            continue
-        context = f"{unit.before} {unit.scoring_text}".lower()
-        if expected.names and not any(name in context for name in expected.names):
-            continue
-        shown = _with_header_units(shown, unit.kind)
-        for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):
-            if not attributed(clause, expected.names, expected.measure):
-                continue
-            if expected.measure and expected.measure not in clause.text.lower():
-                continue
-            if _found_in(clause, expected, question):
-                return None
-    return expected.kind
+    for kind in (expected.kind, *expected.quantities):
+        if not _holds(kind, expected, units, question):
+            return kind
+    return None
 
 
 def answered(question: str, units: Sequence[Unit]) -> bool:

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.answer.answer_type import answered, expectation, figures, names_in
+from assistant.answer.answer_type import answered, expectation, figures, names_in, unanswered
 from assistant.answer.units import chunk_units
 
 from .helpers import abstract, section
@@ -188,3 +188,18 @@ def test_a_comparison_needs_both_things_side_by_side():
     assert answered(question, _units("SplatArcade 的一致性优于 Genie 3。"))
     rows = _units("| 模型 | 一致性 |\n|---|---|\n| SplatArcade | 0.8 |\n| Genie 3 | 0.7 |\n")
     assert answered(question, rows)
+
+
+def test_a_count_of_devices_memory_distance_or_steps_needs_that_unit():
+    gpus = _units("I-JEPA 在 16 块 A100 上预训练 72 小时。")
+    assert answered("I-JEPA 预训练用了多少块 GPU、花了多长时间？", gpus)
+    assert answered("How many GPUs was I-JEPA pre-trained on?", _units("I-JEPA used 64 TPUs."))
+    data = _units("GAIA-1 约 9B 参数，使用约 4,700 小时的行车数据训练。")
+    assert not answered("GAIA-1 的训练使用了多少块 GPU？", data)
+    assert unanswered("GAIA-1 的训练使用了多少块 GPU、训练了多长时间？", data) == "devices"
+    memory = "PeridotWM 推理时需要多少显存？能在一张 24GB 的显卡上跑吗？"
+    assert not answered(memory, _units("PeridotWM 参数量为 1.2B，推理速度 30 fps。"))
+    assert answered(memory, _units("PeridotWM 推理时占用约 18GB 显存。"))
+    assert not answered("规划时域设为多少步？", _units("CobaltSim 的规划成功率为 79.4%。"))
+    assert answered("How far ahead does it plan, how many meters?", _units("它规划前方 50 米。"))
+    assert expectation("哪个模型把显存占用降低了 58%？").quantities == ()  # asks which model
