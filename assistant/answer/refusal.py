@@ -25,7 +25,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..lexicon import everyday_frequency
 from ..models import Hit
+from ..text import CJK_CHAR
 from .answer_type import AnswerType, capitalised, proper_names, unanswered
 from .scoring import ScoredUnit, UnitScorer, content_terms
 from .units import Unit
@@ -135,6 +137,29 @@ def shares_no_term(ev: Evidence) -> bool:
     return not any(weights.knows(t) or translated.get(t) for t in qterms)
 
 
+def everyday_only(ev: Evidence, ratio: float) -> bool:
+    """Whether the question is about something else that merely shares everyday words
+    with the corpus: some of its words are everyday words the corpus never uses, in
+    either language ("boil an egg", 红烧肉), and none of those it shares is used
+    ``ratio`` times more often by the corpus than by everyday language (``long``,
+    ``get``, 比较 are shared by any text). Names the corpus lacks are
+    :func:`unknown_names`' business; single Chinese characters are never specific."""
+    weights = ev.scorer.term_weights
+    qterms = content_terms(ev.question)
+    translated = ev.scorer.translations(qterms)
+    foreign = False
+    for term in qterms:
+        known = ([term] if weights.knows(term) else []) + sorted(translated.get(term, ()))
+        if not known:
+            foreign = foreign or everyday_frequency(term) > 0
+            continue
+        for word in known:
+            single = len(word) == 1 and CJK_CHAR.match(word)
+            if not single and weights.specificity(word) >= ratio:
+                return False
+    return foreign
+
+
 RefusalReason = Literal["no hits", "off topic", "unknown name", "weak support", "answer type"]
 
 
@@ -188,6 +213,7 @@ class RefusalPolicy:
         source: str,
         check_answer_type: bool = True,
         check_vocabulary: bool = True,
+        everyday_ratio: float | None = None,
     ) -> None:
         self.signal = signal
         self.threshold = threshold
@@ -195,6 +221,9 @@ class RefusalPolicy:
         """Where the rule came from (calibration file, setting, or none)."""
         self.check_answer_type = check_answer_type
         self.check_vocabulary = check_vocabulary
+        self.everyday_ratio = everyday_ratio
+        """Off topic when no shared word is this much more the corpus's than everyday
+        language's (:func:`everyday_only`; None: not checked)."""
 
     @property
     def active(self) -> bool:
@@ -237,6 +266,8 @@ class RefusalPolicy:
             missing = unknown_names(ev)
             if missing:
                 return Refusal("unknown name", missing)
+            if self.everyday_ratio and everyday_only(ev, self.everyday_ratio):
+                return Refusal("off topic")
         if self.check_answer_type and quoted is not None and ev.scored:
             asked = unanswered(ev.question, quoted)
             if asked is not None:
@@ -251,6 +282,7 @@ def load_policy(
     default_signal: str = "sentence_lift",
     check_answer_type: bool = True,
     check_vocabulary: bool = True,
+    everyday_ratio: float | None = None,
 ) -> RefusalPolicy:
     """The policy from the calibration file; ``override`` replaces its threshold.
 
@@ -278,7 +310,12 @@ def load_policy(
     if override is not None:
         signal = calibration.signal if calibration else default_signal
         return RefusalPolicy(
-            signal, override, "setting refusal_threshold", check_answer_type, check_vocabulary
+            signal,
+            override,
+            "setting refusal_threshold",
+            check_answer_type,
+            check_vocabulary,
+            everyday_ratio,
         )
     if calibration is None:
         log.warning(
@@ -286,9 +323,16 @@ def load_policy(
             "(run `python -m assistant calibrate-refusal`)",
             path,
         )
-        return RefusalPolicy(None, None, "none", check_answer_type, check_vocabulary)
+        return RefusalPolicy(
+            None, None, "none", check_answer_type, check_vocabulary, everyday_ratio
+        )
     return RefusalPolicy(
-        calibration.signal, calibration.threshold, str(path), check_answer_type, check_vocabulary
+        calibration.signal,
+        calibration.threshold,
+        str(path),
+        check_answer_type,
+        check_vocabulary,
+        everyday_ratio,
     )
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embeddings import Embedder
-from ..lexicon import Lexicon, stem_words
+from ..lexicon import Lexicon, everyday_frequency, stem_words
 from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
@@ -113,17 +113,22 @@ class TermWeights:
     def __init__(self, chunks: Iterable[Chunk]) -> None:
         df: dict[str, int] = {}
         names: set[str] = set()
-        n = 0
+        n = tokens = 0
         for chunk in chunks:
             n += 1
             text = chunk.indexed_text
-            for term in set(terms(text)):
+            words = tokenize(text)
+            tokens += len(words)
+            for term in {stem(w) for w in words}:
                 df[term] = df.get(term, 0) + 1
             for run in _LATIN_RUN.findall(text):
                 names.update(_name_forms(run.split()))
         self._df = df
         self._n = n
         self._names = frozenset(names)
+        self.chunk_tokens = tokens / n if n else 0.0
+        """Mean tokens per chunk: how often a word of a given general frequency would
+        turn up in a chunk by chance."""
 
     def knows(self, term: str) -> bool:
         """Whether some chunk has ``term`` (a :func:`terms` token)."""
@@ -140,6 +145,21 @@ class TermWeights:
         head, _, rest = name.partition("-")
         plain = rest.replace("-", "")
         return bool(plain) and plain.isalpha() and plain.islower() and self.knows_name(head)
+
+    def specificity(self, term: str) -> float:
+        """How many times more chunks use ``term`` than would by chance if the corpus
+        used it as often as everyday language does: ``world`` and 模型 score in the tens
+        in a survey of world models, ``long`` and 通过 near 1. Infinite for a known word
+        everyday language lacks (a name, a figure, a technical token); 0 for one the
+        corpus lacks."""
+        df = self._df.get(term, 0)
+        if not df:
+            return 0.0
+        zipf = everyday_frequency(term)
+        if zipf <= 0 or any(ch.isdigit() for ch in term):
+            return math.inf
+        chance = -math.expm1(-(10 ** (zipf - 9)) * self.chunk_tokens)
+        return (df / self._n) / chance if chance > 0 else math.inf
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; terms absent from the corpus weigh the most."""

@@ -295,3 +295,14 @@ def test_an_answer_type_refusal_names_what_is_missing_in_the_question_language()
     assert "the license" in refusal_text(Refusal("answer type", asked="license"), "en")
     assert "作者" in refusal_text(Refusal("answer type", asked="authors"), "zh")
     assert "the figure" in refusal_text(Refusal("answer type"), "en")
+
+
+def test_a_question_sharing_only_everyday_words_with_the_corpus_is_off_topic(built_index, tmp_path):
+    egg = "how long should i boil an egg to get a soft runny yolk"
+    answer = make(built_index, tmp_path).ask(egg)
+    assert answer.refused and answer.refusal_reason == "off topic"
+    # an answerable question in the corpus's own vocabulary, however plain, is not
+    plain = make(built_index, tmp_path).ask("What is the fourth major challenge the chapter lists?")
+    assert plain.refusal_reason != "off topic"
+    unchecked = make(built_index, tmp_path, refusal_everyday_ratio=None).ask(egg)
+    assert unchecked.refusal_reason != "off topic"

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.scoring import ScoringWeights, UnitScorer, sample_units
+from assistant.answer.scoring import ScoringWeights, TermWeights, UnitScorer, sample_units
 from assistant.embeddings.base import Embedder
 
 from .helpers import abstract, hits_of, section
@@ -130,3 +130,13 @@ def test_an_english_question_lent_the_chinese_words_of_its_terms_meets_the_chine
     english = "An ecosystem of simulators."
     assert z_of(bilingual, question, english) == z_of(plain, question, english)
     assert z_of(bilingual, "哪个生态最活跃？") == z_of(plain, "哪个生态最活跃？")
+
+
+def test_specificity_tells_a_corpus_own_words_from_everyday_ones():
+    texts = [f"世界模型预测第 {n} 段视频，world model {n}。" for n in range(8)]
+    texts[0] += "模型通过数据学习。"
+    weights = TermWeights([section(f"s{n}", f"1.{n}", "节", t) for n, t in enumerate(texts)])
+    assert weights.specificity("模型") > 10 * weights.specificity("通过")
+    assert weights.specificity("world") > 5 * weights.specificity("通过")
+    assert weights.specificity("鸡蛋") == 0.0  # never used
+    assert weights.specificity("7") == float("inf")  # a figure the corpus writes
