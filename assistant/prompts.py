@@ -73,6 +73,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "memory": {"zh": "显存或内存大小", "en": "the memory"},
     "distance": {"zh": "距离", "en": "the distance"},
     "steps": {"zh": "步数", "en": "the number of steps"},
+    "availability": {"zh": "代码或模型的获取方式", "en": "where the code or weights are available"},
 }
 """How a refusal names the kind of answer it could not find
 (:mod:`assistant.answer.answer_type`)."""

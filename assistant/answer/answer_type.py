@@ -22,6 +22,9 @@ sentence can be checked for without a model:
 - a *license* ("under which license", 许可证): some sentence must name a license;
 - *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
   ``Authors:`` line, ``et al.``, 等人);
+- *availability* ("where can I find the code", 代码是否开源): some sentence must speak of
+  code, weights or a repository;
+  (these three: in a sentence about what the question names, when it names anything)
 - a *comparison* of two things the question names ("A 和 B 相比哪个更好", "A or B"):
   one sentence must name both, or table rows of the same table each of them.
 
@@ -52,6 +55,7 @@ AnswerType = Literal[
     "memory",
     "distance",
     "steps",
+    "availability",
 ]
 
 _EN_FIGURE = re.compile(
@@ -134,6 +138,20 @@ _LICENSE = re.compile(
 )
 _AUTHORS = re.compile(r"^Authors?:|\bet al\b|[A-Za-z]\s*等人")
 """Where a text names authors: a paper's ``Authors:`` line, "Hafner et al.", "Ha 等人"."""
+_AVAILABILITY_ASKED = re.compile(
+    r"代码(?:是否|有没有|在哪|开源|公开|地址|仓库)|(?:是否|有没有)开源|开源了吗|源码|预训练权重|模型权重"
+    r"|\bgithub\b|\brepo(?:sitory)?\b|\bis (?:the |its |their )?code\b|\bcode (?:is )?(?:available"
+    r"|released|open[- ]sourced?)\b|\bwhere can i (?:find|download|get)\b|\bcheckpoints?\b"
+    r"|\bweights (?:available|released|public)",
+    re.IGNORECASE,
+)
+"""Asks whether or where code or weights can be had."""
+_AVAILABILITY = re.compile(
+    r"github|gitlab|hugging\s?face|https?://(?!arxiv\.org)|代码|源码|开源|权重|open[- ]sourc"
+    r"|publicly (?:available|released)|\bcode\b"
+    r"|\brelease[sd]?\b[^.。]*\b(?:weights|checkpoints?)\b",
+    re.IGNORECASE,
+)
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
@@ -320,6 +338,7 @@ def expectation(question: str) -> Expectation:
     for kind, asked in (
         ("authors", _AUTHORS_ASKED),
         ("license", _LICENSE_ASKED),
+        ("availability", _AVAILABILITY_ASKED),
         ("date", _DAY_ASKED),
     ):
         if asked.search(question):
@@ -482,6 +501,14 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
     return any(len(named) >= 2 for named in tables.values())
 
 
+_MENTIONS: dict[str, re.Pattern] = {
+    "license": _LICENSE,
+    "authors": _AUTHORS,
+    "availability": _AVAILABILITY,
+}
+"""Kinds answered by a sentence that says so, about what the question names."""
+
+
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names)."""
@@ -492,8 +519,11 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
             if new or unit.linked:
                 return True
             continue
-        if kind in ("license", "authors"):
-            if (_LICENSE if kind == "license" else _AUTHORS).search(shown):
+        if kind in _MENTIONS:
+            context = f"{unit.before} {unit.scoring_text}".lower()
+            if expected.names and not any(name in context for name in expected.names):
+                continue
+            if _MENTIONS[kind].search(shown):
                 return True
             continue
         context = f"{unit.before} {unit.scoring_text}".lower()

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -124,6 +125,23 @@ def unknown_names(ev: Evidence) -> tuple[str, ...]:
     if any(weights.knows_name(a) or translated.get(a.lower()) for a in anchors):
         return ()
     return names
+
+
+_EXACT_FIGURE = re.compile(r"(?<![\w.,-])(\d+\.\d+)(?:\s?%)?(?![\w.-])|(?<![\w.,-])(\d+)\s?%")
+
+
+def unknown_figures(ev: Evidence) -> tuple[str, ...]:
+    """Exact figures the question quotes (``91.2%``, ``0.31``; decimals and percentages,
+    not counts or years) that no indexed chunk writes: a question resting on a figure the
+    survey never gives ("which model holds the best result of 91.2%?") has no answer in
+    it, whatever else it shares with it."""
+    weights = ev.scorer.term_weights
+    missing = []
+    for match in _EXACT_FIGURE.finditer(ev.question):
+        number = match.group(1) or match.group(2)
+        if not weights.knows(number):
+            missing.append(match.group().strip())
+    return tuple(dict.fromkeys(missing))
 
 
 def shares_no_term(ev: Evidence) -> bool:
@@ -263,7 +281,7 @@ class RefusalPolicy:
         if self.check_vocabulary and ev.hits:
             if shares_no_term(ev):
                 return Refusal("off topic")
-            missing = unknown_names(ev)
+            missing = unknown_names(ev) or unknown_figures(ev)
             if missing:
                 return Refusal("unknown name", missing)
             if self.everyday_ratio and everyday_only(ev, self.everyday_ratio):

@@ -203,3 +203,12 @@ def test_a_count_of_devices_memory_distance_or_steps_needs_that_unit():
     assert not answered("规划时域设为多少步？", _units("CobaltSim 的规划成功率为 79.4%。"))
     assert answered("How far ahead does it plan, how many meters?", _units("它规划前方 50 米。"))
     assert expectation("哪个模型把显存占用降低了 58%？").quantities == ()  # asks which model
+
+
+def test_an_availability_question_needs_code_or_weights_said_of_what_it_names():
+    question = "Is the QuartzSlots code open source? Where can I find the GitHub repo?"
+    other = chunk_units(abstract("a", "2601.00003", "GarnetJEPA", "Code accompanies the paper."))
+    assert not answered(question, other)  # code, but GarnetJEPA's
+    own = chunk_units(abstract("b", "2601.00004", "QuartzSlots", "Code is on GitHub."))
+    assert answered(question, own)
+    assert not answered(question, _units("QuartzSlots 把场景分解为 8 个槽。"))

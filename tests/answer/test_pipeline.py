@@ -306,3 +306,11 @@ def test_a_question_sharing_only_everyday_words_with_the_corpus_is_off_topic(bui
     assert plain.refusal_reason != "off topic"
     unchecked = make(built_index, tmp_path, refusal_everyday_ratio=None).ask(egg)
     assert unchecked.refusal_reason != "off topic"
+
+
+def test_a_question_resting_on_a_figure_the_corpus_never_gives_is_refused(built_index, tmp_path):
+    assistant = make(built_index, tmp_path)
+    answer = assistant.ask("Which model reached the 97.3% success rate on the real GR-1?")
+    assert answer.refused and answer.refusal_reason == "unknown name"
+    assert "97.3%" in answer.text
+    assert not assistant.ask("Which model reached the 95.1% success rate on the real GR-1?").refused
