@@ -18,6 +18,9 @@ from .corpus import Corpus
 from .models import Chunk, Paper, Section
 from .text import sentence_spans, trim_span
 
+BYLINE = "Authors: "
+"""How an abstract chunk's last line starts: its paper's authors."""
+
 TokenCounter = Callable[[str], int]
 
 PATH_SEPARATOR = " › "
@@ -179,12 +182,15 @@ def chunk_paper(
     anchors: Iterable[str] = (),
     mislinked: Iterable[str] = (),
 ) -> Chunk:
-    """One chunk per paper: its title and abstract, tagged with the sections citing it.
+    """One chunk per paper: its title, abstract and authors (last, so that the names
+    weigh little in its embedding but "who wrote X" can be answered and quoted), tagged
+    with the sections citing it.
 
     ``mislinked`` anchors (the link audit's mismatches) are kept apart from ``anchors`` so
     that nothing downstream names the paper after them.
     """
-    text = f"{paper.title}\n\n{paper.abstract}".strip()
+    byline = f"{BYLINE}{', '.join(paper.authors)}" if paper.authors else ""
+    text = "\n\n".join(part for part in (paper.title, paper.abstract, byline) if part).strip()
     wrong = tuple(dict.fromkeys(a for a in mislinked if a))
     anchors = tuple(dict.fromkeys(a for a in anchors if a and a not in wrong))
     context = f"arXiv:{paper.id}"

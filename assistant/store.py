@@ -72,8 +72,9 @@ LEXICON_FILE = "lexicon.json"
 AUDIT_FILE = "audit.json"
 """The link audit of the indexed corpus: staged in the build folder, moved beside the
 manifest when the build becomes active."""
-INDEX_FORMAT = 3
-"""Bumped when chunk fields change, so older indexes are rebuilt instead of half-read."""
+INDEX_FORMAT = 4
+"""Bumped when chunk fields or how chunk text is made change (4: abstracts carry their
+authors), so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
 _EMBED_GROUP = 256
 """Texts handed to the embedder at once: it batches inside; the cache is written per group."""

@@ -3,8 +3,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import chunk_corpus, chunk_section
+from assistant.chunking import BYLINE, chunk_corpus, chunk_paper, chunk_section
 from assistant.corpus import load_corpus, parse_markdown
+from assistant.models import Paper
 
 from .conftest import BUNDLED_CORPUS
 
@@ -116,3 +117,12 @@ def test_chunks_rebuild_the_section_and_respect_the_limit(pieces, max_tokens, ov
         assert count(chunk.text) <= max_tokens
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)
     assert "".join(covered(section, chunks).split()) == "".join(section.text.split())
+
+
+def test_an_abstract_chunk_ends_with_its_authors():
+    paper = Paper(id="2601.00001", title="T", abstract="We do X.", authors=("A. One", "B. Two"))
+    chunk = chunk_paper(paper, cited_in=["1.1"], anchors=["T"])
+    assert chunk.text == f"T\n\nWe do X.\n\n{BYLINE}A. One, B. Two"
+    assert not chunk_paper(Paper(id="2601.00002", title="T", abstract="X.")).text.endswith(
+        BYLINE.strip()
+    )

@@ -275,13 +275,18 @@ def test_a_chapter_in_another_heading_style_parses_and_its_eval_set_is_consisten
     mismatches = corpus.link_audit.mismatches
     assert [(m.arxiv_id, m.suggested) for m in mismatches] == [("2602.03536", "2602.03563")]
     texts = {s.ref: s.text for s in corpus.sections}
-    abstracts = {p.id: f"arXiv:{p.id} {p.title}\n{p.abstract}" for p in corpus.papers}
+    abstracts = {p.id: _indexed(p) for p in corpus.papers}
     lines = (HELDOUT / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     for question in map(json.loads, lines):
         gold = [texts[n] for n in question["sections"]] + [abstracts[i] for i in question["arxiv"]]
         assert bool(gold) == question["answerable"], question["id"]
         for expected in question["expect"]:
             assert any(expected in text for text in gold), (question["id"], expected)
+
+
+def _indexed(paper) -> str:
+    """What the index holds of a paper (its chunk: title, abstract, authors)."""
+    return f"arXiv:{paper.id} {paper.title}\n{paper.abstract}\n{', '.join(paper.authors)}"
 
 
 @pytest.mark.parametrize(
@@ -296,7 +301,7 @@ def test_every_held_out_set_is_consistent_with_its_chapter(folder):
     assert corpus.sections and corpus.papers
     assert corpus.link_audit.mismatches
     texts = {s.ref: s.text for s in corpus.sections}
-    abstracts = {p.id: f"arXiv:{p.id} {p.title}\n{p.abstract}" for p in corpus.papers}
+    abstracts = {p.id: _indexed(p) for p in corpus.papers}
     questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines()]
     assert len({q["id"] for q in questions}) == len(questions) >= 20
     assert {q["answerable"] for q in questions} == {True, False}

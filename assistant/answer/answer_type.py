@@ -274,7 +274,7 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
             r"|\bhow much (?:GPU )?(?:memory|VRAM)\b",
             re.IGNORECASE,
         ),
-        re.compile(_AMOUNT + r"(?:GB|MB|TB|KB|GiB|MiB|TiB|G|M)(?![A-Za-z])|[\d.]+\s*(?:GB|MB|TB)"),
+        re.compile(_AMOUNT + r"(?:GB|MB|TB|KB|GiB|MiB|TiB)(?![A-Za-z])|[\d.]+\s*(?:GB|MB|TB)"),
     ),
     "distance": (
         re.compile(

@@ -35,6 +35,7 @@ from ..lexicon import Lexicon, everyday_frequency, stem_words
 from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
+from .answer_type import expectation
 from .units import Unit, chunk_units
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,9 @@ def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]
     """Up to ``per_kind`` units of each chunk kind, spread evenly over the corpus."""
     by_kind: dict[str, list[Unit]] = {}
     for chunk in chunks:
-        by_kind.setdefault(chunk.kind, []).extend(chunk_units(chunk))
+        by_kind.setdefault(chunk.kind, []).extend(
+            unit for unit in chunk_units(chunk) if unit.kind != "byline"
+        )
     out = {}
     for kind, units in by_kind.items():
         if len(units) > per_kind:
@@ -401,9 +404,14 @@ class UnitScorer:
     def score(
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray | None = None
     ) -> list[ScoredUnit]:
-        """Every unit of ``hits``, best first."""
+        """Every unit of ``hits``, best first; a paper's byline only for a question asking
+        who wrote it (names would otherwise match any question naming a person)."""
+        authors = expectation(question).kind == "authors"
         units: list[tuple[Unit, Hit]] = [
-            (unit, hit) for hit in hits for unit in chunk_units(hit.chunk)
+            (unit, hit)
+            for hit in hits
+            for unit in chunk_units(hit.chunk)
+            if authors or unit.kind != "byline"
         ]
         if not units:
             return []

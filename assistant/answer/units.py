@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from ..chunking import BYLINE
 from ..corpus import normalize_arxiv_id
 from ..models import Chunk
 from ..text import CJK_CHAR, MD_LINK, sentence_spans, trim_span
@@ -52,8 +53,8 @@ class Unit:
     kind: str
     """``sentence``, ``item`` (list item), ``row`` (table row), ``code`` (a line of a
     fenced code block), ``lead`` (line ending in a colon that introduces what follows),
-    ``heading`` (a bold line heading the paragraph below it) or ``title`` (a paper's
-    title)."""
+    ``heading`` (a bold line heading the paragraph below it), ``title`` (a paper's
+    title) or ``byline`` (its authors)."""
     linked: tuple[str, ...] = ()
     """arXiv IDs the unit links to."""
     context: str = ""
@@ -221,6 +222,9 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             continue  # only images or HTML tags
         if chunk.kind == "abstract" and n == 0:
             add(a, b, "title")
+            continue
+        if chunk.kind == "abstract" and line.startswith(BYLINE):
+            add(a, b, "byline")
             continue
         if line.startswith("|"):
             if _TABLE_RULE.match(line):

@@ -140,3 +140,12 @@ def test_specificity_tells_a_corpus_own_words_from_everyday_ones():
     assert weights.specificity("world") > 5 * weights.specificity("通过")
     assert weights.specificity("鸡蛋") == 0.0  # never used
     assert weights.specificity("7") == float("inf")  # a figure the corpus writes
+
+
+def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
+    paper = abstract("a", "2601.00001", "Paper T0", "About T0. About T1.\n\nAuthors: Ann T0")
+    scorer = UnitScorer([paper], TopicEmbedder(), ScoringWeights())
+    kinds = [s.unit.kind for s in scorer.score("What does Paper T0 find?", hits_of(paper))]
+    assert "byline" not in kinds and "sentence" in kinds
+    asked = scorer.score("Who wrote Paper T0?", hits_of(paper))
+    assert "byline" in [s.unit.kind for s in asked]

@@ -133,3 +133,11 @@ def test_a_code_line_is_matched_with_its_block_language():
     units = chunk_units(section("c", "1.1", "配置", "示例：\n\n```yaml\ncontext_frames: 4\n```\n"))
     code = next(u for u in units if u.kind == "code")
     assert code.display == "context_frames: 4" and "yaml" in code.scoring_text
+
+
+def test_an_abstract_chunk_last_line_of_authors_is_its_byline():
+    units = chunk_units(
+        abstract("a", "2601.00001", "T", "We do this. It works.\n\nAuthors: A. One")
+    )
+    assert [u.kind for u in units] == ["title", "sentence", "sentence", "byline"]
+    assert units[-1].display == "Authors: A. One"
