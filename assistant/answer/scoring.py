@@ -405,7 +405,8 @@ class UnitScorer:
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray | None = None
     ) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
-        who wrote it (names would otherwise match any question naming a person)."""
+        who wrote it (names would otherwise match any question naming a person), and then
+        with the ``named`` bonus: it is the answer, not one sentence among the abstract's."""
         authors = expectation(question).kind == "authors"
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
@@ -438,6 +439,7 @@ class UnitScorer:
                 + w.chunk * hit.score
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
+                + (w.named if unit.kind == "byline" else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))
