@@ -24,7 +24,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
 from .answer_type import expectation
+from .tables import extreme_row
 from .units import Unit, chunk_units
 
 log = logging.getLogger(__name__)
@@ -349,11 +350,20 @@ class UnitScorer:
     ) -> float:
         """IDF-weighted share of the question's content terms found in the unit, in
         either language when ``translations`` (from :meth:`translations`) are given."""
+        return self.text_coverage(question_terms, unit.scoring_text, translations)
+
+    def text_coverage(
+        self,
+        question_terms: Sequence[str],
+        text: str,
+        translations: dict[str, frozenset[str]] | None = None,
+    ) -> float:
+        """:meth:`coverage` of any text (a table header)."""
         if not question_terms:
             return 0.0
         translations = translations or {}
-        found = _unit_terms(unit.scoring_text)
-        lowered = unit.scoring_text.lower()
+        found = _unit_terms(text)
+        lowered = text.lower()
         total = got = 0.0
         for term in question_terms:
             other = translations.get(term, frozenset())
@@ -365,6 +375,25 @@ class UnitScorer:
                 other_found = not other.isdisjoint(found)
             inside = term.isascii() and len(term) > 2 and term in lowered
             if term in found or inside or other_found:
+                got += weight
+        return got / total if total else 0.0
+
+    def header_match(
+        self,
+        question_terms: Sequence[str],
+        header: str,
+        translations: dict[str, frozenset[str]],
+    ) -> float:
+        """IDF-weighted share of the question's terms a table header contains, in either
+        language, as substrings: a header is a few run-together words (参数量 holds 参数,
+        the translation of "parameter", though no tokenizer cuts it out)."""
+        lowered = header.lower()
+        total = got = 0.0
+        for term in question_terms:
+            other = translations.get(term, frozenset())
+            weight = self.term_weights.weight(term, other)
+            total += weight
+            if any(len(word) > 1 and word.lower() in lowered for word in (term, *other)):
                 got += weight
         return got / total if total else 0.0
 
@@ -406,7 +435,9 @@ class UnitScorer:
     ) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
         who wrote it (names would otherwise match any question naming a person), and then
-        with the ``named`` bonus: it is the answer, not one sentence among the abstract's."""
+        with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
+        For a question asking for a table's largest or smallest value, the row holding it
+        ranks first (:mod:`assistant.answer.tables`)."""
         authors = expectation(question).kind == "authors"
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
@@ -444,6 +475,14 @@ class UnitScorer:
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))
             )
+        extreme = extreme_row(
+            question,
+            [unit for unit, _ in units],
+            lambda header: self.header_match(qterms, header, translated),
+        )
+        if extreme is not None:
+            top = max(s.score for s in scored) + w.named
+            scored = [replace(s, score=top) if s.unit is extreme.unit else s for s in scored]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 

@@ -149,3 +149,17 @@ def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
     assert "byline" not in kinds and "sentence" in kinds
     asked = scorer.score("Who wrote Paper T0?", hits_of(paper))
     assert asked[0].unit.kind == "byline"
+
+
+def test_a_question_for_a_table_extreme_ranks_the_row_holding_it_first():
+    table = section(
+        "t",
+        "1.5",
+        "对比",
+        "| 模型 | 参数量 |\n|---|---|\n| T0 | 7B |\n| T1 | 55B |\n| T2 | 3B |\n",
+    )
+    scorer = UnitScorer([table], TopicEmbedder(), ScoringWeights())
+    scored = scorer.score("表中哪个模型的参数量最大？", hits_of(table))
+    assert scored[0].unit.display == "模型: T1 · 参数量: 55B"
+    smallest = scorer.score("表中哪个模型的参数量最小？", hits_of(table))
+    assert smallest[0].unit.display == "模型: T2 · 参数量: 3B"

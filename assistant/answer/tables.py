@@ -1,0 +1,135 @@
+"""Superlative questions over a table, answered by reading the column, not by similarity.
+
+"Which model in the table has the most parameters?" matches every row of the table about
+equally well, so sentence ranking quotes whichever rows it likes, rarely the one holding
+the largest value. Reading the table is exact: find the column the question asks about
+(the header sharing the most question terms, in either language, among columns of
+numbers), read each row's value with its magnitude or unit (``1.6B``, ``120M``, ``15 天``,
+``2 小时``), and take the row with the largest or smallest. The patterns are how questions
+ask for an extreme, in either language, not anything about a corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .answer_type import names_in
+from .units import Unit
+
+_HIGHEST = re.compile(
+    r"最(?:大|多|高|长|快|强|好|优|贵|久|新|远)|largest|biggest|most|highest|longest|fastest"
+    r"|best|greatest|maximum|top|newest|latest|strongest",
+    re.IGNORECASE,
+)
+_LOWEST = re.compile(
+    r"最(?:小|少|低|短|慢|差|便宜|轻|早|弱)|smallest|fewest|least|lowest|shortest|slowest"
+    r"|cheapest|minimum|lightest|earliest|weakest",
+    re.IGNORECASE,
+)
+_SPEED = re.compile(r"最快|最慢|fastest|slowest|quickest", re.IGNORECASE)
+_TIME_COLUMN = re.compile(r"耗时|延迟|时间|latency|time|\bms\b|（s）|\(s\)", re.IGNORECASE)
+"""A column of times: "fastest" is its smallest value."""
+_LOWER_BETTER = re.compile(r"↓")
+_NUMBER = re.compile(
+    r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*([KMBTkmbt万亿]|年|个月|月|周|天|小时|h|分钟|min|ms|秒|s)?"
+)
+_MAGNITUDE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "万": 1e4, "亿": 1e8}
+_HOURS = {
+    "年": 8760.0,
+    "个月": 730.0,
+    "月": 730.0,
+    "周": 168.0,
+    "天": 24.0,
+    "小时": 1.0,
+    "h": 1.0,
+    "分钟": 1 / 60,
+    "min": 1 / 60,
+    "秒": 1 / 3600,
+    "s": 1 / 3600,
+    "ms": 1 / 3.6e6,
+}
+
+
+def direction(question: str) -> bool | None:
+    """True when ``question`` asks for a largest value, False for a smallest, None for
+    neither (or both)."""
+    high, low = bool(_HIGHEST.search(question)), bool(_LOWEST.search(question))
+    return high if high != low else None
+
+
+def value(cell: str) -> float | None:
+    """A cell's number in common units (magnitudes multiplied out, times in hours);
+    None for ``—`` or text."""
+    match = _NUMBER.search(cell.replace("~", "").replace("≈", ""))
+    if match is None:
+        return None
+    number = float(match.group(1).replace(",", ""))
+    suffix = (match.group(2) or "").strip()
+    if suffix.lower() in _MAGNITUDE:
+        return number * _MAGNITUDE[suffix.lower()]
+    return number * _HOURS.get(suffix, 1.0)
+
+
+@dataclass(frozen=True)
+class Extreme:
+    """The row holding a column's largest or smallest value."""
+
+    unit: Unit
+    column: str
+    value: str
+
+
+def _cells(unit: Unit) -> list[tuple[str, str]]:
+    pairs = []
+    for cell in unit.display.split(" · "):
+        head, sep, rest = cell.partition(": ")
+        if not sep:
+            return []
+        pairs.append((head.strip(), rest.strip()))
+    return pairs
+
+
+def extreme_row(
+    question: str, units: Sequence[Unit], match: Callable[[str], float]
+) -> Extreme | None:
+    """The table row ``question`` asks for when it asks for a largest or smallest value:
+    among the rows of each table (rows sharing a header), the column whose header
+    ``match`` scores highest (a share of the question's terms; at least one must match)
+    among columns where most rows hold a number, and the row with the extreme value. A
+    table that does not hold every name the question uses is not what it asks about."""
+    wanted = direction(question)
+    if wanted is None:
+        return None
+    tables: dict[tuple[str, ...], list[tuple[Unit, list[tuple[str, str]]]]] = {}
+    for unit in units:
+        if unit.kind != "row":
+            continue
+        cells = _cells(unit)
+        if len(cells) >= 2:
+            tables.setdefault(tuple(h for h, _ in cells), []).append((unit, cells))
+    names = names_in(question)
+    best: tuple[float, Extreme] | None = None
+    for header, rows in tables.items():
+        if len(rows) < 2:
+            continue
+        text = " ".join(unit.display for unit, _ in rows).lower()
+        if any(name not in text for name in names):
+            continue  # "RT-2 的最大版本": an extreme of something the table does not hold
+        for n, column in enumerate(header[1:], start=1):
+            values = [(value(cells[n][1]), unit, cells[n][1]) for unit, cells in rows]
+            numbers = [v for v in values if v[0] is not None]
+            if len(numbers) < max(2, (len(values) + 1) // 2):
+                continue
+            score = match(column)
+            if score <= 0 or (best is not None and score <= best[0]):
+                continue
+            highest = wanted
+            if _SPEED.search(question) and _TIME_COLUMN.search(column):
+                highest = not wanted
+            elif _LOWER_BETTER.search(column) and re.search(r"最(?:好|优)|best", question, re.I):
+                highest = False
+            pick = (max if highest else min)(numbers, key=lambda v: v[0])
+            best = (score, Extreme(pick[1], column, pick[2]))
+    return best[1] if best else None
