@@ -44,7 +44,8 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
     answer's sentences are better spent on what the abstract says. A second source is
     quoted only when it is near the top of the ranking: the abstract of a paper the best
     unit links to or names by one of its anchors (the claim names it, the abstract has its
-    details; a mislinked anchor names the paper the link audit suggests), or any source
+    details; a mislinked anchor names the paper the link audit suggests; not for the table
+    row holding an extreme asked for: the figure is the answer), or any source
     scoring within ``margin`` of the best; each extra source is one more citation that
     may be off-topic, so it gives only those of its units that rank among the best
     ``2 × max_sentences`` (at least its best one).
@@ -82,9 +83,13 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
             break
         if chunk.id in sources:
             continue
-        linked = chunk.kind == "abstract" and (
-            chunk.arxiv_id in best.unit.linked
-            or any(anchor in best.unit.display for anchor in chunk.anchors)
+        linked = (
+            chunk.kind == "abstract"
+            and not best.extreme
+            and (
+                chunk.arxiv_id in best.unit.linked
+                or any(anchor in best.unit.display for anchor in chunk.anchors)
+            )
         )
         if (linked and chunk.id in near_sources) or item.score >= best.score - limits.margin:
             sources.append(chunk.id)

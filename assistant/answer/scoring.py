@@ -249,6 +249,8 @@ class ScoredUnit:
     question's language: how much more this question matches the unit than any question
     would (support, for refusal; z is no support measure: the best of many units always
     stands out, even for an off-topic question)."""
+    extreme: bool = False
+    """The table row holding the largest or smallest value the question asks for."""
 
 
 @dataclass(frozen=True)
@@ -482,7 +484,9 @@ class UnitScorer:
         )
         if extreme is not None:
             top = max(s.score for s in scored) + w.named
-            scored = [replace(s, score=top) if s.unit is extreme.unit else s for s in scored]
+            scored = [
+                replace(s, score=top, extreme=True) if s.unit is extreme.unit else s for s in scored
+            ]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 

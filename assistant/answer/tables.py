@@ -28,10 +28,17 @@ _LOWEST = re.compile(
     r"|cheapest|minimum|lightest|earliest|weakest",
     re.IGNORECASE,
 )
+_BEST = re.compile(r"最(?:好|优|佳)|\bbest\b", re.IGNORECASE)
+_WORST = re.compile(r"最差|最糟|\bworst\b", re.IGNORECASE)
 _SPEED = re.compile(r"最快|最慢|fastest|slowest|quickest", re.IGNORECASE)
 _TIME_COLUMN = re.compile(r"耗时|延迟|时间|latency|time|\bms\b|（s）|\(s\)", re.IGNORECASE)
 """A column of times: "fastest" is its smallest value."""
-_LOWER_BETTER = re.compile(r"↓")
+_LOWER_BETTER = re.compile(
+    r"↓|误差|错误|失败|穿模|违反|延迟|耗时|error|failure|violation|latency|FVD|FID|\bL2\b",
+    re.IGNORECASE,
+)
+"""Columns where a smaller value is better: their best is the smallest, their worst the
+largest."""
 _NUMBER = re.compile(
     r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*([KMBTkmbt万亿]|年|个月|月|周|天|小时|h|分钟|min|ms|秒|s)?"
 )
@@ -56,6 +63,8 @@ def direction(question: str) -> bool | None:
     """True when ``question`` asks for a largest value, False for a smallest, None for
     neither (or both)."""
     high, low = bool(_HIGHEST.search(question)), bool(_LOWEST.search(question))
+    if not high and not low and _WORST.search(question):
+        return True  # the worst error, latency, failure rate: the highest (see extreme_row)
     return high if high != low else None
 
 
@@ -126,10 +135,13 @@ def extreme_row(
             if score <= 0 or (best is not None and score <= best[0]):
                 continue
             highest = wanted
+            lower_better = bool(_LOWER_BETTER.search(column))
             if _SPEED.search(question) and _TIME_COLUMN.search(column):
                 highest = not wanted
-            elif _LOWER_BETTER.search(column) and re.search(r"最(?:好|优)|best", question, re.I):
-                highest = False
+            elif _BEST.search(question):
+                highest = not lower_better
+            elif _WORST.search(question):
+                highest = lower_better
             pick = (max if highest else min)(numbers, key=lambda v: v[0])
             best = (score, Extreme(pick[1], column, pick[2]))
     return best[1] if best else None

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from assistant.answer.extractive import ExtractiveLimits, extractive_body, select
 from assistant.answer.scoring import ScoredUnit
 from assistant.answer.units import chunk_units
@@ -46,6 +48,11 @@ def test_the_abstract_of_a_paper_the_best_sentence_links_to_is_quoted_when_near_
     far = [("s", 1), ("s", 2), ("s", 3), ("o", 0), ("o", 1), ("p", 1)]
     chosen = select(ranked(hits, far), limits)
     assert {u.chunk_id for u, _ in chosen} == {"s"}
+
+    # nor for the table row a superlative question asked for: its figure is the answer
+    first = ranked(hits, [("s", 1), ("o", 1), ("p", 1)])
+    first[0] = replace(first[0], extreme=True)
+    assert {u.chunk_id for u, _ in select(first, limits)} == {"s"}
 
 
 def test_items_sharing_a_bold_lead_are_listed_under_one_copy_of_it():

@@ -56,3 +56,17 @@ def test_no_extreme_without_a_matching_column_or_for_something_the_table_lacks()
     assert extreme_row("哪个模型最大？", rows, _match("不存在")) is None
     assert extreme_row("RT-2 的最大版本有多少参数？", rows, _match("参数")) is None
     assert extreme_row("哪个模型的参数量是多少？", rows, _match("参数")) is None
+
+
+def test_best_and_worst_follow_whether_the_column_is_better_high_or_low():
+    table = (
+        "| 模型 | 穿模率 (%) | 成功率 (%) |\n|---|---|---|\n| A | 12.0 | 80 |\n| B | 30.5 | 65 |\n"
+    )
+    rows = [u for u in chunk_units(section("t", "1", "表", table)) if u.kind == "row"]
+    worst = extreme_row("Which model has the worst interpenetration 穿模率?", rows, _match("穿模"))
+    assert worst is not None and worst.unit.display.startswith("模型: B")
+    best = extreme_row("哪个模型的穿模率最好？", rows, _match("穿模"))
+    assert best is not None and best.unit.display.startswith("模型: A")
+    assert extreme_row("成功率最差的是哪个？", rows, _match("成功")).unit.display.startswith(
+        "模型: B"
+    )
