@@ -266,12 +266,15 @@ class Assistant:
             raise InvalidInput("embed() takes a list of texts, not one string")
         return self.embedder.embed_documents(list(texts))
 
-    def prepare_answers(self) -> int:
-        """Embed the sentence statistics sample that answers are scored against, now
-        rather than on the first question (cached beside the index; a no-op once done).
-        Returns the number of sample sentences."""
-        stats = self.answers.scorer.stats
-        return sum(s.count for s in stats.values())
+    def prepare_answers(self, progress: bool = False) -> int:
+        """Embed, now rather than on the first questions, the sentence statistics sample
+        answers are scored against and every quotable sentence of the corpus (up to
+        ``prepare_sentences_max``; cached beside the index, a no-op once done), so that
+        no question waits for sentences to be embedded. Returns how many sentences were
+        embedded now."""
+        scorer = self.answers.scorer
+        _ = scorer.stats
+        return scorer.prepare(self.settings.prepare_sentences_max, progress=progress)
 
     def audit(self) -> AuditReport:
         """Check every arXiv link of the survey against the linked paper's real title.

@@ -203,8 +203,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     assistant = make_assistant(args)
     report = assistant.build_index(rebuild=args.rebuild, progress=sys.stderr.isatty())
     m = report.manifest
-    log.info("preparing sentence statistics for answers (once per index)")
-    assistant.prepare_answers()
+    log.info("preparing the sentences answers quote (once per index)")
+    assistant.prepare_answers(progress=sys.stderr.isatty())
     if args.json:
         _print_json(
             {

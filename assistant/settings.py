@@ -249,6 +249,14 @@ class Settings(BaseSettings):
         description="Sentences per chunk kind embedded once (and cached) to standardise "
         "sentence similarities per kind.",
     )
+    prepare_sentences_max: int = Field(
+        default=20000,
+        ge=0,
+        description="`index` embeds every quotable sentence of the corpus (cached beside "
+        "the index) when there are at most this many, so that no question waits for its "
+        "hits' sentences to be embedded (1-2 s per question on a fresh index otherwise); "
+        "larger corpora embed them question by question. 0: never at index time.",
+    )
     sentence_margin: float = Field(
         default=0.0,
         ge=0,

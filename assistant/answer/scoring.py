@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..embeddings import Embedder
 from ..lexicon import Lexicon, everyday_frequency, stem_words
@@ -214,6 +215,29 @@ class UnitVectors:
                 return np.zeros((0, self.embedder.dim), dtype=np.float32)
             return np.stack([self._vectors[k] for k in keys])
 
+    def fill(self, texts: Sequence[str], progress: bool = False, group: int = 256) -> int:
+        """Embed the ``texts`` not cached yet, in groups, saving the cache every few
+        groups and at the end (not after each, as :meth:`get` does: the file is rewritten
+        whole). Returns how many were embedded."""
+        keys = {self._key(t): t for t in texts}
+        todo = [(k, t) for k, t in keys.items() if k not in self._vectors]
+        if not todo:
+            return 0
+        with tqdm(
+            total=len(todo), desc="embedding sentences", unit="sentence", disable=not progress
+        ) as bar:
+            for n, start in enumerate(range(0, len(todo), group), 1):
+                part = todo[start : start + group]
+                vectors = self.embedder.embed_documents([t for _, t in part])
+                with self._lock:
+                    self._vectors.update(zip((k for k, _ in part), vectors, strict=True))
+                    if n % 20 == 0:
+                        self._save()
+                bar.update(len(part))
+        with self._lock:
+            self._save()
+        return len(todo)
+
     def _save(self) -> None:
         if self.path is None:
             return
@@ -339,6 +363,26 @@ class UnitScorer:
                         stats[kind] = KindStats(mean=mean, cov=cov, count=len(vectors))
                     self._stats = stats
         return self._stats
+
+    def prepare(self, max_units: int, progress: bool = False) -> int:
+        """Embed every quotable unit of the corpus now, at index time, unless there are
+        more than ``max_units`` (then questions embed the units of their hits as they come).
+        Returns how many units were embedded now."""
+        texts = [
+            unit.scoring_text
+            for chunk in self.chunks
+            for unit in chunk_units(chunk)
+            if unit.kind != "byline"
+        ]
+        if len(texts) > max_units:
+            log.info(
+                "%d sentences: more than prepare_sentences_max (%d); each question embeds "
+                "those of its hits instead",
+                len(texts),
+                max_units,
+            )
+            return 0
+        return self.vectors.fill(texts, progress=progress)
 
     def translations(self, question_terms: Sequence[str]) -> dict[str, frozenset[str]]:
         """The other language's words for each question term (none without a lexicon)."""

@@ -163,3 +163,26 @@ def test_a_question_for_a_table_extreme_ranks_the_row_holding_it_first():
     assert scored[0].unit.display == "模型: T1 · 参数量: 55B"
     smallest = scorer.score("表中哪个模型的参数量最小？", hits_of(table))
     assert smallest[0].unit.display == "模型: T2 · 参数量: 3B"
+
+
+class CountingEmbedder(TopicEmbedder):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return super().embed_documents(texts)
+
+
+def test_every_quotable_unit_is_embedded_at_index_time_up_to_a_cap(tmp_path):
+    chunks = [section(f"s{n}", f"1.{n}", "节", f"句 T{n} 一。句 T{n} 二。") for n in range(3)]
+    chunks.append(abstract("a", "2601.00001", "Paper T4", "About T4.\n\nAuthors: Ann"))
+    embedder = CountingEmbedder()
+    cache = tmp_path / "cache.npz"
+    scorer = UnitScorer(chunks, embedder, ScoringWeights(), cache_path=cache)
+    assert scorer.prepare(max_units=3) == 0 and embedder.calls == 0  # 8 units: over the cap
+    assert scorer.prepare(max_units=100) == 8  # bylines only for author questions
+    assert cache.is_file() and scorer.prepare(max_units=100) == 0  # cached: nothing again
+    again = UnitScorer(chunks, CountingEmbedder(), ScoringWeights(), cache_path=cache)
+    again.score("句 T1", hits_of(*chunks))
+    assert again.vectors.embedder.calls == 0  # the question found every unit cached
