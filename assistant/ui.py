@@ -58,6 +58,8 @@ class ChatBackend(Protocol):
 
     def build_index(self, rebuild: bool = False, progress: bool = True) -> Any: ...
 
+    def prepare_answers(self, progress: bool = False) -> int: ...
+
 
 @dataclass
 class Turn:
@@ -559,6 +561,9 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
         progress(0, desc="Reading the corpus")
         try:
             report = assistant.build_index(rebuild=bool(rebuild), progress=True)
+            if not report.unchanged:
+                progress(0.9, desc="Embedding the sentences answers quote")
+                assistant.prepare_answers(progress=True)
         except AssistantError as exc:
             return index_html(assistant.info()), f'<p class="warn">⚠ {esc(exc)}</p>'
         if report.unchanged:

@@ -71,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         assistant.build_index(progress=sys.stderr.isatty())
+        assistant.prepare_answers(progress=sys.stderr.isatty())
     app = create_app(assistant)
     threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
     url = f"http://{settings.host}:{settings.port}/"

@@ -359,7 +359,7 @@ def test_reindex_reports_progress_and_result(scripted):
     scripted.manifest = {"chunks": 3, "sections": 2, "abstracts": 1, "embedder": "hash", "dim": 8}
     with served(scripted) as url:
         facts, note = _client(url).predict(True, api_name="/reindex")
-    assert scripted.builds == [True]
+    assert scripted.builds == [True] and scripted.prepared == 1  # sentences embedded too
     assert "3 (2 section, 1 abstract)" in facts and "3 embedded, 5 reused" in note
 
 

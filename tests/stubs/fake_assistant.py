@@ -67,6 +67,7 @@ class FakeAssistant:
     manifest: dict | None = None
     calls: list[dict] = field(default_factory=list)
     builds: list[bool] = field(default_factory=list)
+    prepared: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stream(self, question, history=None, k=None, mode=None) -> Iterator[str | Answer]:
@@ -91,3 +92,7 @@ class FakeAssistant:
     def build_index(self, rebuild: bool = False, progress: bool = True):
         self.builds.append(rebuild)
         return SimpleNamespace(unchanged=False, embedded=3, reused=5, removed=0)
+
+    def prepare_answers(self, progress: bool = False) -> int:
+        self.prepared += 1
+        return 0
