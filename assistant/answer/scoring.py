@@ -506,6 +506,18 @@ class UnitScorer:
             chinese = np.array([bool(CJK_CHAR.search(unit.display)) for unit, _ in units])
             z = np.where(chinese, np.maximum(z, bridged), z)
         w = self.weights
+        asked = set(qterms) | {t for words in translated.values() for t in words}
+        titles: dict[str, bool] = {}
+
+        def titled(chunk: Chunk) -> bool:
+            """Whether the question restates the chunk's section title ("哪些开放问题" of
+            ``14.7 开放问题``): every content word of it, at least two characters."""
+            title = chunk.section_title or ""
+            if title not in titles:
+                words = [t for t in content_terms(title) if len(t) > 1]
+                titles[title] = chunk.kind == "section" and bool(words) and set(words) <= asked
+            return titles[title]
+
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit, translated)
@@ -517,6 +529,7 @@ class UnitScorer:
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if unit.kind == "byline" else 0.0)
+                + (w.named if titled(hit.chunk) else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))

@@ -186,3 +186,14 @@ def test_every_quotable_unit_is_embedded_at_index_time_up_to_a_cap(tmp_path):
     again = UnitScorer(chunks, CountingEmbedder(), ScoringWeights(), cache_path=cache)
     again.score("句 T1", hits_of(*chunks))
     assert again.vectors.embedder.calls == 0  # the question found every unit cached
+
+
+def test_a_question_restating_a_section_title_prefers_that_section():
+    intro = section("i", "14", "天气预报", "本章最后总结开放问题 T1。")
+    problems = section("p", "14.7", "开放问题", "- 极端事件 T2\n- 物理守恒 T3")
+    scorer = UnitScorer([intro, problems], TopicEmbedder(), ScoringWeights())
+    scored = scorer.score("本章最后总结了哪些开放问题？", hits_of(intro, problems))
+    assert scored[0].hit.chunk.id == "p"
+    # a title the question does not restate gets nothing
+    other = scorer.score("本章最后总结了什么？", hits_of(intro, problems))
+    assert other[0].hit.chunk.id == "i"
