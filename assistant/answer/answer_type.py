@@ -23,10 +23,12 @@ sentence can be checked for without a model:
 - *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
   ``Authors:`` line, ``et al.``, 等人);
 - *availability* ("where can I find the code", 代码是否开源): some sentence must speak of
-  code, weights or a repository;
-  (these three: in a sentence about what the question names, when it names anything)
+  code, weights or a repository (these three in a sentence about what the question
+  names, when it names anything);
 - a *comparison* of two things the question names ("A 和 B 相比哪个更好", "A or B"):
-  one sentence must name both, or table rows of the same table each of them.
+  one sentence must name both, or table rows of the same table each of them;
+- a count in a unit of its own, besides any of the above: *devices* (多少块 GPU: ``16 块
+  A100``), *memory* (多少显存: ``18GB``), *distance* (多少公里), *steps* (多少步).
 
 A question of none of these types is never refused here. The patterns are about how
 questions ask, in either language, not about any corpus.
