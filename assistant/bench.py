@@ -616,7 +616,7 @@ def measure_embedder(embedder_name: str, queries: int) -> EmbedderRun:
         min(assistant.settings.chunk_max_tokens, embedder.max_tokens),
         assistant.settings.chunk_overlap_tokens,
     )
-    texts = [c.indexed_text for c in chunks]
+    texts = [c.embedded_text for c in chunks]
     embedder.embed_documents(texts[:1])  # warm-up
     start = time.perf_counter()
     one = np.stack([embedder.embed_documents([t])[0] for t in texts])

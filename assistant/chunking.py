@@ -15,11 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from .corpus import Corpus
-from .models import Chunk, Paper, Section
+from .models import BYLINE, Chunk, Paper, Section
 from .text import sentence_spans, trim_span
-
-BYLINE = "Authors: "
-"""How an abstract chunk's last line starts: its paper's authors."""
 
 TokenCounter = Callable[[str], int]
 
@@ -189,8 +186,9 @@ def chunk_paper(
     ``mislinked`` anchors (the link audit's mismatches) are kept apart from ``anchors`` so
     that nothing downstream names the paper after them.
     """
+    body = "\n\n".join(part for part in (paper.title, paper.abstract) if part).strip()
     byline = f"{BYLINE}{', '.join(paper.authors)}" if paper.authors else ""
-    text = "\n\n".join(part for part in (paper.title, paper.abstract, byline) if part).strip()
+    text = f"{body}\n\n{byline}" if body and byline else body or byline
     wrong = tuple(dict.fromkeys(a for a in mislinked if a))
     anchors = tuple(dict.fromkeys(a for a in anchors if a and a not in wrong))
     context = f"arXiv:{paper.id}"
@@ -208,7 +206,7 @@ def chunk_paper(
         cited_in=tuple(dict.fromkeys(cited_in)),
         anchors=anchors,
         mislinked_anchors=wrong,
-        content_hash=_hash(context, text),
+        content_hash=_hash(context, body),  # what is embedded: not the byline
     )
 
 

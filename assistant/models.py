@@ -103,6 +103,11 @@ class Paper(Record):
         return ARXIV_ABS_URL.format(self.id)
 
 
+BYLINE = "Authors: "
+"""How an abstract chunk's last paragraph starts: its paper's authors
+(:func:`assistant.chunking.chunk_paper`)."""
+
+
 class Chunk(Record):
     """A unit of retrieval: part of one section, or one paper's title and abstract."""
 
@@ -141,8 +146,21 @@ class Chunk(Record):
 
     @property
     def indexed_text(self) -> str:
-        """The text embedders and BM25 see."""
+        """The text BM25 sees."""
         return f"{self.context}\n{self.text}" if self.context else self.text
+
+    @property
+    def embedded_text(self) -> str:
+        """The text the embedder sees: :attr:`indexed_text` without an abstract's byline.
+        Names say whom a paper is by, not what it is about; in the vector they would only
+        pull papers with similar names (or, in generated test corpora, identical ones)
+        together."""
+        text = self.indexed_text
+        if self.kind == "abstract":
+            head, sep, tail = text.rpartition(f"\n\n{BYLINE}")
+            if sep and "\n" not in tail:
+                return head
+        return text
 
     @property
     def label(self) -> str:

@@ -72,9 +72,9 @@ LEXICON_FILE = "lexicon.json"
 AUDIT_FILE = "audit.json"
 """The link audit of the indexed corpus: staged in the build folder, moved beside the
 manifest when the build becomes active."""
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 """Bumped when chunk fields or how chunk text is made change (4: abstracts carry their
-authors), so older indexes are rebuilt instead of half-read."""
+authors; 5: which are not embedded), so older indexes are rebuilt instead of half-read."""
 _CHROMA_BATCH = 1000
 _EMBED_GROUP = 256
 """Texts handed to the embedder at once: it batches inside; the cache is written per group."""
@@ -405,7 +405,7 @@ class IndexStore:
         folder = self._build_dir(manifest.build_id)
         texts: dict[str, str] = {}
         for chunk in chunks:
-            texts.setdefault(chunk.content_hash, chunk.indexed_text)
+            texts.setdefault(chunk.content_hash, chunk.embedded_text)
         vectors = VectorTable(texts, embedder.dim)
         t0 = time.perf_counter()
         cache = self._open_cache()

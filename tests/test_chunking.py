@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from assistant.chunking import BYLINE, chunk_corpus, chunk_paper, chunk_section
 from assistant.corpus import load_corpus, parse_markdown
-from assistant.models import Paper
+from assistant.models import Chunk, Paper
 
 from .conftest import BUNDLED_CORPUS
 
@@ -126,3 +126,12 @@ def test_an_abstract_chunk_ends_with_its_authors():
     assert not chunk_paper(Paper(id="2601.00002", title="T", abstract="X.")).text.endswith(
         BYLINE.strip()
     )
+
+
+def test_an_abstract_byline_is_indexed_for_bm25_but_not_embedded():
+    paper = Paper(id="2601.00001", title="T", abstract="We do X.", authors=("A. One",))
+    chunk = chunk_paper(paper)
+    assert "A. One" in chunk.indexed_text and "A. One" not in chunk.embedded_text
+    assert chunk.embedded_text.endswith("We do X.")
+    survey = Chunk(id="s", kind="section", text="作者名单如下。\n\nAuthors: A. One", source="x.md")
+    assert survey.embedded_text == survey.indexed_text  # only an abstract's byline is left out

@@ -333,7 +333,7 @@ def test_every_chunk_is_stored_with_its_own_vector(corpus_copy, tmp_path, embed_
     chunks = a.index.chunks
     stored = a.index.collection.get(ids=[c.id for c in chunks], include=["embeddings"])
     by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-    expected = a.embedder.embed_documents([c.indexed_text for c in chunks])
+    expected = a.embedder.embed_documents([c.embedded_text for c in chunks])
     for chunk, vector in zip(chunks, expected, strict=True):
         assert np.allclose(by_id[chunk.id], vector, atol=1e-6), chunk.id
 

@@ -82,7 +82,7 @@ def test_cached_vectors_equal_freshly_computed_ones(settings):
     chunks = assistant.index.chunks
     got = assistant.index.collection.get(ids=[c.id for c in chunks], include=["embeddings"])
     stored = dict(zip(got["ids"], got["embeddings"], strict=True))
-    fresh = assistant.embedder.embed_documents([c.indexed_text for c in chunks])
+    fresh = assistant.embedder.embed_documents([c.embedded_text for c in chunks])
     for chunk, vector in zip(chunks, fresh, strict=True):
         np.testing.assert_allclose(stored[chunk.id], vector, atol=1e-6)
 

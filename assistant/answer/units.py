@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from ..chunking import BYLINE
 from ..corpus import normalize_arxiv_id
-from ..models import Chunk
+from ..models import BYLINE, Chunk
 from ..text import CJK_CHAR, MD_LINK, sentence_spans, trim_span
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
