@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="build or update the index",
         description="Parse the corpus, chunk it, embed new or changed chunks and "
-        "store them in Chroma with a BM25 sidecar. Unchanged chunks are reused.",
+        "store them in Chroma with a BM25 sidecar. Unchanged chunks are reused. Then embed "
+        "the sentences answers quote (up to prepare_sentences_max; cached beside the index), "
+        "so that no question waits for them.",
     )
     p.add_argument(
         "--rebuild",
