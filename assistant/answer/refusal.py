@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,16 @@ class Evidence:
     scored: Sequence[ScoredUnit]
     scorer: UnitScorer
 
+    @cached_property
+    def terms(self) -> list[str]:
+        """The question's content terms (computed once for every rule that reads them)."""
+        return content_terms(self.question)
+
+    @cached_property
+    def translations(self) -> dict[str, frozenset[str]]:
+        """The other language's words for each of :attr:`terms`."""
+        return self.scorer.translations(self.terms)
+
 
 def _best(scored: Sequence[ScoredUnit], key: Callable[[ScoredUnit], float]) -> float:
     return max((key(s) for s in scored), default=0.0)
@@ -56,10 +67,9 @@ def _term_support(ev: Evidence) -> float:
     Terms missing from every retrieved chunk (``batch size`` asked about a paper whose
     abstract never gives one) are the signature of a near-miss question.
     """
-    qterms = content_terms(ev.question)
+    qterms, translated = ev.terms, ev.translations
     if not qterms:
         return 0.0
-    translated = ev.scorer.translations(qterms)
     weights = ev.scorer.term_weights
     texts = [s.unit for s in ev.scored]
     total = got = 0.0
@@ -147,12 +157,10 @@ def unknown_figures(ev: Evidence) -> tuple[str, ...]:
 def shares_no_term(ev: Evidence) -> bool:
     """Whether none of the question's content terms occurs anywhere in the corpus, in
     either language (a question with no content terms is left to the other rules)."""
-    qterms = content_terms(ev.question)
-    if not qterms:
+    if not ev.terms:
         return False
-    translated = ev.scorer.translations(qterms)
     weights = ev.scorer.term_weights
-    return not any(weights.knows(t) or translated.get(t) for t in qterms)
+    return not any(weights.knows(t) or ev.translations.get(t) for t in ev.terms)
 
 
 def everyday_only(ev: Evidence, ratio: float) -> bool:
@@ -163,11 +171,9 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     ``get``, 比较 are shared by any text). Names the corpus lacks are
     :func:`unknown_names`' business; single Chinese characters are never specific."""
     weights = ev.scorer.term_weights
-    qterms = content_terms(ev.question)
-    translated = ev.scorer.translations(qterms)
     foreign = False
-    for term in qterms:
-        known = ([term] if weights.knows(term) else []) + sorted(translated.get(term, ()))
+    for term in ev.terms:
+        known = ([term] if weights.knows(term) else []) + sorted(ev.translations.get(term, ()))
         if not known:
             foreign = foreign or everyday_frequency(term) > 0
             continue

@@ -396,20 +396,11 @@ class UnitScorer:
     ) -> float:
         """IDF-weighted share of the question's content terms found in the unit, in
         either language when ``translations`` (from :meth:`translations`) are given."""
-        return self.text_coverage(question_terms, unit.scoring_text, translations)
-
-    def text_coverage(
-        self,
-        question_terms: Sequence[str],
-        text: str,
-        translations: dict[str, frozenset[str]] | None = None,
-    ) -> float:
-        """:meth:`coverage` of any text (a table header)."""
         if not question_terms:
             return 0.0
         translations = translations or {}
-        found = _unit_terms(text)
-        lowered = text.lower()
+        found = _unit_terms(unit.scoring_text)
+        lowered = unit.scoring_text.lower()
         total = got = 0.0
         for term in question_terms:
             other = translations.get(term, frozenset())
