@@ -271,7 +271,7 @@ class Assistant:
         answers are scored against and every quotable sentence of the corpus (up to
         ``prepare_sentences_max``; cached beside the index, a no-op once done), so that
         no question waits for sentences to be embedded. Returns how many sentences were
-        embedded now."""
+        embedded now besides the statistics sample (0 when the sample already held all)."""
         scorer = self.answers.scorer
         _ = scorer.stats
         return scorer.prepare(self.settings.prepare_sentences_max, progress=progress)
