@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..text import EN_STOPWORDS
@@ -76,12 +76,43 @@ _PERCENT_ASKED = re.compile(
     r"|\bsuccess rate\b|\bproportion\b|\bshare of\b|\bfraction\b",
     re.IGNORECASE,
 )
-_TIME_UNITS_ZH = r"(?:个)?(?:小时|钟头|天|周|星期|年|分钟|秒|毫秒)|个月"
+_LATIN_HOURS = {
+    **dict.fromkeys(("years", "year", "yrs", "yr"), 8760.0),
+    **dict.fromkeys(("months", "month"), 730.0),
+    **dict.fromkeys(("weeks", "week", "wks", "wk"), 168.0),
+    **dict.fromkeys(("days", "day", "d"), 24.0),
+    **dict.fromkeys(("hours", "hour", "hrs", "hr", "h"), 1.0),
+    **dict.fromkeys(("minutes", "minute", "mins", "min"), 1 / 60),
+    **dict.fromkeys(("seconds", "second", "secs", "sec", "s"), 1 / 3600),
+    **dict.fromkeys(("milliseconds", "millisecond", "ms"), 1 / 3.6e6),
+}
+_CJK_HOURS = {
+    "年": 8760.0,
+    "个月": 730.0,
+    "周": 168.0,
+    "星期": 168.0,
+    "天": 24.0,
+    "小时": 1.0,
+    "钟头": 1.0,
+    "分钟": 1 / 60,
+    "秒": 1 / 3600,
+    "毫秒": 1 / 3.6e6,
+}
 """``3 个月`` is a span, ``10 月`` a month of the year."""
-_TIME_UNITS_EN = (
-    r"(?:hours?|hrs?|h|days?|d|weeks?|wks?|months?|years?|yrs?|minutes?|mins?"
-    r"|seconds?|secs?|s|ms|milliseconds?)"
-)
+HOURS = {**_LATIN_HOURS, **_CJK_HOURS}
+"""Units of time and their length in hours: what a duration is written in (``500h``,
+``3 天``) and how table cells in different units are compared."""
+
+
+def _alternation(words) -> str:
+    """A regex alternation trying longer words first (``ms`` before ``s``)."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_TIME_UNITS_ZH = r"(?:个)?(?:" + _alternation(_CJK_HOURS) + ")"
+_TIME_UNITS_EN = r"(?:" + _alternation(_LATIN_HOURS) + ")"
+TIME_UNIT = re.compile(_TIME_UNITS_ZH + "|" + _TIME_UNITS_EN + r"(?![A-Za-z])", re.IGNORECASE)
+"""A unit of time written after a number."""
 _DURATION_ASKED = re.compile(
     r"多长时间|多久|(?:多少|(?<!哪)几)(?:" + _TIME_UNITS_ZH + r")(?!代|前|级)"
     r"|\bhow many (?:[A-Za-z-]+ )?(?:hours|days|minutes|seconds|weeks|months|years)\b"
@@ -425,28 +456,25 @@ _HEADER_UNIT = re.compile(r"[（(]([^（）()]{1,12})[）)]\s*[↑↓]?\s*$")
 _BARE_NUMBER = re.compile(r"^[~≈约]?\d+(?:[.,]\d+)*$")
 
 
-def _with_header_units(shown: str, kind: str) -> str:
-    """A table row with each bare number given its column's unit (``训练数据（小时）:
-    12,500`` → ``12,500 小时``), so that a cell reads as the quantity it is."""
-    if kind != "row":
-        return shown
-    cells = []
-    for cell in shown.split(" · "):
-        head, sep, value = cell.partition(": ")
-        unit = _HEADER_UNIT.search(head)
-        if sep and unit and _BARE_NUMBER.match(value.strip()):
-            cell = f"{head}: {value.strip()} {unit.group(1).strip()}"
-        cells.append(cell)
-    return " · ".join(cells)
+def _with_unit(header: str, value: str) -> str:
+    """A bare number given its column's unit (``训练数据（小时）``, ``12,500`` → ``12,500
+    小时``), so that a cell reads as the quantity it is."""
+    unit = _HEADER_UNIT.search(header)
+    if unit and _BARE_NUMBER.match(value):
+        return f"{value} {unit.group(1).strip()}"
+    return value
 
 
-def _in_measure(shown: str, kind: str, measure: str | None) -> str:
-    """A table row's cells under the asked metric's column (``FVD↓: —``), else ``shown``:
-    the other cells' figures are in other metrics."""
-    if kind != "row" or not measure:
-        return shown
-    cells = [cell for cell in shown.split(" · ") if measure in cell.split(":")[0].lower()]
-    return "；".join(cells)
+def _reading(unit: Unit, measure: str | None) -> str:
+    """What ``unit`` says when read for a figure: a table row's cells with their column's
+    unit and, when a metric is asked for, only its column's cells (``FVD↓: —``): the other
+    cells' figures are in other metrics."""
+    if unit.kind != "row" or not unit.cells:
+        return unit.shown_with_lead()
+    cells = [(header, _with_unit(header, value)) for header, value in unit.cells]
+    if measure:
+        return "；".join(f"{h}: {v}" for h, v in cells if measure in h.lower())
+    return replace(unit, display=" · ".join(f"{h}: {v}" for h, v in cells)).shown_with_lead()
 
 
 def _durations(text: str, question: str) -> list[str]:
@@ -497,9 +525,9 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
         named = {name for name in wanted if name in text}
         if len(named) >= 2:
             return True
-        if unit.kind == "row" and named:
-            header = tuple(cell.split(":")[0] for cell in unit.display.split(" · "))
-            tables.setdefault((unit.chunk_id, " · ".join(header)), set()).update(named)
+        if unit.cells and named:
+            header = " · ".join(h for h, _ in unit.cells)
+            tables.setdefault((unit.chunk_id, header), set()).update(named)
     return any(len(named) >= 2 for named in tables.values())
 
 
@@ -531,8 +559,7 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
         context = f"{unit.before} {unit.scoring_text}".lower()
         if expected.names and not any(name in context for name in expected.names):
             continue
-        shown = _with_header_units(shown, unit.kind)
-        for clause in clauses(_in_measure(shown, unit.kind, expected.measure)):
+        for clause in clauses(_reading(unit, expected.measure)):
             if not attributed(clause, expected.names, expected.measure):
                 continue
             if expected.measure and expected.measure not in clause.text.lower():

@@ -533,7 +533,7 @@ class UnitScorer:
         if extreme is not None:
             top = max(s.score for s in scored) + w.named
             scored = [
-                replace(s, score=top, extreme=True) if s.unit is extreme.unit else s for s in scored
+                replace(s, score=top, extreme=True) if s.unit is extreme else s for s in scored
             ]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from .answer_type import names_in
+from .answer_type import HOURS, TIME_UNIT, names_in
 from .units import Unit
 
 _HIGHEST = re.compile(
@@ -39,24 +38,9 @@ _LOWER_BETTER = re.compile(
 )
 """Columns where a smaller value is better: their best is the smallest, their worst the
 largest."""
-_NUMBER = re.compile(
-    r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*([KMBTkmbt万亿]|年|个月|月|周|天|小时|h|分钟|min|ms|秒|s)?"
-)
+_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*")
+_MAGNITUDE_SUFFIX = re.compile(r"([KMBTkmbt](?![A-Za-z])|万|亿)")
 _MAGNITUDE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "万": 1e4, "亿": 1e8}
-_HOURS = {
-    "年": 8760.0,
-    "个月": 730.0,
-    "月": 730.0,
-    "周": 168.0,
-    "天": 24.0,
-    "小时": 1.0,
-    "h": 1.0,
-    "分钟": 1 / 60,
-    "min": 1 / 60,
-    "秒": 1 / 3600,
-    "s": 1 / 3600,
-    "ms": 1 / 3.6e6,
-}
 
 
 def direction(question: str) -> bool | None:
@@ -71,38 +55,20 @@ def direction(question: str) -> bool | None:
 def value(cell: str) -> float | None:
     """A cell's number in common units (magnitudes multiplied out, times in hours);
     None for ``—`` or text."""
-    match = _NUMBER.search(cell.replace("~", "").replace("≈", ""))
+    text = cell.replace("~", "").replace("≈", "")
+    match = _NUMBER.search(text)
     if match is None:
         return None
     number = float(match.group(1).replace(",", ""))
-    suffix = (match.group(2) or "").strip()
-    if suffix.lower() in _MAGNITUDE:
-        return number * _MAGNITUDE[suffix.lower()]
-    return number * _HOURS.get(suffix, 1.0)
+    time = TIME_UNIT.match(text, match.end())
+    if time is not None:
+        word = time.group().lower()
+        return number * HOURS.get(word, HOURS.get(word.removeprefix("个"), 1.0))
+    magnitude = _MAGNITUDE_SUFFIX.match(text, match.end())
+    return number * (_MAGNITUDE[magnitude.group(1).lower()] if magnitude else 1.0)
 
 
-@dataclass(frozen=True)
-class Extreme:
-    """The row holding a column's largest or smallest value."""
-
-    unit: Unit
-    column: str
-    value: str
-
-
-def _cells(unit: Unit) -> list[tuple[str, str]]:
-    pairs = []
-    for cell in unit.display.split(" · "):
-        head, sep, rest = cell.partition(": ")
-        if not sep:
-            return []
-        pairs.append((head.strip(), rest.strip()))
-    return pairs
-
-
-def extreme_row(
-    question: str, units: Sequence[Unit], match: Callable[[str], float]
-) -> Extreme | None:
+def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], float]) -> Unit | None:
     """The table row ``question`` asks for when it asks for a largest or smallest value:
     among the rows of each table (rows sharing a header), the column whose header
     ``match`` scores highest (a share of the question's terms; at least one must match)
@@ -111,15 +77,15 @@ def extreme_row(
     wanted = direction(question)
     if wanted is None:
         return None
-    tables: dict[tuple[str, ...], list[tuple[Unit, list[tuple[str, str]]]]] = {}
+    tables: dict[tuple[str, ...], list[tuple[Unit, tuple[tuple[str, str], ...]]]] = {}
     for unit in units:
         if unit.kind != "row":
             continue
-        cells = _cells(unit)
+        cells = unit.cells
         if len(cells) >= 2:
             tables.setdefault(tuple(h for h, _ in cells), []).append((unit, cells))
     names = names_in(question)
-    best: tuple[float, Extreme] | None = None
+    best: tuple[float, Unit] | None = None
     for header, rows in tables.items():
         if len(rows) < 2:
             continue
@@ -127,7 +93,7 @@ def extreme_row(
         if any(name not in text for name in names):
             continue  # "RT-2 的最大版本": an extreme of something the table does not hold
         for n, column in enumerate(header[1:], start=1):
-            values = [(value(cells[n][1]), unit, cells[n][1]) for unit, cells in rows]
+            values = [(value(cells[n][1]), unit) for unit, cells in rows]
             numbers = [v for v in values if v[0] is not None]
             if len(numbers) < max(2, (len(values) + 1) // 2):
                 continue
@@ -143,5 +109,5 @@ def extreme_row(
             elif _WORST.search(question):
                 highest = lower_better
             pick = (max if highest else min)(numbers, key=lambda v: v[0])
-            best = (score, Extreme(pick[1], column, pick[2]))
+            best = (score, pick[1])
     return best[1] if best else None

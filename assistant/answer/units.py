@@ -67,6 +67,10 @@ class Unit:
     before: str = ""
     """The clause this one continues (the previous unit of the same line, when it ended
     in a semicolon or comma): whom "只需 50 小时…" is about was said there."""
+    cells: tuple[tuple[str, str], ...] = ()
+    """A table row's (header, value) pairs as displayed; empty for other units and for
+    rows of a table without a header. Kept so that readers of a column (units of a
+    figure, superlatives) need not parse ``display`` back."""
 
     @property
     def scoring_text(self) -> str:
@@ -164,7 +168,12 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     content = False  # whether a unit followed it yet: a blank line after content ends it
 
     def add(
-        start: int, end: int, kind: str, display: str | None = None, where: str = ""
+        start: int,
+        end: int,
+        kind: str,
+        display: str | None = None,
+        where: str = "",
+        cells: tuple[tuple[str, str], ...] = (),
     ) -> Unit | None:
         start, end = trim_span(text, start, end)
         raw = text[start:end]
@@ -188,6 +197,7 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             context=f"{context} › {where}" if where and context else (where or context),
             lead=scope.index if introduced and scope else None,
             lead_display=scope.display if introduced and scope and bold else "",
+            cells=tuple((render_inline(h)[0], render_inline(c)[0]) for h, c in cells),
         )
         units.append(unit)
         return unit
@@ -232,12 +242,11 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             if _TABLE_RULE.match(following):
                 continue  # the header row: shown with every row instead
             header = _table_header(chunk, lines, n)
-            cells = _cells(line)
-            if header and len(header) == len(cells):
-                shown = " · ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True))
-            else:
-                shown = " · ".join(cells)
-            opens(add(a, b, "row", shown))
+            row = _cells(line)
+            fits = header is not None and len(header) == len(row)
+            pairs = tuple(zip(header, row, strict=True)) if fits else ()
+            shown = " · ".join(f"{h}: {c}" for h, c in pairs) if pairs else " · ".join(row)
+            opens(add(a, b, "row", shown, cells=pairs))
             continue
         if _LIST_LEAD.match(lines[n]):
             opens(add(a, b, "item"))

@@ -11,6 +11,18 @@ def test_table_rows_are_units_shown_with_their_header():
         "时间段: 2024 · 估计论文数量: ~80 篇",
     ]
     assert rows[1].text == "| 2024 | ~80 篇 |"  # the quote stays verbatim
+    assert rows[1].cells == (("时间段", "2024"), ("估计论文数量", "~80 篇"))
+    assert not any(u.cells for u in units if u.kind != "row")
+
+
+def test_row_cells_are_rendered_and_headerless_rows_have_none():
+    md = "| 模型 | 链接 |\n|---|---|\n| **Genie** | [Genie 3](https://arxiv.org/abs/2501.00001) |\n"
+    (row,) = [u for u in chunk_units(section("t", "1", "表", md)) if u.kind == "row"]
+    assert row.cells == (("模型", "Genie"), ("链接", "Genie 3 (arXiv:2501.00001)"))
+    assert row.linked == ("2501.00001",)
+    chunk = section("t", "1", "表", "正文。\n\n| a | b |\n")
+    (bare,) = [u for u in chunk_units(chunk) if u.kind == "row"]
+    assert bare.cells == () and bare.display == "a · b"
 
 
 def test_sentences_are_exact_spans_of_the_chunk():
