@@ -66,6 +66,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "duration": {"zh": "时长", "en": "the length of time"},
     "date": {"zh": "时间", "en": "the date"},
     "name": {"zh": "名称", "en": "the name"},
+    "names": {"zh": "各自的名称", "en": "their names"},
     "license": {"zh": "许可证", "en": "the license"},
     "authors": {"zh": "作者", "en": "the authors"},
     "comparison": {"zh": "两者之间的比较", "en": "the comparison"},

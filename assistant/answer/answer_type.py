@@ -19,6 +19,10 @@ sentence can be checked for without a model:
   or, for "when", a year or a date, in a clause about what the question names;
 - a *name* ("what is it called", 叫什么名字): some sentence must name something (a
   capitalised or alphanumeric word, or a linked paper) the question does not;
+- *names* of a counted set ("两篇论文分别叫什么", "which three benchmarks"): some sentence
+  must list that many names ("A、B 和 C"), or that many list items or table rows of one
+  list or table must each open with one: a sentence that only counts them ("手术（2 篇）")
+  or names one thing in passing does not;
 - a *license* ("under which license", 许可证): some sentence must name a license;
 - *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
   ``Authors:`` line, ``et al.``, 等人);
@@ -50,6 +54,7 @@ AnswerType = Literal[
     "duration",
     "date",
     "name",
+    "names",
     "license",
     "authors",
     "comparison",
@@ -211,7 +216,7 @@ _LEADING_NAME = re.compile(r"^[\s\W_]*([A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]|[A
 _ARXIV = re.compile(r"\(arXiv:[^)]*\)")
 _FRAMING = EN_STOPWORDS | frozenset(
     """chapter survey paper papers section model models work works roughly approximately
-    according""".split()
+    according name names list identify""".split()
 )
 
 
@@ -228,6 +233,8 @@ class Expectation:
     """The two or more things a comparison question weighs against each other."""
     quantities: tuple[AnswerType, ...] = ()
     """Units the figure must come in besides (``devices`` for "多少块 GPU")."""
+    listed: int = 0
+    """How many things the question asks the names of ("两篇论文分别叫什么" → 2)."""
 
 
 def names_in(text: str) -> tuple[str, ...]:
@@ -359,6 +366,55 @@ def _compared(question: str) -> tuple[str, ...]:
     return ()
 
 
+_COUNTS = {
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_COUNTS.update(
+    {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
+)
+_COUNT = r"(\d+|[两二三四五六七八九十]|two|three|four|five|six|seven|eight|nine|ten)"
+_NAMED_THINGS = (
+    r"(?:论文|文章|工作|模型|数据集|基准|系统|方法|框架|算法|项目|产品|机器人|智能体|仿真器|模拟器"
+    r"|papers|works|models|datasets|benchmarks|systems|methods|frameworks|algorithms|robots"
+    r"|agents|simulators|projects|products)"
+)
+"""Things that have names; "which three domains" asks for descriptions, not names."""
+_LISTED_ASKED = re.compile(
+    _COUNT
+    + r"\s*(?:个|篇|项|种|款|家|部|套)[^，,。？?]{0,10}?"
+    + _NAMED_THINGS
+    + r"[^，,。？?]{0,12}?(?:哪几|哪些|分别(?:叫|是)|叫什么|什么名字|名称)"
+    r"|哪"
+    + _COUNT
+    + r"\s*(?:个|篇|项|种|款|家|部|套)[^，,。？?]{0,10}?"
+    + _NAMED_THINGS
+    + r"|\b(?:which|name|list|what (?:are|were)|identify)\s+(?:the\s+)?"
+    + _COUNT
+    + r"\s+(?:[\w-]+\s+){0,3}?"
+    + _NAMED_THINGS
+    + r"\b",
+    re.IGNORECASE,
+)
+"""Asks for the names of a counted set of things."""
+
+
+def _listed(question: str) -> int:
+    match = _LISTED_ASKED.search(question)
+    if match is None:
+        return 0
+    count = next(group for group in match.groups() if group)
+    return int(count) if count.isdigit() else _COUNTS[count.lower()]
+
+
 def expectation(question: str) -> Expectation:
     """The answer type ``question`` asks for (None: none this module checks); the most
     specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
@@ -366,6 +422,9 @@ def expectation(question: str) -> Expectation:
     names = names_in(question)
     compared = _compared(question)
     when = bool(_WHEN_ASKED.search(question))
+    listed = _listed(question)
+    if listed > 1:
+        return Expectation("names", names, listed=listed)
     if _NAME_ASKED.search(question):
         return Expectation("name", names)
     for kind, asked in (
@@ -539,6 +598,60 @@ _MENTIONS: dict[str, re.Pattern] = {
 """Kinds answered by a sentence that says so, about what the question names."""
 
 
+_NAME_PHRASE = re.compile(
+    r"(?<![A-Za-z0-9.+\-–])(?!(?:and|or)\b)[A-Za-z0-9][A-Za-z0-9.+\-–]*"
+    r"(?:\s+[A-Z0-9][A-Za-z0-9.+\-–]*)*"
+)
+"""A name of one or more words (``Genie 2``, ``V-JEPA 2-AC``, ``Open X-Embodiment``): words
+after the first are capitalised or numbers, so "JEPA-style predictive learning" is one."""
+_LIST_GAP = re.compile(
+    r"\s*(?:\([^()]*\)|（[^（）]*）)?\s*(?:[、，,；;/&]|以及|和|与|及|或|\band\b|\bor\b)"
+    r"\s*(?:\band\b|\bor\b)?\s*(?:[\u4e00-\u9fff]{1,4}\s+)?",
+    re.IGNORECASE,
+)
+"""What separates the names of a list: ``、``, ``,``, ``和``, "and" (a parenthesis, such as
+a link's ``(arXiv:ID)``, may close the name before, and a word may qualify the next:
+``阿里 Wan2.1、腾讯 HunyuanVideo``)."""
+
+
+def listed_names(text: str) -> int:
+    """The length of the longest list of names in ``text`` ("Genie 2、SIMA 2 和 V-JEPA
+    2-AC" → 3); names apart from each other count one each."""
+    longest = run = 0
+    previous_end: int | None = None
+    for match in _NAME_PHRASE.finditer(
+        _ARXIV.sub(lambda m: "(" + "_" * (len(m.group()) - 2) + ")", text)
+    ):
+        if not names_in(match.group()):
+            continue
+        gap = text[previous_end : match.start()] if previous_end is not None else None
+        run = run + 1 if gap is not None and _LIST_GAP.fullmatch(gap) else 1
+        longest = max(longest, run)
+        previous_end = match.end()
+    return longest
+
+
+_OPENING = re.compile(r"[^：:，,。；;]*")
+"""An item's opening, before its label ends (``医疗决策责任：…`` opens with no name)."""
+
+
+def _enumerates(units: Sequence[Unit], count: int) -> bool:
+    """Whether ``units`` name ``count`` things: in one list of names, or as that many
+    items of one list (or rows of one table) each opening with a name or a link."""
+    groups: dict[tuple[str, object], set[str]] = {}
+    for unit in units:
+        if listed_names(unit.display) >= count:
+            return True
+        if unit.kind not in ("item", "row"):
+            continue
+        first = unit.cells[0][1] if unit.cells else unit.display
+        opening = _OPENING.match(first).group()  # type: ignore[union-attr]
+        if names_in(_ARXIV.sub(" ", opening)) or "(arXiv:" in opening:
+            key = unit.lead if unit.kind == "item" else tuple(h for h, _ in unit.cells)
+            groups.setdefault((unit.chunk_id, key), set()).add(unit.display)
+    return any(len(shown) >= count for shown in groups.values())
+
+
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names)."""
@@ -580,6 +693,8 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
         return "comparison"
     if expected.kind == "comparison":
         return None
+    if expected.kind == "names":
+        return None if _enumerates(units, expected.listed) else "names"
     for kind in (expected.kind, *expected.quantities):
         if not _holds(kind, expected, units, question):
             return kind

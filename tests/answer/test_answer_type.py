@@ -1,6 +1,13 @@
 import pytest
 
-from assistant.answer.answer_type import answered, expectation, figures, names_in, unanswered
+from assistant.answer.answer_type import (
+    answered,
+    expectation,
+    figures,
+    listed_names,
+    names_in,
+    unanswered,
+)
 from assistant.answer.units import chunk_units
 
 from .helpers import abstract, section
@@ -15,7 +22,11 @@ from .helpers import abstract, section
         ("What FVD score did Vista achieve on nuScenes?", "figure"),
         ("FLARE 在真实机器人上取得了多高的成功率？", "percentage"),
         ("What accuracy does it reach, how much better?", "percentage"),
-        ("趋势七里的两篇论文分别叫什么名字？", "name"),
+        ("趋势七里的两篇论文分别叫什么名字？", "names"),
+        ("实验用到的 4 个视频世界模型具体是哪几个？", "names"),
+        ("Which three benchmarks does the chapter list?", "names"),
+        ("Which three healthcare domains does the review cover?", None),  # not named things
+        ("和训练 5 个完整模型相比，参数量和开销分别只增加了多少？", "figure"),
         ("What is the method called?", "name"),
         ("有哪些工作开始把三维几何理解融入世界模型？", None),  # 几何 is not 几个
         ("评测流程包括哪几个步骤？", None),  # which steps, not how many
@@ -76,6 +87,33 @@ def test_a_name_question_needs_a_new_name_or_a_linked_paper():
     assert answered("手术方向的论文叫什么名字？", linked)
     paper = chunk_units(abstract("a", "2601.00002", "T", "We call it SurgeNet."))
     assert answered("What is the surgery model called?", paper)
+
+
+def test_lists_of_names_are_names_joined_by_list_separators():
+    assert listed_names("Genie 2、SIMA 2 和 V-JEPA 2-AC 等") == 3
+    assert listed_names("阿里 Wan2.1、腾讯 HunyuanVideo、智谱 CogVideoX") == 3
+    assert listed_names("WorldSimBench (arXiv:2410.18072)、4DWorldBench (arXiv:2511.00001)") == 2
+    assert listed_names("Survey on AD (arXiv:2502.10498) 指出当前 WM 在长尾场景") == 1
+    assert listed_names("and Joint Embedding Architecture i.e., JEPA-style learning") == 1
+    assert listed_names("point cloud, occupancy, and traffic map") == 0
+
+
+def test_names_of_a_counted_set_need_that_many_names_listed():
+    question = "手术方向的两篇论文分别叫什么名字？"
+    assert unanswered(question, _units("医疗（6 篇）、手术（2 篇）等领域快速涌现。")) == "names"
+    one = _units("[SurgWM](https://arxiv.org/abs/2601.00001) 用于手术，另有一篇未公开。")
+    assert unanswered(question, one) == "names"
+    assert unanswered(question, _units("手术方向有 SurgWM 和 OpenSurg 两篇。")) is None
+    items = _units(
+        "两篇论文：\n\n- [SurgWM](https://arxiv.org/abs/2601.00001)：模拟术野。\n"
+        "- OpenSurg：规划器械动作。\n"
+    )
+    assert unanswered(question, items) is None
+    labelled = _units(
+        "伦理：\n\n- 医疗责任：[SurgWM](https://arxiv.org/abs/2601.00001) 影响决策。\n"
+        "- 数据隐私：[OpenSurg](https://arxiv.org/abs/2601.00002) 使用影像。\n"
+    )
+    assert unanswered(question, labelled) == "names"  # items open with labels, not names
 
 
 def test_questions_of_no_checked_type_are_always_answered():
