@@ -75,6 +75,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "distance": {"zh": "距离", "en": "the distance"},
     "steps": {"zh": "步数", "en": "the number of steps"},
     "availability": {"zh": "代码或模型的获取方式", "en": "where the code or weights are available"},
+    "organisation": {"zh": "开发或发布它的机构", "en": "who built or released it"},
 }
 """How a refusal names the kind of answer it could not find
 (:mod:`assistant.answer.answer_type`)."""

@@ -26,6 +26,11 @@ sentence can be checked for without a model:
 - a *license* ("under which license", 许可证): some sentence must name a license;
 - *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
   ``Authors:`` line, ``et al.``, 等人);
+- an *organisation* ("which company built X", 哪家机构开发的, besides any of the others):
+  a sentence about what the question names must name one (a word such as 公司, 实验室,
+  University; an owner, ``NVIDIA 的 GameGAN``; a maker, ``NVIDIA 于 2025 年发布``, "by
+  Google"; a company word before a product in a list, ``腾讯 HunyuanVideo``), or, for
+  "who built", its authors;
 - *availability* ("where can I find the code", 代码是否开源): some sentence must speak of
   code, weights or a repository (these three in a sentence about what the question
   names, when it names anything);
@@ -63,6 +68,7 @@ AnswerType = Literal[
     "distance",
     "steps",
     "availability",
+    "organisation",
 ]
 
 _EN_FIGURE = re.compile(
@@ -231,8 +237,9 @@ class Expectation:
     """The metric a figure must be given in (``fvd`` for "what FVD does X reach")."""
     compared: tuple[str, ...] = ()
     """The two or more things a comparison question weighs against each other."""
-    quantities: tuple[AnswerType, ...] = ()
-    """Units the figure must come in besides (``devices`` for "多少块 GPU")."""
+    also: tuple[AnswerType, ...] = ()
+    """Further kinds the answer must hold: the unit a count comes in (``devices`` for
+    "多少块 GPU"), who built it ("which company built X, and how big is it")."""
     listed: int = 0
     """How many things the question asks the names of ("两篇论文分别叫什么" → 2)."""
 
@@ -337,6 +344,54 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 GPU" wants ``16 块 A100`` or ``64 TPUs``, "多少显存" wants ``24GB``, "how far" a length,
 "多少步" steps. Any figure of the question's subject is not one."""
 
+_ORGANISATION_ASKED = re.compile(
+    r"哪(?:一|几|两|[三四五六七八九十])?\s*[家个所些]\s*(?:公司|企业|厂商|厂家|机构|单位|大学|高校|实验室"
+    r"|团队|研究所|研究院|组织|课题组)|哪些单位|(?:由|是)谁(?:开发|发布|推出|提出|研发|打造|构建|训练|做)"
+    r"|谁(?:开发|发布|推出|研发|打造|构建|训练)的"
+    r"|\bwhich (?:[\w-]+ ){0,2}?(?:compan(?:y|ies)|firms?|startups?|manufacturers?|makers?|vendors?"
+    r"|labs?|laborator(?:y|ies)|universit(?:y|ies)|institutes?|institutions?|organi[sz]ations?"
+    r"|teams?|groups?)\b"
+    r"|\bwho (?:built|builds|developed|develops|released|made|makes|created|trained|launched"
+    r"|announced|(?:is|was|are|were) behind)\b|\b(?:company|lab|team|organi[sz]ation) behind\b",
+    re.IGNORECASE,
+)
+"""Asks who built or released something; "who wrote" asks for authors instead."""
+_WHO_ASKED = re.compile(r"谁|\bwho\b", re.IGNORECASE)
+_ORGANISATION = re.compile(
+    r"公司|集团|企业|团队|实验室|大学|学院|研究院|研究所|中心|机构|基金会|课题组"
+    r"|\b(?:University|Institute|Institution|Lab|Labs|Laboratory|Laboratories|Inc|Corp"
+    r"|Corporation|Company|Team|Group|Foundation|Academy)\b"
+)
+"""Words that make an organisation's name (``Wayve 公司``, ``Stanford University``)."""
+_MAKER = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9&.-]*(?:\s+[A-Z][A-Za-z0-9&.-]*)*\s*(?:（[^）]*）)?\s*"
+    r"(?:于[^，。；]{0,15}?|[\u4e00-\u9fff]{1,2})?(?:发布|推出|开发|提出|开源|研发|打造|released|developed|built"
+    r"|introduced|announced|launched)|\b(?:by|from)\s+(?:the\s+)?[A-Z][A-Za-z0-9&.-]*"
+)
+"""A name that made something: ``NVIDIA 于 2025 年 1 月发布``, ``Google DeepMind 又发布``,
+"developed by Google"."""
+_CJK_FUNCTION = "的地得在是把被由将对与和及或了着过为从向用"
+
+
+def _owned(text: str, names: Sequence[str]) -> bool:
+    """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's
+    (``Google DeepMind 的 Veo 3``), or a word qualifying it in a list (``、昆仑
+    SkyReels-V2``)."""
+    for name in names:
+        at = re.escape(name)
+        owner = re.search(
+            r"([A-Za-z0-9][A-Za-z0-9&.-]*)\s*(?:的|['’]s)\s*" + at, text, re.IGNORECASE
+        )
+        if owner and owner.group(1).lower() != name:
+            return True
+        qualified = re.search(
+            r"(?:^|[、，,；;\s])([\u4e00-\u9fff]{2,4})\s+" + at, text, re.IGNORECASE
+        )
+        if qualified and qualified.group(1)[-1] not in _CJK_FUNCTION:
+            return True
+    return False
+
+
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
     r"("
@@ -418,7 +473,16 @@ def _listed(question: str) -> int:
 def expectation(question: str) -> Expectation:
     """The answer type ``question`` asks for (None: none this module checks); the most
     specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
-    duration)."""
+    duration), and who built it when it also asks that."""
+    expected = _expectation(question)
+    if not _ORGANISATION_ASKED.search(question) or expected.kind == "authors":
+        return expected
+    if expected.kind is None:
+        return replace(expected, kind="organisation")
+    return replace(expected, also=(*expected.also, "organisation"))
+
+
+def _expectation(question: str) -> Expectation:
     names = names_in(question)
     compared = _compared(question)
     when = bool(_WHEN_ASKED.search(question))
@@ -442,10 +506,10 @@ def expectation(question: str) -> Expectation:
         return Expectation("figure", names, when, measure, compared)
     quantities = tuple(k for k, (asked, _) in _QUANTITIES.items() if asked.search(question))
     if _DURATION_ASKED.search(question):
-        return Expectation("duration", names, compared=compared, quantities=quantities)  # type: ignore[arg-type]
+        return Expectation("duration", names, compared=compared, also=quantities)  # type: ignore[arg-type]
     if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question) or quantities:
         kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
-        return Expectation(kind, names, when, compared=compared, quantities=quantities)  # type: ignore[arg-type]
+        return Expectation(kind, names, when, compared=compared, also=quantities)  # type: ignore[arg-type]
     if when:
         return Expectation("date", names, when=True, compared=compared)
     if compared:
@@ -652,6 +716,22 @@ def _enumerates(units: Sequence[Unit], count: int) -> bool:
     return any(len(shown) >= count for shown in groups.values())
 
 
+def credits_maker(unit: Unit, expected: Expectation, question: str) -> bool:
+    """Whether ``unit`` says who made what the question names (anything, when it names
+    nothing)."""
+    shown = unit.shown_with_lead()
+    context = f"{unit.before} {unit.scoring_text}"
+    if expected.names and not any(name in context.lower() for name in expected.names):
+        return False
+    if _WHO_ASKED.search(question) and _AUTHORS.search(shown):
+        return True
+    return bool(
+        _ORGANISATION.search(shown)
+        or _MAKER.search(_ARXIV.sub(" ", shown))
+        or _owned(f"{unit.before} {shown}", expected.names)
+    )
+
+
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names)."""
@@ -660,6 +740,10 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
         if kind == "name":
             new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
             if new or unit.linked:
+                return True
+            continue
+        if kind == "organisation":
+            if credits_maker(unit, expected, question):
                 return True
             continue
         if kind in _MENTIONS:
@@ -695,7 +779,7 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
         return None
     if expected.kind == "names":
         return None if _enumerates(units, expected.listed) else "names"
-    for kind in (expected.kind, *expected.quantities):
+    for kind in (expected.kind, *expected.also):
         if not _holds(kind, expected, units, question):
             return kind
     return None

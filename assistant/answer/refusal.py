@@ -179,7 +179,8 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
             continue
         for word in known:
             single = len(word) == 1 and CJK_CHAR.match(word)
-            if not single and weights.specificity(word) >= ratio:
+            asked = None if word == term else term
+            if not single and weights.specificity(word, asked) >= ratio:
                 return False
     return foreign
 

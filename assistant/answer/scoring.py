@@ -36,7 +36,7 @@ from ..lexicon import Lexicon, everyday_frequency, stem_words
 from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
-from .answer_type import expectation
+from .answer_type import credits_maker, expectation
 from .tables import extreme_row
 from .units import Unit, chunk_units
 
@@ -149,16 +149,22 @@ class TermWeights:
         plain = rest.replace("-", "")
         return bool(plain) and plain.isalpha() and plain.islower() and self.knows_name(head)
 
-    def specificity(self, term: str) -> float:
+    def specificity(self, term: str, asked: str | None = None) -> float:
         """How many times more chunks use ``term`` than would by chance if the corpus
         used it as often as everyday language does: ``world`` and 模型 score in the tens
         in a survey of world models, ``long`` and 通过 near 1. Infinite for a known word
         everyday language lacks (a name, a figure, a technical token); 0 for one the
-        corpus lacks."""
+        corpus lacks.
+
+        ``asked`` is the question's word when ``term`` is one of its translations: the
+        more common of the two sets the chance, so that "change", an everyday word, is no
+        more specific for being translatable as 转移, which a science chapter uses often."""
         df = self._df.get(term, 0)
         if not df:
             return 0.0
         zipf = everyday_frequency(term)
+        if asked is not None and zipf > 0:
+            zipf = max(zipf, everyday_frequency(asked))
         if zipf <= 0 or any(ch.isdigit() for ch in term):
             return math.inf
         chance = -math.expm1(-(10 ** (zipf - 9)) * self.chunk_tokens)
@@ -473,9 +479,13 @@ class UnitScorer:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
         who wrote it (names would otherwise match any question naming a person), and then
         with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
+        A question asking who built something gives the same bonus to sentences crediting
+        a maker with what it names.
         For a question asking for a table's largest or smallest value, the row holding it
         ranks first (:mod:`assistant.answer.tables`)."""
-        authors = expectation(question).kind == "authors"
+        expected = expectation(question)
+        authors = expected.kind == "authors"
+        maker = "organisation" in (expected.kind, *expected.also)
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
             for hit in hits
@@ -520,6 +530,7 @@ class UnitScorer:
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if unit.kind == "byline" else 0.0)
+                + (w.named if maker and credits_maker(unit, expected, question) else 0.0)
                 + (w.named if titled(hit.chunk) else 0.0)
             )
             scored.append(

@@ -48,6 +48,10 @@ from .helpers import abstract, section
         ("Which model beats ECMWF's system on week 3-4 skill?", None),  # one name: the answer
         ("在指令注入攻击下，被诱发出危险动作的比例是多少？", "percentage"),
         ("At what control frequency does Helix run?", "figure"),
+        ("ViscoFlow 是哪所大学或研究机构提出的？", "organisation"),
+        ("Which company makes the robot that FinchBody was tested on?", "organisation"),
+        ("Who built Veo 3?", "organisation"),
+        ("Who wrote the Veo 3 report?", "authors"),
     ],
 )
 def test_the_answer_type_comes_from_how_the_question_asks(question, kind):
@@ -114,6 +118,34 @@ def test_names_of_a_counted_set_need_that_many_names_listed():
         "- 数据隐私：[OpenSurg](https://arxiv.org/abs/2601.00002) 使用影像。\n"
     )
     assert unanswered(question, labelled) == "names"  # items open with labels, not names
+
+
+def test_who_built_it_is_asked_besides_other_kinds():
+    asked = expectation("Which company built GAIA-1, and how many parameters does it have?")
+    assert asked.kind == "figure" and asked.also == ("organisation",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GAIA-1 是英国 Wayve 公司发布的世界模型。",  # an organisation word
+        "2020 年，NVIDIA 的 GAIA-1 复现了游戏。",  # an owner
+        "阿里 Wan2.1、昆仑 GAIA-1 等构成了开源生态。",  # a company before its product
+        "NVIDIA 于 2025 年 1 月发布的 GAIA-1 系列表现最好。",  # a maker
+        "GAIA-1 was developed by Wayve in London.",
+    ],
+)
+def test_who_built_it_is_answered_by_a_sentence_crediting_a_maker(text):
+    assert answered("Which company built GAIA-1?", _units(text))
+
+
+def test_who_built_it_is_not_answered_without_a_maker_of_what_it_names():
+    assert not answered("Which company built GAIA-1?", _units("GAIA-1 是一个世界模型，参数 9B。"))
+    assert not answered("Which company built GAIA-1?", _units("体量最小的 GAIA-1 延迟最低。"))
+    assert not answered("Which company built GAIA-1?", _units("Wayve 公司发布了 Lingo。"))
+    byline = chunk_units(abstract("a", "2601.00001", "GAIA-1", "GAIA-1 drives.\n\nAuthors: Ann"))
+    assert answered("Who built GAIA-1?", byline)  # "who": its authors will do
+    assert not answered("Which company built GAIA-1?", byline)
 
 
 def test_questions_of_no_checked_type_are_always_answered():
@@ -240,7 +272,7 @@ def test_a_count_of_devices_memory_distance_or_steps_needs_that_unit():
     assert answered(memory, _units("PeridotWM 推理时占用约 18GB 显存。"))
     assert not answered("规划时域设为多少步？", _units("CobaltSim 的规划成功率为 79.4%。"))
     assert answered("How far ahead does it plan, how many meters?", _units("它规划前方 50 米。"))
-    assert expectation("哪个模型把显存占用降低了 58%？").quantities == ()  # asks which model
+    assert expectation("哪个模型把显存占用降低了 58%？").also == ()  # asks which model
 
 
 def test_an_availability_question_needs_code_or_weights_said_of_what_it_names():
