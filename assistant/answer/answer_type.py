@@ -51,7 +51,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..text import EN_STOPWORDS
-from .units import Unit
+from .makers import AUTHORS, ORGANISATION_ASKED, credits_maker
+from .units import LINK_MARK, Unit
 
 AnswerType = Literal[
     "figure",
@@ -180,8 +181,6 @@ _LICENSE = re.compile(
     r"|CC0|OpenRAIL|RAIL)\b|Creative Commons",
     re.IGNORECASE,
 )
-_AUTHORS = re.compile(r"^Authors?:|\bet al\b|[A-Za-z]\s*等人")
-"""Where a text names authors: a paper's ``Authors:`` line, "Hafner et al.", "Ha 等人"."""
 _AVAILABILITY_ASKED = re.compile(
     r"代码(?:是否|有没有|在哪|开源|公开|地址|仓库)|(?:是否|有没有)开源|开源了吗|源码|预训练权重|模型权重"
     r"|\bgithub\b|\brepo(?:sitory)?\b|\bis (?:the |its |their )?code\b|\bcode (?:is )?(?:available"
@@ -219,7 +218,6 @@ _CLAUSE_BREAK = re.compile(
 )
 """Where a sentence moves on to another clause, and maybe to another subject."""
 _LEADING_NAME = re.compile(r"^[\s\W_]*([A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]|[A-Z])")
-_ARXIV = re.compile(r"\(arXiv:[^)]*\)")
 _FRAMING = EN_STOPWORDS | frozenset(
     """chapter survey paper papers section model models work works roughly approximately
     according name names list identify""".split()
@@ -344,54 +342,6 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
 GPU" wants ``16 块 A100`` or ``64 TPUs``, "多少显存" wants ``24GB``, "how far" a length,
 "多少步" steps. Any figure of the question's subject is not one."""
 
-_ORGANISATION_ASKED = re.compile(
-    r"哪(?:一|几|两|[三四五六七八九十])?\s*[家个所些]\s*(?:公司|企业|厂商|厂家|机构|单位|大学|高校|实验室"
-    r"|团队|研究所|研究院|组织|课题组)|哪些单位|(?:由|是)谁(?:开发|发布|推出|提出|研发|打造|构建|训练|做)"
-    r"|谁(?:开发|发布|推出|研发|打造|构建|训练)的"
-    r"|\bwhich (?:[\w-]+ ){0,2}?(?:compan(?:y|ies)|firms?|startups?|manufacturers?|makers?|vendors?"
-    r"|labs?|laborator(?:y|ies)|universit(?:y|ies)|institutes?|institutions?|organi[sz]ations?"
-    r"|teams?|groups?)\b"
-    r"|\bwho (?:built|builds|developed|develops|released|made|makes|created|trained|launched"
-    r"|announced|(?:is|was|are|were) behind)\b|\b(?:company|lab|team|organi[sz]ation) behind\b",
-    re.IGNORECASE,
-)
-"""Asks who built or released something; "who wrote" asks for authors instead."""
-_WHO_ASKED = re.compile(r"谁|\bwho\b", re.IGNORECASE)
-_ORGANISATION = re.compile(
-    r"公司|集团|企业|团队|实验室|大学|学院|研究院|研究所|中心|机构|基金会|课题组"
-    r"|\b(?:University|Institute|Institution|Lab|Labs|Laboratory|Laboratories|Inc|Corp"
-    r"|Corporation|Company|Team|Group|Foundation|Academy)\b"
-)
-"""Words that make an organisation's name (``Wayve 公司``, ``Stanford University``)."""
-_MAKER = re.compile(
-    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9&.-]*(?:\s+[A-Z][A-Za-z0-9&.-]*)*\s*(?:（[^）]*）)?\s*"
-    r"(?:于[^，。；]{0,15}?|[\u4e00-\u9fff]{1,2})?(?:发布|推出|开发|提出|开源|研发|打造|released|developed|built"
-    r"|introduced|announced|launched)|\b(?:by|from)\s+(?:the\s+)?[A-Z][A-Za-z0-9&.-]*"
-)
-"""A name that made something: ``NVIDIA 于 2025 年 1 月发布``, ``Google DeepMind 又发布``,
-"developed by Google"."""
-_CJK_FUNCTION = "的地得在是把被由将对与和及或了着过为从向用"
-
-
-def _owned(text: str, names: Sequence[str]) -> bool:
-    """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's
-    (``Google DeepMind 的 Veo 3``), or a word qualifying it in a list (``、昆仑
-    SkyReels-V2``)."""
-    for name in names:
-        at = re.escape(name)
-        owner = re.search(
-            r"([A-Za-z0-9][A-Za-z0-9&.-]*)\s*(?:的|['’]s)\s*" + at, text, re.IGNORECASE
-        )
-        if owner and owner.group(1).lower() != name:
-            return True
-        qualified = re.search(
-            r"(?:^|[、，,；;\s])([\u4e00-\u9fff]{2,4})\s+" + at, text, re.IGNORECASE
-        )
-        if qualified and qualified.group(1)[-1] not in _CJK_FUNCTION:
-            return True
-    return False
-
-
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
     r"("
@@ -475,7 +425,7 @@ def expectation(question: str) -> Expectation:
     specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
     duration), and who built it when it also asks that."""
     expected = _expectation(question)
-    if not _ORGANISATION_ASKED.search(question) or expected.kind == "authors":
+    if not ORGANISATION_ASKED.search(question) or expected.kind == "authors":
         return expected
     if expected.kind is None:
         return replace(expected, kind="organisation")
@@ -522,7 +472,7 @@ def figures(text: str, question: str, when: bool = False) -> list[str]:
     dates, unless the question asks when)."""
     asked = set(_DIGITS.findall(question))
     out = []
-    for match in _NUMBER.finditer(_ARXIV.sub(" ", text)):
+    for match in _NUMBER.finditer(LINK_MARK.sub(" ", text)):
         digits = _DIGITS.findall(match.group())
         if digits and (digits[0] in asked or (not when and _DATE.match(digits[0]))):
             continue
@@ -605,7 +555,7 @@ def _durations(text: str, question: str) -> list[str]:
     does not already give; ``2024 年`` is a year, not a duration."""
     asked = set(_DIGITS.findall(question))
     found = []
-    for match in _DURATION.finditer(_ARXIV.sub(" ", text)):
+    for match in _DURATION.finditer(LINK_MARK.sub(" ", text)):
         digits = _DIGITS.findall(match.group())
         if digits and (digits[0] in asked or _DATE.match(digits[0])):
             continue
@@ -614,7 +564,7 @@ def _durations(text: str, question: str) -> list[str]:
 
 
 def _dates(text: str, day: bool) -> list[str]:
-    return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(_ARXIV.sub(" ", text))]
+    return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(LINK_MARK.sub(" ", text))]
 
 
 def _found_in(clause: Clause, kind: AnswerType, expected: Expectation, question: str) -> bool:
@@ -656,7 +606,7 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
 
 _MENTIONS: dict[str, re.Pattern] = {
     "license": _LICENSE,
-    "authors": _AUTHORS,
+    "authors": AUTHORS,
     "availability": _AVAILABILITY,
 }
 """Kinds answered by a sentence that says so, about what the question names."""
@@ -684,7 +634,7 @@ def listed_names(text: str) -> int:
     longest = run = 0
     previous_end: int | None = None
     for match in _NAME_PHRASE.finditer(
-        _ARXIV.sub(lambda m: "(" + "_" * (len(m.group()) - 2) + ")", text)
+        LINK_MARK.sub(lambda m: "(" + "_" * (len(m.group()) - 2) + ")", text)
     ):
         if not names_in(match.group()):
             continue
@@ -710,26 +660,10 @@ def _enumerates(units: Sequence[Unit], count: int) -> bool:
             continue
         first = unit.cells[0][1] if unit.cells else unit.display
         opening = _OPENING.match(first).group()  # type: ignore[union-attr]
-        if names_in(_ARXIV.sub(" ", opening)) or "(arXiv:" in opening:
+        if names_in(LINK_MARK.sub(" ", opening)) or "(arXiv:" in opening:
             key = unit.lead if unit.kind == "item" else tuple(h for h, _ in unit.cells)
             groups.setdefault((unit.chunk_id, key), set()).add(unit.display)
     return any(len(shown) >= count for shown in groups.values())
-
-
-def credits_maker(unit: Unit, expected: Expectation, question: str) -> bool:
-    """Whether ``unit`` says who made what the question names (anything, when it names
-    nothing)."""
-    shown = unit.shown_with_lead()
-    context = f"{unit.before} {unit.scoring_text}"
-    if expected.names and not any(name in context.lower() for name in expected.names):
-        return False
-    if _WHO_ASKED.search(question) and _AUTHORS.search(shown):
-        return True
-    return bool(
-        _ORGANISATION.search(shown)
-        or _MAKER.search(_ARXIV.sub(" ", shown))
-        or _owned(f"{unit.before} {shown}", expected.names)
-    )
 
 
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
@@ -738,12 +672,12 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
     for unit in units:
         shown = unit.shown_with_lead()
         if kind == "name":
-            new = set(names_in(_ARXIV.sub(" ", shown))) - set(expected.names)
+            new = set(names_in(LINK_MARK.sub(" ", shown))) - set(expected.names)
             if new or unit.linked:
                 return True
             continue
         if kind == "organisation":
-            if credits_maker(unit, expected, question):
+            if credits_maker(unit, expected.names, question):
                 return True
             continue
         if kind in _MENTIONS:

@@ -36,7 +36,8 @@ from ..lexicon import Lexicon, everyday_frequency, stem_words
 from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
-from .answer_type import credits_maker, expectation
+from .answer_type import expectation
+from .makers import credits_maker
 from .tables import extreme_row
 from .units import Unit, chunk_units
 
@@ -530,7 +531,7 @@ class UnitScorer:
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if unit.kind == "byline" else 0.0)
-                + (w.named if maker and credits_maker(unit, expected, question) else 0.0)
+                + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
                 + (w.named if titled(hit.chunk) else 0.0)
             )
             scored.append(

@@ -18,6 +18,8 @@ from ..corpus import normalize_arxiv_id
 from ..models import BYLINE, Chunk
 from ..text import CJK_CHAR, MD_LINK, sentence_spans, trim_span
 
+LINK_MARK = re.compile(r"\(arXiv:[^)]*\)")
+"""How a rendered unit marks the paper a link points to (``anchor (arXiv:ID)``)."""
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:\s*|\[\^[^\]]+\]")

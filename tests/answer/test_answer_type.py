@@ -125,27 +125,9 @@ def test_who_built_it_is_asked_besides_other_kinds():
     assert asked.kind == "figure" and asked.also == ("organisation",)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "GAIA-1 是英国 Wayve 公司发布的世界模型。",  # an organisation word
-        "2020 年，NVIDIA 的 GAIA-1 复现了游戏。",  # an owner
-        "阿里 Wan2.1、昆仑 GAIA-1 等构成了开源生态。",  # a company before its product
-        "NVIDIA 于 2025 年 1 月发布的 GAIA-1 系列表现最好。",  # a maker
-        "GAIA-1 was developed by Wayve in London.",
-    ],
-)
-def test_who_built_it_is_answered_by_a_sentence_crediting_a_maker(text):
-    assert answered("Which company built GAIA-1?", _units(text))
-
-
-def test_who_built_it_is_not_answered_without_a_maker_of_what_it_names():
-    assert not answered("Which company built GAIA-1?", _units("GAIA-1 是一个世界模型，参数 9B。"))
-    assert not answered("Which company built GAIA-1?", _units("体量最小的 GAIA-1 延迟最低。"))
-    assert not answered("Which company built GAIA-1?", _units("Wayve 公司发布了 Lingo。"))
-    byline = chunk_units(abstract("a", "2601.00001", "GAIA-1", "GAIA-1 drives.\n\nAuthors: Ann"))
-    assert answered("Who built GAIA-1?", byline)  # "who": its authors will do
-    assert not answered("Which company built GAIA-1?", byline)
+def test_who_built_it_is_refused_without_a_sentence_crediting_a_maker():
+    assert answered("Which company built GAIA-1?", _units("GAIA-1 是英国 Wayve 公司发布的模型。"))
+    assert unanswered("Which company built GAIA-1?", _units("GAIA-1 参数 9B。")) == "organisation"
 
 
 def test_questions_of_no_checked_type_are_always_answered():

@@ -1,0 +1,84 @@
+"""Who made it: does a sentence credit an organisation (or authors) with a thing?
+
+"Which lab built X?" matches every sentence about X; only some say who built it. A
+sentence does when, about X, it uses an organisation word (公司, 实验室, University), gives
+X an owner (``NVIDIA 的 GameGAN``, "Google DeepMind's Veo 3"), names a maker (``NVIDIA 于
+2025 年 1 月发布``, "developed by Google"), or puts a company word before X in a list
+(``腾讯 HunyuanVideo、昆仑 SkyReels-V2``); for "who built X", a paper's authors will do.
+Used by :mod:`assistant.answer.answer_type` (refuse when no quoted sentence does) and by
+ranking (such sentences come first). The patterns are how text credits a maker, in
+either language, not any corpus's organisations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .units import LINK_MARK, Unit
+
+ORGANISATION_ASKED = re.compile(
+    r"哪(?:一|几|两|[三四五六七八九十])?\s*[家个所些]\s*(?:公司|企业|厂商|厂家|机构|单位|大学|高校|实验室"
+    r"|团队|研究所|研究院|组织|课题组)|哪些单位|(?:由|是)谁(?:开发|发布|推出|提出|研发|打造|构建|训练|做)"
+    r"|谁(?:开发|发布|推出|研发|打造|构建|训练)的"
+    r"|\bwhich (?:[\w-]+ ){0,2}?(?:compan(?:y|ies)|firms?|startups?|manufacturers?|makers?|vendors?"
+    r"|labs?|laborator(?:y|ies)|universit(?:y|ies)|institutes?|institutions?|organi[sz]ations?"
+    r"|teams?|groups?)\b"
+    r"|\bwho (?:built|builds|developed|develops|released|made|makes|created|trained|launched"
+    r"|announced|(?:is|was|are|were) behind)\b|\b(?:company|lab|team|organi[sz]ation) behind\b",
+    re.IGNORECASE,
+)
+"""Asks who built or released something; "who wrote" asks for authors instead."""
+AUTHORS = re.compile(r"^Authors?:|\bet al\b|[A-Za-z]\s*等人")
+"""Where a text names authors: a paper's ``Authors:`` line, "Hafner et al.", "Ha 等人"."""
+_WHO_ASKED = re.compile(r"谁|\bwho\b", re.IGNORECASE)
+_ORGANISATION = re.compile(
+    r"公司|集团|企业|团队|实验室|大学|学院|研究院|研究所|中心|机构|基金会|课题组"
+    r"|\b(?:University|Institute|Institution|Lab|Labs|Laboratory|Laboratories|Inc|Corp"
+    r"|Corporation|Company|Team|Group|Foundation|Academy)\b"
+)
+"""Words that make an organisation's name (``Wayve 公司``, ``Stanford University``)."""
+_MAKER = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9&.-]*(?:\s+[A-Z][A-Za-z0-9&.-]*)*\s*(?:（[^）]*）)?\s*"
+    r"(?:于[^，。；]{0,15}?|[\u4e00-\u9fff]{1,2})?(?:发布|推出|开发|提出|开源|研发|打造|released"
+    r"|developed|built|introduced|announced|launched)|\b(?:by|from)\s+(?:the\s+)?[A-Z][A-Za-z0-9&.-]*"
+)
+"""A name that made something: ``NVIDIA 于 2025 年 1 月发布``, ``Google DeepMind 又发布``,
+"developed by Google"."""
+_CJK_FUNCTION = "的地得在是把被由将对与和及或了着过为从向用"
+"""Characters a word before a name ends in when it is no company (``体量最小的 X``)."""
+
+
+def _owned(text: str, names: Sequence[str]) -> bool:
+    """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's
+    (``Google DeepMind 的 Veo 3``), or a word qualifying it in a list (``、昆仑
+    SkyReels-V2``)."""
+    for name in names:
+        at = re.escape(name)
+        owner = re.search(
+            r"([A-Za-z0-9][A-Za-z0-9&.-]*)\s*(?:的|['’]s)\s*" + at, text, re.IGNORECASE
+        )
+        if owner and owner.group(1).lower() != name:
+            return True
+        qualified = re.search(
+            r"(?:^|[、，,；;\s])([\u4e00-\u9fff]{2,4})\s+" + at, text, re.IGNORECASE
+        )
+        if qualified and qualified.group(1)[-1] not in _CJK_FUNCTION:
+            return True
+    return False
+
+
+def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
+    """Whether ``unit`` says who made one of ``names`` (lower-cased names the question
+    uses; anything, when it names nothing)."""
+    shown = unit.shown_with_lead()
+    context = f"{unit.before} {unit.scoring_text}".lower()
+    if names and not any(name in context for name in names):
+        return False
+    if _WHO_ASKED.search(question) and AUTHORS.search(shown):
+        return True
+    return bool(
+        _ORGANISATION.search(shown)
+        or _MAKER.search(LINK_MARK.sub(" ", shown))
+        or _owned(f"{unit.before} {shown}", names)
+    )
