@@ -66,7 +66,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "duration": {"zh": "时长", "en": "the length of time"},
     "date": {"zh": "时间", "en": "the date"},
     "name": {"zh": "名称", "en": "the name"},
-    "names": {"zh": "各自的名称", "en": "their names"},
+    "names": {"zh": "各自的名称", "en": "the names"},
     "license": {"zh": "许可证", "en": "the license"},
     "authors": {"zh": "作者", "en": "the authors"},
     "comparison": {"zh": "两者之间的比较", "en": "the comparison"},
@@ -75,7 +75,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "distance": {"zh": "距离", "en": "the distance"},
     "steps": {"zh": "步数", "en": "the number of steps"},
     "availability": {"zh": "代码或模型的获取方式", "en": "where the code or weights are available"},
-    "organisation": {"zh": "开发或发布它的机构", "en": "who built or released it"},
+    "organisation": {"zh": "开发或发布它的机构", "en": "the organisation that built it"},
 }
 """How a refusal names the kind of answer it could not find
 (:mod:`assistant.answer.answer_type`)."""
