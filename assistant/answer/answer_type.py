@@ -649,20 +649,35 @@ _OPENING = re.compile(r"[^：:，,。；;]*")
 """An item's opening, before its label ends (``医疗决策责任：…`` opens with no name)."""
 
 
+def _opens_with_name(text: str) -> bool:
+    """Whether a sentence starts with a link or a name spelled as one (``GR00T``,
+    ``DreamZero``; not "Existing benchmarks …")."""
+    lead = _NAME_PHRASE.match(text.lstrip())
+    if lead is None:
+        return False
+    linked = text.lstrip()[lead.end() :].lstrip().startswith("(arXiv:")
+    return linked or bool(proper_names(lead.group()))
+
+
 def _enumerates(units: Sequence[Unit], count: int) -> bool:
-    """Whether ``units`` name ``count`` things: in one list of names, or as that many
-    items of one list (or rows of one table) each opening with a name or a link."""
+    """Whether ``units`` name ``count`` things: in one list of names, as that many items
+    of one list (or rows of one table) each opening with a name or a link, or as that many
+    sentences of one chunk each starting with one ("[A](…) 提出……。[B](…) 则……")."""
     groups: dict[tuple[str, object], set[str]] = {}
     for unit in units:
         if listed_names(unit.display) >= count:
             return True
-        if unit.kind not in ("item", "row"):
+        if unit.kind in ("item", "row"):
+            first = unit.cells[0][1] if unit.cells else unit.display
+            opening = _OPENING.match(first).group()  # type: ignore[union-attr]
+            if not (names_in(LINK_MARK.sub(" ", opening)) or "(arXiv:" in opening):
+                continue
+            key: object = unit.lead if unit.kind == "item" else tuple(h for h, _ in unit.cells)
+        elif unit.kind == "sentence" and _opens_with_name(unit.display):
+            key = "sentences"
+        else:
             continue
-        first = unit.cells[0][1] if unit.cells else unit.display
-        opening = _OPENING.match(first).group()  # type: ignore[union-attr]
-        if names_in(LINK_MARK.sub(" ", opening)) or "(arXiv:" in opening:
-            key = unit.lead if unit.kind == "item" else tuple(h for h, _ in unit.cells)
-            groups.setdefault((unit.chunk_id, key), set()).add(unit.display)
+        groups.setdefault((unit.chunk_id, key), set()).add(unit.display)
     return any(len(shown) >= count for shown in groups.values())
 
 

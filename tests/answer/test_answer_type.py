@@ -118,6 +118,13 @@ def test_names_of_a_counted_set_need_that_many_names_listed():
         "- 数据隐私：[OpenSurg](https://arxiv.org/abs/2601.00002) 使用影像。\n"
     )
     assert unanswered(question, labelled) == "names"  # items open with labels, not names
+    sentences = _units(
+        "[SurgWM](https://arxiv.org/abs/2601.00001) 模拟术野。"
+        "[OpenSurg](https://arxiv.org/abs/2601.00002) 则规划器械动作。"
+    )
+    assert unanswered(question, sentences) is None
+    paper = chunk_units(abstract("a", "2601.00003", "T", "Existing models fail. Surgery is hard."))
+    assert unanswered(question, paper) == "names"  # capitalised first words name nothing
 
 
 def test_who_built_it_is_asked_besides_other_kinds():
