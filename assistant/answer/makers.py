@@ -32,12 +32,16 @@ ORGANISATION_ASKED = re.compile(
 AUTHORS = re.compile(r"^Authors?:|\bet al\b|[A-Za-z]\s*等人")
 """Where a text names authors: a paper's ``Authors:`` line, "Hafner et al.", "Ha 等人"."""
 _WHO_ASKED = re.compile(r"谁|\bwho\b", re.IGNORECASE)
-_ORGANISATION = re.compile(
+_ORGANISATION_WORD = re.compile(
     r"公司|集团|企业|团队|实验室|大学|学院|研究院|研究所|中心|机构|基金会|课题组"
-    r"|\b(?:University|Institute|Institution|Lab|Labs|Laboratory|Laboratories|Inc|Corp"
+)
+"""What ends a Chinese organisation's name (``Wayve 公司``, ``东岸医科大学``)."""
+_LATIN_ORGANISATION = re.compile(
+    r"\b(?:University|Institute|Institution|Lab|Labs|Laboratory|Laboratories|Inc|Corp"
     r"|Corporation|Company|Team|Group|Foundation|Academy)\b"
 )
-"""Words that make an organisation's name (``Wayve 公司``, ``Stanford University``)."""
+_GLOSS = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+$")
 _MAKER = re.compile(
     r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9&.-]*(?:\s+[A-Z][A-Za-z0-9&.-]*)*\s*(?:（[^）]*）)?\s*"
     r"(?:于[^，。；]{0,15}?|[\u4e00-\u9fff]{1,2})?(?:发布|推出|开发|提出|开源|研发|打造|released"
@@ -47,6 +51,23 @@ _MAKER = re.compile(
 "developed by Google"."""
 _CJK_FUNCTION = "的地得在是把被由将对与和及或了着过为从向用"
 """Characters a word before a name ends in when it is no company (``体量最小的 X``)."""
+
+
+def _organisation_named(text: str) -> bool:
+    """Whether ``text`` names an organisation: a capitalised organisation word
+    (``Stanford University``), or a Chinese one after a name (``Wayve 公司``,
+    ``字节跳动（ByteDance）团队``, ``明溪细胞模拟中心``); not the common noun of "从实验室验证走向
+    部署", whose word before ends in 从."""
+    if _LATIN_ORGANISATION.search(text):
+        return True
+    for match in _ORGANISATION_WORD.finditer(text):
+        before = _GLOSS.sub("", text[: match.start()]).rstrip()
+        if before[-1:].isascii() and before[-1:].isalnum():
+            return True
+        run = _CJK_RUN.search(before)
+        if run and len(run.group()) >= 2 and run.group()[-1] not in _CJK_FUNCTION:
+            return True
+    return False
 
 
 def _owned(text: str, names: Sequence[str]) -> bool:
@@ -78,7 +99,7 @@ def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     if _WHO_ASKED.search(question) and AUTHORS.search(shown):
         return True
     return bool(
-        _ORGANISATION.search(shown)
+        _organisation_named(shown)
         or _MAKER.search(LINK_MARK.sub(" ", shown))
         or _owned(f"{unit.before} {shown}", names)
     )
