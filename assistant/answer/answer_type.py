@@ -628,14 +628,18 @@ a link's ``(arXiv:ID)``, may close the name before, and a word may qualify the n
 ``阿里 Wan2.1、腾讯 HunyuanVideo``)."""
 
 
+_URL = re.compile(r"https?://\S+")
+
+
 def listed_names(text: str) -> int:
     """The length of the longest list of names in ``text`` ("Genie 2、SIMA 2 和 V-JEPA
-    2-AC" → 3); names apart from each other count one each."""
+    2-AC" → 3); names apart from each other count one each, and the parts of a URL or of
+    a link's ``(arXiv:ID)`` none."""
     longest = run = 0
     previous_end: int | None = None
-    for match in _NAME_PHRASE.finditer(
-        LINK_MARK.sub(lambda m: "(" + "_" * (len(m.group()) - 2) + ")", text)
-    ):
+    blanked = _URL.sub(lambda m: "_" * len(m.group()), text)
+    blanked = LINK_MARK.sub(lambda m: "(" + "_" * (len(m.group()) - 2) + ")", blanked)
+    for match in _NAME_PHRASE.finditer(blanked):
         if not names_in(match.group()):
             continue
         gap = text[previous_end : match.start()] if previous_end is not None else None

@@ -100,6 +100,9 @@ def test_lists_of_names_are_names_joined_by_list_separators():
     assert listed_names("Survey on AD (arXiv:2502.10498) 指出当前 WM 在长尾场景") == 1
     assert listed_names("and Joint Embedding Architecture i.e., JEPA-style learning") == 1
     assert listed_names("point cloud, occupancy, and traffic map") == 0
+    assert (
+        listed_names("Papers are collected at https://github.com/LMD0311/Awesome-World-Model.") == 0
+    )
 
 
 def test_names_of_a_counted_set_need_that_many_names_listed():
