@@ -89,6 +89,12 @@ def _owned(text: str, names: Sequence[str]) -> bool:
     return False
 
 
+def asks_who(question: str) -> bool:
+    """Whether the question asks *who* (谁, "who built"), which a paper's authors answer,
+    rather than which company or lab."""
+    return bool(_WHO_ASKED.search(question))
+
+
 def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     """Whether ``unit`` says who made one of ``names`` (lower-cased names the question
     uses; anything, when it names nothing)."""
@@ -96,7 +102,7 @@ def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     context = f"{unit.before} {unit.scoring_text}".lower()
     if names and not any(name in context for name in names):
         return False
-    if _WHO_ASKED.search(question) and AUTHORS.search(shown):
+    if asks_who(question) and AUTHORS.search(shown):
         return True
     return bool(
         _organisation_named(shown)

@@ -37,7 +37,7 @@ from ..models import Chunk, Hit
 from ..retrieval import KindStats
 from ..text import CJK_CHAR, detect_language, tokenize
 from .answer_type import expectation
-from .makers import credits_maker
+from .makers import asks_who, credits_maker
 from .tables import extreme_row
 from .units import Unit, chunk_units
 
@@ -481,17 +481,18 @@ class UnitScorer:
         who wrote it (names would otherwise match any question naming a person), and then
         with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
         A question asking who built something gives the same bonus to sentences crediting
-        a maker with what it names.
+        a maker with what it names (for "who built X", X's byline among them).
         For a question asking for a table's largest or smallest value, the row holding it
         ranks first (:mod:`assistant.answer.tables`)."""
         expected = expectation(question)
         authors = expected.kind == "authors"
         maker = "organisation" in (expected.kind, *expected.also)
+        bylines = authors or (maker and asks_who(question))
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
             for hit in hits
             for unit in chunk_units(hit.chunk)
-            if authors or unit.kind != "byline"
+            if bylines or unit.kind != "byline"
         ]
         if not units:
             return []
@@ -530,7 +531,7 @@ class UnitScorer:
                 + w.chunk * hit.score
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
-                + (w.named if unit.kind == "byline" else 0.0)
+                + (w.named if authors and unit.kind == "byline" else 0.0)
                 + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
                 + (w.named if titled(hit.chunk) else 0.0)
             )

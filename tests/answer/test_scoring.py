@@ -151,6 +151,10 @@ def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
     assert "byline" not in kinds and "sentence" in kinds
     asked = scorer.score("Who wrote Paper T0?", hits_of(paper))
     assert asked[0].unit.kind == "byline"
+    built = scorer.score("Who built Paper T0?", hits_of(paper))  # authors answer "who" too
+    assert "byline" in [s.unit.kind for s in built]
+    company = scorer.score("Which company built Paper T0?", hits_of(paper))
+    assert "byline" not in [s.unit.kind for s in company]
 
 
 def test_a_question_asking_who_built_something_ranks_the_sentence_crediting_a_maker_first():
