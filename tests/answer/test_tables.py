@@ -24,6 +24,10 @@ def test_direction_comes_from_how_the_question_asks_for_an_extreme():
     assert direction("对比表中哪个模型的参数量最大？") is True
     assert direction("Which model is the smallest by parameter count?") is False
     assert direction("What does the table show?") is None
+    assert direction("哪个模型训练数据最多，是多少？") is True
+    assert direction("验证器最多让模拟器重试几次？") is None  # at most: a bound, no extreme
+    assert direction("It retries at most 3 times.") is None
+    assert direction("What is the almost final score?") is None
 
 
 def test_values_are_read_with_their_magnitude_or_unit():
