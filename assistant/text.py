@@ -91,6 +91,29 @@ EN_STOPWORDS = frozenset(
     they this those through to too under until up use used using very was we were what when
     where which while who whom why will with would you your yours""".split()
 )
+LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]")
+"""A Latin word of two or more characters (``GR-1``, ``V-JEPA``, ``Wan2.1``)."""
+FRAMING = EN_STOPWORDS | frozenset(
+    """chapter survey paper papers section model models work works roughly approximately
+    according name names list identify""".split()
+)
+"""Capitalised words a question frames itself with, which name nothing."""
+
+
+def names_in(text: str) -> tuple[str, ...]:
+    """The names a text uses: Latin words with a capital or a digit (``DreamZero``,
+    ``GR-1``, ``Genie``) that are not framing words (``What``, ``Chapter``); lower-cased,
+    in order."""
+    found = []
+    for word in LATIN_NAME.findall(text):
+        lower = word.lower()
+        if lower in FRAMING:
+            continue
+        if any(c.isalpha() for c in word) and any(c.isdigit() or c.isupper() for c in word):
+            found.append(lower)
+    return tuple(dict.fromkeys(found))
+
+
 ZH_STOPWORDS = frozenset(
     """一个 一种 上 下 与 个 中 为 为什么 么 之 也 了 些 什么 从 他 他们 以 会 但 你 你们 其
     到 又 及 可以 吗 吧 呢 和 哪 哪个 哪些 啊 在 多少 她 如何 它 对 将 就 并 怎么 我 我们

@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..text import EN_STOPWORDS
+from ..text import FRAMING, LATIN_NAME, names_in
 from .makers import AUTHORS, ORGANISATION_ASKED, credits_maker
 from .units import LINK_MARK, Unit
 
@@ -73,7 +73,7 @@ AnswerType = Literal[
 ]
 
 _EN_FIGURE = re.compile(
-    r"\bhow (?:many|much|large|big|long|fast|high|old|often)\b"
+    r"\bhow (?:many|much|large|big|long|fast|high|old|often|far off)\b"
     r"|\bwhat (?:[\w-]+ ){0,3}?(?:score|rate|accuracy|percentage|number|size|resolution|count"
     r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate|frequency"
     r"|throughput|bandwidth|budget)s?\b",
@@ -211,17 +211,12 @@ _NUMBER = re.compile(
 _DIGITS = re.compile(r"\d+(?:\.\d+)*")
 _DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
 _PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
-_LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]")
 _CLAUSE_BREAK = re.compile(
     r"[，；;。！？!?]|,(?!\d)|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
     re.IGNORECASE,
 )
 """Where a sentence moves on to another clause, and maybe to another subject."""
 _LEADING_NAME = re.compile(r"^[\s\W_]*([A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+]|[A-Z])")
-_FRAMING = EN_STOPWORDS | frozenset(
-    """chapter survey paper papers section model models work works roughly approximately
-    according name names list identify""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -242,20 +237,6 @@ class Expectation:
     """How many things the question asks the names of ("两篇论文分别叫什么" → 2)."""
 
 
-def names_in(text: str) -> tuple[str, ...]:
-    """The names a text uses: Latin words with a capital or a digit (``DreamZero``,
-    ``GR-1``, ``Genie``) that are not framing words (``What``, ``Chapter``); lower-cased,
-    in order."""
-    found = []
-    for word in _LATIN_NAME.findall(text):
-        lower = word.lower()
-        if lower in _FRAMING:
-            continue
-        if any(c.isalpha() for c in word) and any(c.isdigit() or c.isupper() for c in word):
-            found.append(lower)
-    return tuple(dict.fromkeys(found))
-
-
 _POSSESSIVE = re.compile(r"['’]s\b")
 _PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
 _ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|https?://\S+", re.IGNORECASE)
@@ -269,9 +250,9 @@ def proper_names(text: str) -> tuple[str, ...]:
     ``Alibaba`` (written 阿里 in the survey) are capitalised as often as ``Rust``."""
     found = []
     cleaned = _ARXIV_ID.sub(" ", text)
-    for match in _LATIN_NAME.finditer(cleaned):
+    for match in LATIN_NAME.finditer(cleaned):
         word = match.group()
-        if word.lower() in _FRAMING or _NUMBER.fullmatch(word):
+        if word.lower() in FRAMING or _NUMBER.fullmatch(word):
             continue
         if not any(c.isalpha() for c in word):
             continue
@@ -284,8 +265,8 @@ def proper_names(text: str) -> tuple[str, ...]:
 def capitalised(text: str) -> tuple[str, ...]:
     """Every capitalised word of ``text`` but framing words (``Genie``, ``World``): what
     a question may name, though also what it merely capitalises."""
-    words = (w for w in _LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)) if w[0].isupper())
-    return tuple(dict.fromkeys(w for w in words if w.lower() not in _FRAMING))
+    words = (w for w in LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)) if w[0].isupper())
+    return tuple(dict.fromkeys(w for w in words if w.lower() not in FRAMING))
 
 
 _WHAT_METRIC = re.compile(r"\bwhat ([A-Za-z][A-Za-z0-9-]*) (?:does|did|do|is|was)\b", re.IGNORECASE)
@@ -324,7 +305,7 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "distance": (
         re.compile(
             r"(?:多少|(?<!哪)几)\s*(?:公里|千米|米|厘米|毫米|英里)|多远"
-            r"|\bhow (?:far|many (?:km|kilomet\w+|miles|met(?:er|re)s))\b",
+            r"|\bhow (?:far(?! off)|many (?:km|kilomet\w+|miles|met(?:er|re)s))\b",
             re.IGNORECASE,
         ),
         re.compile(
@@ -508,7 +489,7 @@ def clauses(text: str) -> list[Clause]:
         opener = names_in(word) if _PROPER.search(word) and not _NUMBER.fullmatch(word) else ()
         if opener:
             subjects = (subjects | set(opener)) if bare else frozenset(opener)
-        rest = _LATIN_NAME.sub(" ", part)
+        rest = LATIN_NAME.sub(" ", part)
         bare = bool(names) and not re.search(r"[^\s\W_]", rest)
         out.append(Clause(part, names, subjects))
     return out
@@ -700,14 +681,12 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
                 return True
             continue
         if kind in _MENTIONS:
-            context = f"{unit.before} {unit.scoring_text}".lower()
-            if expected.names and not any(name in context for name in expected.names):
+            if expected.names and not any(name in unit.about for name in expected.names):
                 continue
             if _MENTIONS[kind].search(shown):
                 return True
             continue
-        context = f"{unit.before} {unit.scoring_text}".lower()
-        if expected.names and not any(name in context for name in expected.names):
+        if expected.names and not any(name in unit.about for name in expected.names):
             continue
         for clause in clauses(_reading(unit, expected.measure)):
             if not attributed(clause, expected.names, expected.measure):

@@ -70,10 +70,17 @@ def _organisation_named(text: str) -> bool:
     return False
 
 
-def _owned(text: str, names: Sequence[str]) -> bool:
+_LATIN_OWNER = re.compile(r"(?:[A-Z][A-Za-z0-9&.-]*|[）)])\s*的\s*([\u4e00-\u9fff]{2})")
+"""A Latin name owning a Chinese word: ``直觉外科（Intuitive Surgical）的达芬奇``."""
+
+
+def _owned(text: str, names: Sequence[str], question: str) -> bool:
     """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's
     (``Google DeepMind 的 Veo 3``), or a word qualifying it in a list (``、昆仑
-    SkyReels-V2``)."""
+    SkyReels-V2``); or a Latin name owns what the question calls it in Chinese
+    (``Intuitive Surgical）的达芬奇`` for 达芬奇手术系统)."""
+    if any(match.group(1) in question for match in _LATIN_OWNER.finditer(text)):
+        return True
     for name in names:
         at = re.escape(name)
         owner = re.search(
@@ -99,13 +106,12 @@ def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     """Whether ``unit`` says who made one of ``names`` (lower-cased names the question
     uses; anything, when it names nothing)."""
     shown = unit.shown_with_lead()
-    context = f"{unit.before} {unit.scoring_text}".lower()
-    if names and not any(name in context for name in names):
+    if names and not any(name in unit.about for name in names):
         return False
     if asks_who(question) and AUTHORS.search(shown):
         return True
     return bool(
         _organisation_named(shown)
         or _MAKER.search(LINK_MARK.sub(" ", shown))
-        or _owned(f"{unit.before} {shown}", names)
+        or _owned(f"{unit.before} {shown}", names, question)
     )

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..corpus import normalize_arxiv_id
 from ..models import BYLINE, Chunk
-from ..text import CJK_CHAR, MD_LINK, sentence_spans, trim_span
+from ..text import CJK_CHAR, MD_LINK, names_in, sentence_spans, trim_span
 
 LINK_MARK = re.compile(r"\(arXiv:[^)]*\)")
 """How a rendered unit marks the paper a link points to (``anchor (arXiv:ID)``)."""
@@ -69,10 +69,20 @@ class Unit:
     before: str = ""
     """The clause this one continues (the previous unit of the same line, when it ended
     in a semicolon or comma): whom "只需 50 小时…" is about was said there."""
+    opening: str = ""
+    """The first sentence of the paragraph, for a later sentence of it that names nothing
+    itself: whom "在回顾性队列中，死亡率为 18.4%" is about, the paragraph said at its start
+    ("[CounterCare](…) 关注…"); "Vista 的 FVD 为 89.4" is about Vista, whatever came before."""
     cells: tuple[tuple[str, str], ...] = ()
     """A table row's (header, value) pairs as displayed; empty for other units and for
     rows of a table without a header. Kept so that readers of a column (units of a
     figure, superlatives) need not parse ``display`` back."""
+
+    @property
+    def about(self) -> str:
+        """Lower-cased text naming what the unit is about: the clause it continues, its
+        paragraph's opening, its context (heading, paper title, lead) and itself."""
+        return f"{self.before} {self.opening} {self.scoring_text}".lower()
 
     @property
     def scoring_text(self) -> str:
@@ -258,11 +268,15 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             opens(add(a, b, "heading"), heading_line=True)
             continue
         previous: Unit | None = None  # the line's last unit
+        first: Unit | None = None  # the line's first unit
         for s, e in _sentences(text, a, b):
             unit = add(s, e, "sentence")
             if unit is not None:
                 if previous is not None and previous.display.endswith(_GO_ON):
                     units[-1] = unit = replace(unit, before=previous.display)
+                if first is not None and not names_in(unit.display):
+                    units[-1] = unit = replace(unit, opening=first.display)
+                first = first or unit
                 previous = unit
             opens(unit)
     return tuple(units)

@@ -154,6 +154,18 @@ def test_a_figure_in_a_clause_about_something_else_is_not_the_answer():
     assert answered("What success rate did FLARE reach?", english)
 
 
+def test_a_figure_later_in_the_paragraph_that_names_the_subject_counts():
+    units = _units("CounterCare 关注脓毒症。在回顾性队列中，一致的患者死亡率为 18.4%。")
+    assert answered("CounterCare 里一致的患者死亡率是多少？", [units[1]])
+    other = _units("VitalSim 关注 ICU。在回顾性队列中，一致的患者死亡率为 18.4%。")
+    assert not answered("CounterCare 里一致的患者死亡率是多少？", [other[1]])
+
+
+def test_how_far_off_asks_for_a_figure_not_a_distance():
+    assert expectation("How far off were its simulated waiting times?").also == ()
+    assert expectation("How far can the robot drive?").also == ("distance",)
+
+
 def test_coordinated_subjects_share_the_figures_that_follow():
     units = _units("FLARE 和 DreamZero 的成功率分别为 95.1% 和 90%。")
     assert answered("FLARE 的成功率是多少？", units)

@@ -48,6 +48,13 @@ def test_a_sentence_crediting_a_maker_with_the_named_thing(text):
     assert _credits(text)
 
 
+def test_a_latin_name_owning_what_the_question_calls_it_in_chinese():
+    text = "2000 年，直觉外科（Intuitive Surgical）的达芬奇手术系统获得批准。"
+    units = chunk_units(section("s", "1.1", "节", text))
+    assert any(credits_maker(u, (), "达芬奇手术系统是哪家公司的产品？") for u in units)
+    assert not any(credits_maker(u, (), "内窥镜是哪家公司的产品？") for u in units)
+
+
 def test_no_maker_without_one_or_for_something_else():
     assert not _credits("GAIA-1 是一个世界模型，参数 9B。")
     assert not _credits("体量最小的 GAIA-1 延迟最低。")  # 的 ends no company name

@@ -15,6 +15,17 @@ def test_table_rows_are_units_shown_with_their_header():
     assert not any(u.cells for u in units if u.kind != "row")
 
 
+def test_later_sentences_of_a_paragraph_keep_its_opening():
+    text = (
+        "[CounterCare](https://arxiv.org/abs/2509.14406) 关注脓毒症。死亡率为 18.4%。\n\n另一段。"
+    )
+    first, second, other = chunk_units(section("t", "1", "节", text))
+    assert first.opening == "" and other.opening == ""
+    assert second.opening == first.display and "countercare" in second.about
+    named = chunk_units(section("t", "1", "节", "OccuCast 的 L2 为 0.62。Vista 的 FVD 为 89.4。"))
+    assert named[1].opening == ""  # a sentence naming its own subject inherits none
+
+
 def test_row_cells_are_rendered_and_headerless_rows_have_none():
     md = "| 模型 | 链接 |\n|---|---|\n| **Genie** | [Genie 3](https://arxiv.org/abs/2501.00001) |\n"
     (row,) = [u for u in chunk_units(section("t", "1", "表", md)) if u.kind == "row"]
