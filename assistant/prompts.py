@@ -74,6 +74,7 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "memory": {"zh": "显存或内存大小", "en": "the memory"},
     "distance": {"zh": "距离", "en": "the distance"},
     "steps": {"zh": "步数", "en": "the number of steps"},
+    "people": {"zh": "人数", "en": "the number of people"},
     "availability": {"zh": "代码或模型的获取方式", "en": "where the code or weights are available"},
     "organisation": {"zh": "开发或发布它的机构", "en": "the organisation that built it"},
 }

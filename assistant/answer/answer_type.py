@@ -68,6 +68,7 @@ AnswerType = Literal[
     "memory",
     "distance",
     "steps",
+    "people",
     "availability",
     "organisation",
 ]
@@ -281,6 +282,10 @@ def _metric(word: str) -> bool:
 
 
 _AMOUNT = r"(?<![A-Za-z0-9.])(?:\d+(?:[.,]\d+)*|[一二三四五六七八九十两百千万]+)\s*"
+_PEOPLE = (
+    r"(?:people|persons|participants|raters|annotators|experts|volunteers|users|doctors"
+    r"|physicians|clinicians|surgeons|nurses|patients|subjects|players|workers|judges|evaluators)"
+)
 _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "devices": (
         re.compile(
@@ -318,10 +323,23 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         re.compile(r"(?:多少|(?<!哪)几)\s*步|\bhow many (?:\w+ )?steps\b", re.IGNORECASE),
         re.compile(_AMOUNT + r"(?:步|steps?\b)", re.IGNORECASE),
     ),
+    "people": (
+        re.compile(
+            r"(?:多少|(?<!哪)几)\s*(?:名|位|个人|人(?!工|类|形|民))|\bhow many (?:[\w-]+ )?"
+            + _PEOPLE
+            + r"\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            _AMOUNT + r"(?:名|位|人(?!工|类|形))|\b\d[\d,]*\s+(?:[\w-]+\s+)?" + _PEOPLE + r"\b",
+            re.IGNORECASE,
+        ),
+    ),
 }
 """Counts that come in a unit of their own (question pattern, answer pattern): "多少块
 GPU" wants ``16 块 A100`` or ``64 TPUs``, "多少显存" wants ``24GB``, "how far" a length,
-"多少步" steps. Any figure of the question's subject is not one."""
+"多少步" steps, "how many surgeons" people (``12 名医生``, "240 annotators"). Any figure of
+the question's subject is not one."""
 
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
@@ -666,6 +684,16 @@ def _enumerates(units: Sequence[Unit], count: int) -> bool:
     return any(len(shown) >= count for shown in groups.values())
 
 
+def _subjects(unit: Unit, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's names, and the names of the unit's heading or paper title when that
+    holds one of them: in the abstract of "MagpieSoc: … A Turing-Style Human Study", a
+    clause about MagpieSoc is about the Turing-style study the question names."""
+    context = unit.context.lower()
+    if any(name in context for name in names):
+        return (*names, *names_in(unit.context))
+    return names
+
+
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names)."""
@@ -688,8 +716,9 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
             continue
         if expected.names and not any(name in unit.about for name in expected.names):
             continue
+        wanted = _subjects(unit, expected.names)
         for clause in clauses(_reading(unit, expected.measure)):
-            if not attributed(clause, expected.names, expected.measure):
+            if not attributed(clause, wanted, expected.measure):
                 continue
             if expected.measure and expected.measure not in clause.text.lower():
                 continue

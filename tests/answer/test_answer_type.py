@@ -161,6 +161,25 @@ def test_a_figure_later_in_the_paragraph_that_names_the_subject_counts():
     assert not answered("CounterCare 里一致的患者死亡率是多少？", [other[1]])
 
 
+def test_a_count_of_people_needs_people_counted():
+    question = "EndoDream 的盲测有多少名医生参与？"
+    assert expectation(question).also == ("people",)
+    assert expectation("多少人工标注？").also == ()  # 人工 is no person
+    assert answered(question, _units("EndoDream 邀请 12 名外科医生进行盲测。"))
+    assert not answered(question, _units("EndoDream 的盲测中 56% 的片段被判为真实。"))
+    assert answered("How many annotators took part?", _units("It was judged by 240 annotators."))
+
+
+def test_a_clause_about_the_paper_a_title_names_is_about_what_the_question_names():
+    paper = abstract(
+        "a", "2512.00001", "MagpieSoc: A Turing-Style Human Study", "MagpieSoc asks 240 annotators."
+    )
+    question = "In the Turing-style study, how many annotators took part?"
+    assert answered(question, chunk_units(paper))
+    other = abstract("b", "2512.00002", "Other work", "MagpieSoc asks 240 annotators.")
+    assert not answered(question, chunk_units(other))
+
+
 def test_how_far_off_asks_for_a_figure_not_a_distance():
     assert expectation("How far off were its simulated waiting times?").also == ()
     assert expectation("How far can the robot drive?").also == ("distance",)
