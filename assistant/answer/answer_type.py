@@ -37,7 +37,8 @@ sentence can be checked for without a model:
 - a *comparison* of two things the question names ("A 和 B 相比哪个更好", "A or B"):
   one sentence must name both, or table rows of the same table each of them;
 - a count in a unit of its own, besides any of the above: *devices* (多少块 GPU: ``16 块
-  A100``), *memory* (多少显存: ``18GB``), *distance* (多少公里), *steps* (多少步).
+  A100``), *memory* (多少显存: ``18GB``), *distance* (多少公里), *steps* (多少步), *people*
+  (多少名医生, "how many annotators": ``12 名``).
 
 A question of none of these types is never refused here. The patterns are about how
 questions ask, in either language, not about any corpus.
