@@ -23,7 +23,7 @@ ORGANISATION_ASKED = re.compile(
     r"|谁(?:开发|发布|推出|研发|打造|构建|训练)的"
     r"|\bwhich (?:[\w-]+ ){0,2}?(?:compan(?:y|ies)|firms?|startups?|manufacturers?|makers?|vendors?"
     r"|labs?|laborator(?:y|ies)|universit(?:y|ies)|institutes?|institutions?|organi[sz]ations?"
-    r"|teams?|groups?)\b"
+    r"|teams?|research groups?)\b"
     r"|\bwho (?:built|builds|developed|develops|released|made|makes|created|trained|launched"
     r"|announced|(?:is|was|are|were) behind)\b|\b(?:company|lab|team|organi[sz]ation) behind\b",
     re.IGNORECASE,
