@@ -26,6 +26,7 @@ from .helpers import abstract, section
         ("实验用到的 4 个视频世界模型具体是哪几个？", "names"),
         ("Which three benchmarks does the chapter list?", "names"),
         ("Which three healthcare domains does the review cover?", None),  # not named things
+        ("表中两个模型的参数量分别是多少？", "figure"),  # two figures, not two names
         ("和训练 5 个完整模型相比，参数量和开销分别只增加了多少？", "figure"),
         ("What is the method called?", "name"),
         ("有哪些工作开始把三维几何理解融入世界模型？", None),  # 几何 is not 几个
