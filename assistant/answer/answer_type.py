@@ -613,13 +613,14 @@ _MENTIONS: dict[str, re.Pattern] = {
 
 
 _NAME_PHRASE = re.compile(
-    r"(?<![A-Za-z0-9.+\-–])(?!(?:and|or)\b)[A-Za-z0-9][A-Za-z0-9.+\-–]*"
+    r"(?<![A-Za-z0-9.+\-–])(?!(?:and|or|vs|versus)\b)[A-Za-z0-9][A-Za-z0-9.+\-–]*"
     r"(?:\s+[A-Z0-9][A-Za-z0-9.+\-–]*)*"
 )
 """A name of one or more words (``Genie 2``, ``V-JEPA 2-AC``, ``Open X-Embodiment``): words
 after the first are capitalised or numbers, so "JEPA-style predictive learning" is one."""
 _LIST_GAP = re.compile(
-    r"\s*(?:\([^()]*\)|（[^（）]*）)?\s*(?:[、，,；;/&]|以及|和|与|及|或|\band\b|\bor\b)"
+    r"\s*(?:\([^()]*\)|（[^（）]*）)?\s*(?:[、，,；;/&]|以及|和|与|及|或|\band\b|\bor\b|\bvs\b\.?"
+    r"|\bversus\b)"
     r"\s*(?:\band\b|\bor\b)?\s*(?:[\u4e00-\u9fff]{1,4}\s+)?",
     re.IGNORECASE,
 )

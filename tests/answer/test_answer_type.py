@@ -101,6 +101,7 @@ def test_lists_of_names_are_names_joined_by_list_separators():
     assert listed_names("Survey on AD (arXiv:2502.10498) 指出当前 WM 在长尾场景") == 1
     assert listed_names("and Joint Embedding Architecture i.e., JEPA-style learning") == 1
     assert listed_names("point cloud, occupancy, and traffic map") == 0
+    assert listed_names("开源模型已超越闭源产品（SkyReels-V2 3.14 vs Kling 2.99）") == 2
     assert (
         listed_names("Papers are collected at https://github.com/LMD0311/Awesome-World-Model.") == 0
     )
