@@ -241,7 +241,8 @@ class Expectation:
 
 _POSSESSIVE = re.compile(r"['’]s\b")
 _PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
-_ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|https?://\S+", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+")
+_ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|" + _URL.pattern, re.IGNORECASE)
 
 
 def proper_names(text: str) -> tuple[str, ...]:
@@ -629,9 +630,6 @@ a link's ``(arXiv:ID)``, may close the name before, and a word may qualify the n
 ``阿里 Wan2.1、腾讯 HunyuanVideo``)."""
 
 
-_URL = re.compile(r"https?://\S+")
-
-
 def listed_names(text: str) -> int:
     """The length of the longest list of names in ``text`` ("Genie 2、SIMA 2 和 V-JEPA
     2-AC" → 3); names apart from each other count one each, and the parts of a URL or of
@@ -657,10 +655,11 @@ _OPENING = re.compile(r"[^：:，,。；;]*")
 def _opens_with_name(text: str) -> bool:
     """Whether a sentence starts with a link or a name spelled as one (``GR00T``,
     ``DreamZero``; not "Existing benchmarks …")."""
-    lead = _NAME_PHRASE.match(text.lstrip())
+    text = text.lstrip()
+    lead = _NAME_PHRASE.match(text)
     if lead is None:
         return False
-    linked = text.lstrip()[lead.end() :].lstrip().startswith("(arXiv:")
+    linked = text[lead.end() :].lstrip().startswith("(arXiv:")
     return linked or bool(proper_names(lead.group()))
 
 
@@ -711,12 +710,12 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
                 return True
             continue
         if kind in _MENTIONS:
-            if expected.names and not any(name in unit.about for name in expected.names):
+            if not unit.about_any(expected.names):
                 continue
             if _MENTIONS[kind].search(shown):
                 return True
             continue
-        if expected.names and not any(name in unit.about for name in expected.names):
+        if not unit.about_any(expected.names):
             continue
         wanted = _subjects(unit, expected.names)
         for clause in clauses(_reading(unit, expected.measure)):

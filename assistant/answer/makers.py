@@ -106,7 +106,7 @@ def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     """Whether ``unit`` says who made one of ``names`` (lower-cased names the question
     uses; anything, when it names nothing)."""
     shown = unit.shown_with_lead()
-    if names and not any(name in unit.about for name in names):
+    if not unit.about_any(names):
         return False
     if asks_who(question) and AUTHORS.search(shown):
         return True

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from .answer_type import HOURS, TIME_UNIT, names_in
+from ..text import names_in
+from .answer_type import HOURS, TIME_UNIT
 from .units import Unit
 
 _AT_MOST = r"(?<!\bat )"

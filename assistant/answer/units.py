@@ -11,6 +11,7 @@ because a bare row of cells means nothing on its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -83,6 +84,15 @@ class Unit:
         """Lower-cased text naming what the unit is about: the clause it continues, its
         paragraph's opening, its context (heading, paper title, lead) and itself."""
         return f"{self.before} {self.opening} {self.scoring_text}".lower()
+
+    def about_any(self, names: Sequence[str]) -> bool:
+        """Whether :attr:`about` holds one of ``names`` (lower-cased), or no names are
+        given: a figure, a license or a maker counts only in a unit about what the
+        question names."""
+        if not names:
+            return True
+        about = self.about
+        return any(name in about for name in names)
 
     @property
     def scoring_text(self) -> str:
