@@ -12,10 +12,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from .api import Assistant, SectionSummary
-from .errors import AssistantError, InvalidInput
-from .models import Answer, Chunk, Citation, Hit, Link, Paper, Section
-from .settings import Settings
+from assistant.errors import AssistantError, InvalidInput
+from assistant.interfaces.api import Assistant, SectionSummary
+from assistant.models import Answer, Chunk, Citation, Hit, Link, Paper, Section
+from assistant.settings import Settings
 
 __all__ = [
     "Answer",

@@ -90,7 +90,7 @@ def request(kind: str, question: str = "", **fields: object) -> Iterator[dict]:
     try:
         yield done
     except Exception as exc:
-        from .errors import AssistantError
+        from assistant.errors import AssistantError
 
         # The user sees an AssistantError's message anyway; only surprises are warnings.
         level = logging.INFO if isinstance(exc, AssistantError) else logging.WARNING

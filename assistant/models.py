@@ -105,7 +105,7 @@ class Paper(Record):
 
 BYLINE = "Authors: "
 """How an abstract chunk's last paragraph starts: its paper's authors
-(:func:`assistant.chunking.chunk_paper`)."""
+(:func:`assistant.ingest.chunking.chunk_paper`)."""
 
 
 class Chunk(Record):
@@ -139,7 +139,7 @@ class Chunk(Record):
     """Anchor texts the survey uses for this paper (abstract chunks), minus mislinked ones,
     plus mislinked anchors of other links that the link audit finds describe this paper."""
     mislinked_anchors: tuple[str, ...] = ()
-    """Anchors that link this paper but, per the link audit (:mod:`assistant.audit`), name
+    """Anchors that link this paper but, per the link audit (:mod:`assistant.ingest.audit`), name
     another paper: an answer citing this chunk must not call it by them (abstract chunks)."""
     content_hash: str = ""
     """Hash of everything that is embedded; equal hashes never get embedded twice."""

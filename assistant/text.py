@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
+
+from assistant.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +182,18 @@ def _latin_tokens(text: str, stop: frozenset[str]) -> list[str]:
                 if part and part not in stop and (len(part) > 1 or part.isdigit())
             )
     return out
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """The question, stripped; :class:`InvalidInput` if it is empty, too long or binary."""
+    if not isinstance(question, str):
+        raise InvalidInput(f"the question must be text, got {type(question).__name__}")
+    text = question.strip()
+    if not text:
+        raise InvalidInput("the question is empty")
+    if len(text) > max_chars:
+        raise InvalidInput(f"the question is {len(text)} characters long; the limit is {max_chars}")
+    bad = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t\r"]
+    if bad:
+        raise InvalidInput(f"the question contains control characters (e.g. {bad[0]!r})")
+    return text

@@ -25,7 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.loadtest import run_load  # noqa: E402
+from assistant.evaluation.loadtest import run_load  # noqa: E402
 
 
 def _free_port() -> int:

@@ -6,6 +6,6 @@ no-LLM answer; ``citations`` checks markers and picks quotes; ``refusal`` decide
 when the survey does not cover a question; ``evaluate`` measures all of it.
 """
 
-from .pipeline import AnswerPipeline, normalize_history
+from assistant.answer.pipeline import AnswerPipeline, normalize_history
 
 __all__ = ["AnswerPipeline", "normalize_history"]

@@ -51,9 +51,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from ..text import FRAMING, LATIN_NAME, names_in
-from .makers import AUTHORS, ORGANISATION_ASKED, credits_maker
-from .units import LINK_MARK, Unit
+from assistant.answer.makers import AUTHORS, ORGANISATION_ASKED, credits_maker
+from assistant.answer.units import LINK_MARK, Unit
+from assistant.text import FRAMING, LATIN_NAME, names_in
 
 AnswerType = Literal[
     "figure",

@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..models import Citation, Hit
-from ..prompts import not_said_phrases
-from ..text import sentence_spans
-from .scoring import UnitScorer
+from assistant.answer.scoring import UnitScorer
+from assistant.models import Citation, Hit
+from assistant.prompts import not_said_phrases
+from assistant.text import sentence_spans
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..models import Hit
-from ..prompts import phrase
-from ..text import sentences
-from .scoring import ScoredUnit
-from .units import Unit
+from assistant.answer.scoring import ScoredUnit
+from assistant.answer.units import Unit
+from assistant.models import Hit
+from assistant.prompts import phrase
+from assistant.text import sentences
 
 _ITEM_NUMBER = re.compile(r"^\d{1,3}[.)]\s+")
 

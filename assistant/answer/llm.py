@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import LLM
 
-from ..errors import AssistantError, LLMError
-from ..settings import Settings
+from assistant.errors import AssistantError, LLMError
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 

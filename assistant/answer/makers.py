@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .units import LINK_MARK, Unit
+from assistant.answer.units import LINK_MARK, Unit
 
 ORGANISATION_ASKED = re.compile(
     r"哪(?:一|几|两|[三四五六七八九十])?\s*[家个所些]\s*(?:公司|企业|厂商|厂家|机构|单位|大学|高校|实验室"

@@ -13,23 +13,30 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from ..errors import InvalidInput, LLMError
-from ..models import Answer, ChatTurn, Chunk, Hit
-from ..prompts import ANSWER_KINDS, answer_messages, condense_messages, phrase, says_not_covered
-from ..retrieval import source_key
-from ..text import detect_language
-from .citations import check_citations
-from .extractive import ExtractiveLimits, best_quotes, extractive_body, select
-from .llm import ChatBackend, create_backend
-from .refusal import Evidence, Refusal, RefusalPolicy, load_policy
-from .scoring import ScoringWeights, UnitScorer
-from .units import Unit
+from assistant.answer.citations import check_citations
+from assistant.answer.extractive import ExtractiveLimits, best_quotes, extractive_body, select
+from assistant.answer.llm import ChatBackend, create_backend
+from assistant.answer.refusal import Evidence, Refusal, RefusalPolicy, load_policy
+from assistant.answer.scoring import ScoringWeights, UnitScorer
+from assistant.answer.units import Unit
+from assistant.errors import InvalidInput, LLMError
+from assistant.models import Answer, ChatTurn, Chunk, Hit
+from assistant.prompts import (
+    ANSWER_KINDS,
+    answer_messages,
+    condense_messages,
+    phrase,
+    says_not_covered,
+)
+from assistant.search.retrieval import source_key
+from assistant.text import detect_language, validate_question
 
 if TYPE_CHECKING:
-    from ..api import Assistant
-    from ..settings import RetrievalMode
+    from assistant.indexing.embeddings import Embedder
+    from assistant.indexing.store import LoadedIndex
+    from assistant.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +87,31 @@ def refusal_text(refused: Refusal, language: str) -> str:
     return phrase("refusal", language)
 
 
-class AnswerPipeline:
-    """Answers questions for one :class:`~assistant.api.Assistant`."""
+class Searcher(Protocol):
+    """What the answer stage needs from the stages below it: settings, the loaded index, the
+    embedder and retrieval. :class:`~assistant.interfaces.api.Assistant` is one."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    settings: Settings
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    @property
+    def index(self) -> LoadedIndex: ...
+
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: RetrievalMode | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]: ...
+
+
+class AnswerPipeline:
+    """Answers questions over one :class:`Searcher` (an ``Assistant``)."""
+
+    def __init__(self, assistant: Searcher) -> None:
         self.assistant = assistant
         self.settings = assistant.settings
         self._lock = threading.RLock()
@@ -247,8 +275,6 @@ class AnswerPipeline:
         mode: RetrievalMode | None = None,
     ) -> Iterator[str | Answer]:
         """Text deltas, then the final :class:`Answer` (whose text is authoritative)."""
-        from ..api import validate_question
-
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         turns = normalize_history(history)

@@ -13,7 +13,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel
 
-from ..settings import Settings
+from assistant.settings import Settings
 
 BackendState = Literal["extractive", "reachable", "unreachable", "misconfigured"]
 

@@ -27,12 +27,12 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..lexicon import everyday_frequency
-from ..models import Hit
-from ..text import CJK_CHAR
-from .answer_type import AnswerType, capitalised, proper_names, unanswered
-from .scoring import ScoredUnit, UnitScorer, content_terms
-from .units import Unit
+from assistant.answer.answer_type import AnswerType, capitalised, proper_names, unanswered
+from assistant.answer.scoring import ScoredUnit, UnitScorer, content_terms
+from assistant.answer.units import Unit
+from assistant.indexing.lexicon import everyday_frequency
+from assistant.models import Hit
+from assistant.text import CJK_CHAR
 
 log = logging.getLogger(__name__)
 
@@ -494,7 +494,7 @@ def measure(
 ) -> tuple[list[tuple[str, bool, dict]], list[str]]:
     """Every signal for each ``(id, question, answerable)``, from the live pipeline, and
     the ids of the questions its policy refuses whatever the signal (:meth:`RefusalPolicy.rule`)."""
-    from .extractive import select
+    from assistant.answer.extractive import select
 
     rows, ruled = [], []
     for qid, text, answerable in questions:

@@ -31,15 +31,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..embeddings import Embedder
-from ..lexicon import Lexicon, everyday_frequency, stem_words
-from ..models import Chunk, Hit
-from ..retrieval import KindStats
-from ..text import CJK_CHAR, detect_language, tokenize
-from .answer_type import expectation
-from .makers import asks_who, credits_maker
-from .tables import extreme_row
-from .units import Unit, chunk_units
+from assistant.answer.answer_type import expectation
+from assistant.answer.makers import asks_who, credits_maker
+from assistant.answer.tables import extreme_row
+from assistant.answer.units import Unit, chunk_units
+from assistant.indexing.embeddings import Embedder
+from assistant.indexing.lexicon import Lexicon, everyday_frequency, stem_words
+from assistant.models import Chunk, Hit
+from assistant.search.retrieval import KindStats
+from assistant.text import CJK_CHAR, detect_language, tokenize
 
 log = logging.getLogger(__name__)
 

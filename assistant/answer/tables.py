@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from ..text import names_in
-from .answer_type import HOURS, TIME_UNIT
-from .units import Unit
+from assistant.answer.answer_type import HOURS, TIME_UNIT
+from assistant.answer.units import Unit
+from assistant.text import names_in
 
 _AT_MOST = r"(?<!\bat )"
 """"at most", "at least" bound a value; they ask for no extreme."""

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from ..corpus import normalize_arxiv_id
-from ..models import BYLINE, Chunk
-from ..text import CJK_CHAR, MD_LINK, names_in, sentence_spans, trim_span
+from assistant.ingest.corpus import normalize_arxiv_id
+from assistant.models import BYLINE, Chunk
+from assistant.text import CJK_CHAR, MD_LINK, names_in, sentence_spans, trim_span
 
 LINK_MARK = re.compile(r"\(arXiv:[^)]*\)")
 """How a rendered unit marks the paper a link points to (``anchor (arXiv:ID)``)."""

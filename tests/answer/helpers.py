@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answer.scoring import ScoringWeights, UnitScorer
-from assistant.embeddings.hashing import HashEmbedder
+from assistant.indexing.embeddings.hashing import HashEmbedder
 from assistant.models import Chunk, Hit
 
 TABLE = """| 时间段 | 估计论文数量 |

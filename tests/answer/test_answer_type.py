@@ -9,8 +9,7 @@ from assistant.answer.answer_type import (
     unanswered,
 )
 from assistant.answer.units import chunk_units
-
-from .helpers import abstract, section
+from tests.answer.helpers import abstract, section
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,7 @@
 import logging
 
 from assistant.answer.citations import check_citations, claim_sentences, parse_markers
-
-from .helpers import hash_scorer, sample_hits
+from tests.answer.helpers import hash_scorer, sample_hits
 
 
 def test_marker_forms_are_parsed():

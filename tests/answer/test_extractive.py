@@ -4,8 +4,7 @@ from assistant.answer.extractive import ExtractiveLimits, extractive_body, selec
 from assistant.answer.scoring import ScoredUnit
 from assistant.answer.units import chunk_units
 from assistant.models import Hit
-
-from .helpers import abstract, hits_of, section
+from tests.answer.helpers import abstract, hits_of, section
 
 SURVEY = section(
     "s",

@@ -6,10 +6,9 @@ from llama_index.core.base.llms.types import ChatMessage
 from assistant.answer.llm import create_backend
 from assistant.errors import AssistantError, LLMError
 from assistant.settings import Settings
-
-from ..conftest import free_port
-from ..stubs.ollama_server import OllamaStub
-from ..stubs.openai_server import OpenAIStub, Reply
+from tests.conftest import free_port
+from tests.stubs.ollama_server import OllamaStub
+from tests.stubs.openai_server import OpenAIStub, Reply
 
 MESSAGES = [ChatMessage(role="user", content="hi")]
 

@@ -2,8 +2,7 @@ import pytest
 
 from assistant.answer.makers import ORGANISATION_ASKED, credits_maker
 from assistant.answer.units import chunk_units
-
-from .helpers import abstract, section
+from tests.answer.helpers import abstract, section
 
 WHICH = "Which company built GAIA-1?"
 

@@ -3,13 +3,12 @@
 import pytest
 
 from assistant import Answer, Assistant, Settings
-from assistant.answer.evaluate import AnswerEvaluator, EvalQuestion
 from assistant.answer.pipeline import refusal_text
 from assistant.answer.refusal import SIGNALS, Refusal
+from assistant.evaluation.answers import AnswerEvaluator, EvalQuestion
 from assistant.prompts import phrase
-
-from ..conftest import BUNDLED_CORPUS, free_port
-from ..stubs.openai_server import OpenAIStub, Reply
+from tests.conftest import BUNDLED_CORPUS, free_port
+from tests.stubs.openai_server import OpenAIStub, Reply
 
 
 def make(built_index, tmp_path, **overrides) -> Assistant:

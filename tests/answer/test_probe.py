@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from assistant.answer.probe import probe_backend
 from assistant.settings import Settings
-
-from ..conftest import free_port
-from ..stubs.openai_server import OpenAIStub
+from tests.conftest import free_port
+from tests.stubs.openai_server import OpenAIStub
 
 
 def test_no_backend_means_extractive():

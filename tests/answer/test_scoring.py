@@ -4,9 +4,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.answer.scoring import ScoringWeights, TermWeights, UnitScorer, sample_units
-from assistant.embeddings.base import Embedder
-
-from .helpers import abstract, hits_of, section
+from assistant.indexing.embeddings.base import Embedder
+from tests.answer.helpers import abstract, hits_of, section
 
 
 class TopicEmbedder(Embedder):
@@ -60,7 +59,7 @@ def test_statistics_sample_is_capped_and_spread_over_the_corpus():
 
 
 def test_an_english_question_term_counts_as_found_in_a_chinese_sentence_holding_its_translation():
-    from assistant.lexicon import Lexicon
+    from assistant.indexing.lexicon import Lexicon
 
     survey = section("s", "1.1", "节", "任务：驾驶场景生成，方法 Vista。")
     paper = abstract("a", "2601.00001", "Paper", "We study world models.")
@@ -110,7 +109,7 @@ class GlossEmbedder(TopicEmbedder):
 
 
 def test_an_english_question_lent_the_chinese_words_of_its_terms_meets_the_chinese_sentence():
-    from assistant.lexicon import Lexicon
+    from assistant.indexing.lexicon import Lexicon
 
     survey = section("s", "1.1", "节", "开源生态最活跃。闭源模型很多。")
     paper = abstract("a", "2601.00001", "Paper", "An ecosystem of simulators. We study agents.")

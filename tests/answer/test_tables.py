@@ -1,7 +1,6 @@
 from assistant.answer.tables import direction, extreme_row, value
 from assistant.answer.units import chunk_units
-
-from .helpers import section
+from tests.answer.helpers import section
 
 TABLE = """| 模型 | 参数量 | 最长预报时效 | 推理耗时 | 帧率 (fps) |
 |---|---|---|---|---|

@@ -1,6 +1,5 @@
 from assistant.answer.units import chunk_units, render_inline
-
-from .helpers import LINKS, TABLE, abstract, section
+from tests.answer.helpers import LINKS, TABLE, abstract, section
 
 
 def test_table_rows_are_units_shown_with_their_header():
@@ -121,8 +120,8 @@ def test_abbreviations_do_not_end_sentences():
 
 
 def test_rows_of_a_table_split_across_chunks_pair_with_the_real_header():
-    from assistant.chunking import chunk_section
-    from assistant.corpus import parse_markdown
+    from assistant.ingest.chunking import chunk_section
+    from assistant.ingest.corpus import parse_markdown
 
     rows = "\n".join(f"| 模型{i} | {i}.5% | 很长的描述文字用来占位 |" for i in range(30))
     md = "### 2.1 表格\n\n| 名称 | 分数 | 说明 |\n|------|-------|---|\n" + rows + "\n"

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from ..conftest import free_port
+from tests.conftest import free_port
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "arxiv"
 _ENTRY = re.compile(r"  <entry>.*?</entry>\n", re.DOTALL)

@@ -1,4 +1,4 @@
-"""A stand-in for :class:`assistant.api.Assistant` that speaks the UI's protocol.
+"""A stand-in for :class:`assistant.interfaces.api.Assistant` that speaks the UI's protocol.
 
 It returns real :class:`Answer`/:class:`Citation`/:class:`Hit` models with scripted
 content the real pipeline would not produce on demand (hostile text, a stalled LLM,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from ..conftest import free_port
-from .openai_server import Reply
-from .server import ThreadedServer
+from tests.conftest import free_port
+from tests.stubs.openai_server import Reply
+from tests.stubs.server import ThreadedServer
 
 
 @dataclass

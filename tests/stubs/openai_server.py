@@ -30,8 +30,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from ..conftest import free_port
-from .server import ThreadedServer
+from tests.conftest import free_port
+from tests.stubs.server import ThreadedServer
 
 
 @dataclass

@@ -1,0 +1,115 @@
+"""A bounded load test of the served chat UI: N concurrent ``gradio_client`` users.
+
+Each simulated user opens its own session (as a browser tab would), asks its share of
+the questions through the UI's ``/chat`` endpoint and clears its history between
+questions. A request counts as failed when the client raises or when the reply carries
+no finished answer (a problem line instead of an answer footer).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+ANSWER_FOOTER = 'class="meta"'
+"""Every finished answer in the chat ends with this footer (see ``ui.footer_html``)."""
+
+
+@dataclass
+class LoadReport:
+    clients: int
+    requests: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        if len(self.latencies) == 1:
+            return self.latencies[0]
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(q) - 1]
+
+    def to_json(self) -> dict:
+        return {
+            "clients": self.clients,
+            "requests": self.requests,
+            "errors": len(self.errors),
+            "seconds": round(self.seconds, 2),
+            "throughput_per_s": round(self.throughput, 2),
+            "p50_ms": round(self.percentile(50) * 1000, 1),
+            "p95_ms": round(self.percentile(95) * 1000, 1),
+            "first_errors": self.errors[:5],
+        }
+
+
+def _answered(result: object) -> bool:
+    messages = result[0] if isinstance(result, (list, tuple)) and result else []
+    if not messages or messages[-1].get("role") != "assistant":
+        return False
+    content = messages[-1].get("content")
+    if isinstance(content, list):
+        content = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ANSWER_FOOTER in str(content)
+
+
+def run_load(
+    url: str,
+    questions: Sequence[str],
+    clients: int = 20,
+    per_client: int = 50,
+    auth: tuple[str, str] | None = None,
+    mode: str = "hybrid",
+    k: int = 5,
+) -> LoadReport:
+    """Ask ``clients × per_client`` questions concurrently; latencies are per question."""
+    from gradio_client import Client
+
+    if not questions:
+        raise ValueError("the load test needs at least one question")
+    lock = threading.Lock()
+    report = LoadReport(clients=clients, requests=clients * per_client, seconds=0.0)
+
+    def user(n: int) -> None:
+        try:
+            client = Client(url, auth=auth, verbose=False)
+        except Exception as exc:
+            with lock:
+                report.errors.extend([f"client {n}: {exc}"] * per_client)
+            return
+        for i in range(per_client):
+            question = questions[(n * per_client + i) % len(questions)]
+            start = time.perf_counter()
+            try:
+                result = client.predict(question, mode, k, api_name="/chat")
+                ok = _answered(result)
+                problem = None if ok else f"client {n}: no answer to {question!r}"
+            except Exception as exc:
+                problem = f"client {n}: {type(exc).__name__}: {exc}"
+            elapsed = time.perf_counter() - start
+            with lock:
+                report.latencies.append(elapsed)
+                if problem:
+                    report.errors.append(problem)
+            try:
+                client.predict(api_name="/clear")
+            except Exception as exc:
+                log.warning("client %d: clear failed: %s", n, exc)
+        client.close()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(user, range(clients)))
+    report.seconds = time.perf_counter() - start
+    return report

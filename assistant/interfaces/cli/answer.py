@@ -1,0 +1,197 @@
+"""``ask``, ``eval-answers`` and ``calibrate-refusal``: thin shells over the answer API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from assistant.interfaces.cli.common import make_assistant, print_json
+from assistant.models import Answer, Citation
+
+_BACKENDS = ["none", "openai-compatible", "ollama"]
+
+
+def _backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=_BACKENDS,
+        default=argparse.SUPPRESS,
+        help="answer backend: none (extractive quotes, the default), openai-compatible "
+        "(ASSISTANT_LLM_BASE_URL, ASSISTANT_LLM_MODEL, key in ASSISTANT_LLM_API_KEY_ENV) "
+        "or ollama (ASSISTANT_OLLAMA_URL, ASSISTANT_LLM_MODEL)",
+    )
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ask",
+        parents=[common],
+        help="answer a question with cited sources",
+        description="Answer a question from the survey and the papers it links. Every "
+        "claim carries a marker [n]; the numbered sources follow with their links. Without "
+        "an LLM the answer quotes the best-matching sentences. Questions the survey does "
+        "not cover are refused. Exits 1 when a configured LLM failed (its one-line error "
+        "goes to stderr and the quoted answer is printed, marked as a fallback).",
+    )
+    p.add_argument("question", help="the question, in Chinese or English")
+    _backend_option(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: question, answer, refused, grounded, backend, citations, hits",
+    )
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser(
+        "eval-answers",
+        parents=[common],
+        help="measure answer quality on the eval question set",
+        description="Ask every question of the eval set and report citation precision "
+        "and recall, refusal accuracy and false refusals, expected strings present, "
+        "answer-language match (LLM backends) and mean grounded share.",
+    )
+    _backend_option(p)
+    p.add_argument(
+        "--questions",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="question set (JSONL; default: eval/questions.jsonl)",
+    )
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument(
+        "--out", metavar="FILE", type=Path, default=None, help="also write per-question results"
+    )
+    p.set_defaults(handler=cmd_eval_answers)
+
+    p = sub.add_parser(
+        "calibrate-refusal",
+        parents=[common],
+        help="measure the refusal threshold on answerable vs unanswerable questions",
+        description="Compute each candidate support signal for every eval question, pick "
+        "the signal that best separates unanswerable from answerable questions and the "
+        "threshold that refuses the most unanswerable ones within the allowed false-refusal "
+        "rate, and store them with the evidence. Re-run after retrieval or corpus changes.",
+    )
+    p.add_argument(
+        "--questions", metavar="FILE", type=Path, default=None, help="question set (JSONL)"
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="where to store it (default: eval/calibration.json)",
+    )
+    p.add_argument(
+        "--max-false-refusals",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="highest share of answerable questions the threshold may refuse (default 0.05)",
+    )
+    p.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    p.set_defaults(handler=cmd_calibrate)
+
+
+def _source_lines(citation: Citation) -> list[str]:
+    lines = [f"[{citation.marker}] {citation.label}"]
+    if citation.url:
+        lines.append(f"    {citation.url}")
+    for arxiv_id in citation.linked_arxiv_ids:
+        lines.append(f"    links arXiv:{arxiv_id}  https://arxiv.org/abs/{arxiv_id}")
+    if citation.quote:
+        quote = textwrap.shorten(citation.quote, 200, placeholder=" …")
+        lines.append(f"    “{quote}”")
+    return lines
+
+
+def print_answer(answer: Answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for citation in answer.citations:
+            print("\n".join(_source_lines(citation)))
+    facts = [f"backend {answer.backend}"]
+    if not answer.refused:
+        facts.append(f"grounded {answer.grounded:.0%}")
+    facts.append(f"{answer.timings.get('total_ms', 0) / 1000:.1f}s")
+    print(f"\n({' · '.join(facts)})")
+    if answer.ungrounded:
+        print(
+            f"warning: {len(answer.ungrounded)} sentence(s) carry no valid citation",
+            file=sys.stderr,
+        )
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    answer = make_assistant(args).ask(args.question)
+    if args.json:
+        print_json(answer.to_json())
+    else:
+        print_answer(answer)
+    if answer.error:
+        print(f"error: {answer.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_eval_answers(args: argparse.Namespace) -> int:
+    from assistant.evaluation.answers import AnswerEvaluator, write_report
+    from assistant.evaluation.retrieval import load_questions
+
+    assistant = make_assistant(args)
+    questions = load_questions(args.questions or assistant.settings.eval_questions_file)
+    metrics = AnswerEvaluator(questions)(assistant)
+    if args.out:
+        write_report(metrics, args.out)
+    if args.json:
+        print_json(metrics.model_dump(exclude={"results"}))
+        return 0
+    print(metrics.to_text())
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from assistant.answer.refusal import calibrate, measure, write_calibration
+
+    assistant = make_assistant(args)
+    settings = assistant.settings
+    from assistant.evaluation.retrieval import load_questions
+
+    questions = load_questions(args.questions or settings.eval_questions_file)
+    rows, ruled = measure(assistant.answers, [(q.id, q.question, q.answerable) for q in questions])
+    manifest = assistant.index.manifest
+    calibration = calibrate(
+        rows,
+        args.max_false_refusals,
+        {
+            "embedder": assistant.embedder.id,
+            "retrieval_mode": settings.retrieval_mode,
+            "answer_k": settings.answer_k,
+            "corpus_hash": manifest.corpus_hash,
+        },
+        ruled=ruled,
+    )
+    out = args.out or Path(settings.refusal_calibration_file)
+    write_calibration(calibration, out)
+    if args.json:
+        print_json(calibration.model_dump(exclude={"per_question"}))
+        return 0
+    print(
+        f"signal {calibration.signal}, threshold {calibration.threshold:.4f}: refuses "
+        f"{calibration.refused_unanswerable:.0%} of {calibration.unanswerable} unanswerable "
+        f"and {calibration.false_refusals:.0%} of {calibration.answerable} answerable questions"
+    )
+    if ruled:
+        print(
+            f"  (with the vocabulary and answer-type rules, which refuse {len(ruled)}: "
+            f"{', '.join(ruled)})"
+        )
+    print("separation (AUC) of each signal:")
+    for name, value in sorted(calibration.auc.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<18} {value:.3f}")
+    print(f"written to {out}")
+    return 0

@@ -1,0 +1,88 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.errors import IndexCorrupt
+from assistant.indexing.lexical import BM25Index
+from assistant.indexing.store import IndexStore
+
+
+def _toy() -> BM25Index:
+    return BM25Index.build(["d0", "d1", "d2"], ["alpha beta", "gamma delta", "alpha gamma gamma"])
+
+
+def test_scores_cover_every_document_and_match_search():
+    index = _toy()
+    scores = index.scores(index.tokens("alpha gamma"))
+    assert scores.shape == (3,)
+    assert scores[2] > scores[0] > 0 and scores[1] > 0
+    top = index.search("alpha gamma", 3)
+    assert top[0][0] == "d2" and {cid for cid, _ in top} == {"d0", "d1", "d2"}
+    np.testing.assert_allclose([s for _, s in top], sorted(scores, reverse=True), rtol=1e-5)
+
+
+def test_scores_of_unknown_or_empty_queries_are_zero():
+    index = _toy()
+    assert not index.scores(index.tokens("epsilon")).any()
+    assert not index.scores([]).any()
+
+
+def test_coverage_is_the_idf_weighted_share_of_query_tokens():
+    index = _toy()
+    tokens = index.tokens("alpha gamma epsilon")
+
+    def idf(df: int) -> float:
+        return math.log1p((3 - df + 0.5) / (df + 0.5))
+
+    total = idf(2) + idf(2) + idf(0)
+    assert index.coverage(tokens, 0) == pytest.approx(idf(2) / total)
+    assert index.coverage(tokens, 2) == pytest.approx(2 * idf(2) / total)
+    assert index.coverage(index.tokens("epsilon"), 2) == 0.0
+    assert index.coverage([], 0) == 0.0
+
+
+def _sidecar(store: IndexStore) -> BM25Index:
+    manifest = store.read_manifest()
+    return BM25Index.load(store.root / "builds" / manifest.build_id / "bm25")
+
+
+def test_bm25_sidecar_stays_in_sync_with_the_manifest(corpus_copy, tmp_path):
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", embedder="hash")
+    assistant = Assistant(settings)
+    assistant.build_index(progress=False)
+    first = assistant.manifest()
+    sidecar = _sidecar(assistant.store)
+    assert len(sidecar) == first.chunks
+    assert sidecar.ids == [c.id for c in assistant.index.chunks]
+
+    chapter = next(p for p in corpus_copy.glob("*.md") if p.name.lower() != "readme.md")
+    chapter.write_text(
+        chapter.read_text(encoding="utf-8")
+        + "\n\n### 17.6 新增小节\n\n一段全新的文字：量子世界模型。\n",
+        encoding="utf-8",
+    )
+    assistant.build_index(progress=False)
+    second = assistant.manifest()
+    assert second.build_id != first.build_id and second.chunks == first.chunks + 1
+    sidecar = _sidecar(assistant.store)
+    assert sidecar.ids == [c.id for c in assistant.index.chunks]
+    assert assistant.retrieve("量子世界模型", k=1, mode="bm25")[0].chunk.section == "17.6"
+    assert not (assistant.store.root / "builds" / first.build_id).exists()
+
+
+def test_a_sidecar_that_disagrees_with_the_chunks_is_refused(corpus_copy, tmp_path):
+    settings = Settings(corpus_dir=corpus_copy, index_dir=tmp_path / "idx", embedder="hash")
+    assistant = Assistant(settings)
+    assistant.build_index(progress=False)
+    manifest = assistant.manifest()
+    ids_file = assistant.store.root / "builds" / manifest.build_id / "bm25" / "ids.json"
+    ids = json.loads(ids_file.read_text(encoding="utf-8"))
+    ids_file.write_text(json.dumps(list(reversed(ids))), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="BM25 sidecar"):
+        Assistant(settings).index  # noqa: B018
+    ids_file.write_text(json.dumps(ids[:-1]), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="BM25 sidecar"):
+        Assistant(settings).index  # noqa: B018

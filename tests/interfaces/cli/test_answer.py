@@ -1,0 +1,99 @@
+import json
+
+import pytest
+
+from assistant.answer.refusal import SIGNALS, read_calibration
+from assistant.interfaces.cli.main import main
+from tests.conftest import BUNDLED_CORPUS, free_port
+
+QUESTIONS = [
+    {
+        "id": "a",
+        "question": "FLARE 在真实 GR-1 机器人上取得了多高的成功率？",
+        "lang": "zh",
+        "sections": ["17.2"],
+        "arxiv": [],
+        "answerable": True,
+        "expect": ["95.1%"],
+    },
+    {
+        "id": "b",
+        "question": "What does arXiv:2602.00558v1 propose?",
+        "lang": "en",
+        "sections": ["17.4.2"],
+        "arxiv": ["2602.00558"],
+        "answerable": True,
+        "expect": ["Communication-based Diffusion World Model"],
+    },
+    {
+        "id": "u",
+        "question": "法国的首都是哪里？",
+        "lang": "zh",
+        "sections": [],
+        "arxiv": [],
+        "answerable": False,
+        "expect": [],
+    },
+]
+
+
+@pytest.fixture
+def base(built_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_REFUSAL_CALIBRATION_FILE", str(tmp_path / "none.json"))
+    return ["--corpus", str(BUNDLED_CORPUS), "--index-dir", str(built_index)]
+
+
+def test_ask_json_has_the_issue_shape(base, capsys):
+    assert main(["ask", "Wan2.1-14B 的 VBench 得分是多少？", "--json", *base]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"question", "answer", "refused", "grounded", "backend", "citations", "hits"} <= set(
+        data
+    )
+    assert data["backend"] == "none" and data["refused"] is False and "83.7%" in data["answer"]
+    assert data["citations"][0]["section"] == "17.3" and data["hits"]
+
+
+def test_ask_prints_numbered_sources_with_links(base, capsys):
+    assert main(["ask", "What does arXiv:2602.00558v1 propose?", *base]) == 0
+    out = capsys.readouterr().out
+    assert "Sources:" in out
+    assert "[1] arXiv:2602.00558 — NetWorld" in out
+    assert "https://arxiv.org/abs/2602.00558" in out
+
+
+def test_failed_backend_prints_one_line_error_and_exits_1(base, capsys, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "m")
+    code = main(
+        ["ask", "Wan2.1-14B 的 VBench 得分是多少？", "--backend", "openai-compatible", *base]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: LLM backend openai-compatible")
+    assert captured.err.rstrip().endswith(errors[0])
+    assert "Traceback" not in captured.err
+    assert "83.7%" in captured.out
+
+
+def test_eval_answers_and_calibration(base, tmp_path, capsys):
+    path = tmp_path / "questions.jsonl"
+    path.write_text(
+        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in QUESTIONS), encoding="utf-8"
+    )
+    assert main(["eval-answers", "--questions", str(path), "--json", *base]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["answerable"] == 2 and metrics["unanswerable"] == 1
+    assert metrics["citation_recall"] == 1.0 and metrics["expect_any"] == 1.0
+    out = tmp_path / "calibration.json"
+    assert main(["calibrate-refusal", "--questions", str(path), "--out", str(out), *base]) == 0
+    calibration = read_calibration(out)
+    assert calibration.signal in SIGNALS and len(calibration.per_question) == 3
+    assert "separation (AUC)" in capsys.readouterr().out
+
+
+def test_ask_help_explains_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    out = capsys.readouterr().out
+    assert "--backend" in out and "openai-compatible" in out and "--json" in out

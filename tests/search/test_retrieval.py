@@ -1,0 +1,280 @@
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from llama_index.core.schema import QueryBundle
+
+from assistant import Assistant, Settings
+from assistant.errors import InvalidInput
+from assistant.evaluation.retrieval import RetrievalEvaluator, load_questions
+from assistant.models import Hit
+from assistant.search.retrieval import MODES, KindDenseRetriever, diversify, embedding_stats
+
+
+def _abstracts(assistant):
+    return [c for c in assistant.index.chunks if c.kind == "abstract"]
+
+
+def _numbered(assistant):
+    return sorted(
+        {c.section for c in assistant.index.chunks if c.section and c.section[0].isdigit()}
+    )
+
+
+def test_lookup_by_arxiv_id_in_any_form_ranks_the_abstract_first(assistant):
+    abstracts = _abstracts(assistant)
+    assert abstracts
+    for chunk in abstracts:
+        aid = chunk.arxiv_id
+        for question in (
+            f"What does {aid} propose?",
+            f"What does arXiv:{aid}v1 propose?",
+            f"arxiv: {aid}v3 的主要贡献是什么？",
+        ):
+            hits = assistant.retrieve(question, k=5)
+            assert hits[0].chunk.arxiv_id == aid, question
+            assert hits[0].retrievers.get("lookup") == 1
+
+
+def test_lookup_by_section_number_ranks_the_section_first(assistant):
+    numbers = _numbered(assistant)
+    assert len(numbers) >= 3
+    for number in numbers:
+        for question in (f"§{number} 讲了什么？", f"What does section {number} say?"):
+            hits = assistant.retrieve(question, k=5, mode="bm25")
+            assert hits[0].chunk.section == number, question
+    deep = [n for n in numbers if n.count(".") >= 2]
+    for number in deep:  # a bare three-part number is read as a section, too
+        assert assistant.retrieve(f"{number} 的核心挑战？", k=3)[0].chunk.section == number
+
+
+def test_a_question_about_a_link_looks_up_the_paper_its_anchor_points_to(assistant):
+    import re
+
+    links = [
+        (anchor, match)
+        for chunk in assistant.index.chunks
+        if chunk.kind == "section"
+        for anchor, match in re.findall(
+            r"\[([^\]]{3,})\]\(https://arxiv.org/abs/([\d.]+)\)", chunk.text
+        )
+    ]
+    assert links
+    for anchor, arxiv_id in links:
+        question = f"正文中锚文本为“{anchor}”的链接指向哪篇论文？"
+        assert arxiv_id in [c.arxiv_id for c in assistant.retriever.lookups(question)], anchor
+        english = f"Which paper does the link '{anchor}' point to?"
+        assert arxiv_id in [c.arxiv_id for c in assistant.retriever.lookups(english)], anchor
+        # naming the anchor without asking about a link is no lookup
+        assert assistant.retriever.lookups(f"{anchor} 提出了什么？") == []
+
+
+def test_unknown_ids_and_figures_are_not_lookups(assistant):
+    assert assistant.retriever.lookups("2999.99999 与 3.14 分") == []
+
+
+def test_dedup_keeps_other_sections_in_top_k(assistant):
+    per_section = Counter(c.section_id for c in assistant.index.chunks if c.kind == "section")
+    multi = [sid for sid, n in per_section.items() if n > 1]
+    assert multi, "the bundled corpus has a section split into several chunks"
+    chunk = next(c for c in assistant.index.chunks if c.section_id == multi[0])
+    hits = assistant.retrieve(chunk.text[:200], k=5)
+    groups = [h.chunk.section_id or h.chunk.arxiv_id for h in hits]
+    assert len(hits) == 5 and len(set(groups)) == 5
+    assert groups[0] == chunk.section_id
+
+
+def test_diversify_puts_repeats_after_all_distinct_groups(assistant):
+    chunks = [c for c in assistant.index.chunks if c.kind == "section"]
+    sid = Counter(c.section_id for c in chunks).most_common(1)[0][0]
+    same = [c for c in chunks if c.section_id == sid]
+    other = next(c for c in chunks if c.section_id != sid)
+
+    hits = [Hit(chunk=c, score=1.0) for c in same] + [Hit(chunk=other, score=0.5)]
+    out = diversify(hits, 2)
+    assert [h.chunk.section_id for h in out] == [sid, other.section_id]
+
+
+def test_hits_record_which_retriever_found_them_and_at_which_rank(assistant):
+    hits = assistant.retrieve("哪些工作把3D几何理解引入世界模型？", k=8, mode="hybrid")
+    assert [h.rank for h in hits] == list(range(1, 9))
+    assert all(h.retrievers for h in hits)
+    assert all(set(h.retrievers) <= {"dense", "bm25"} for h in hits)
+    assert any(len(h.retrievers) == 2 for h in hits)
+    dense = sorted(
+        (h for h in hits if "dense" in h.retrievers), key=lambda h: h.retrievers["dense"]
+    )
+    scores = [h.retriever_scores["dense"] for h in dense]
+    assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(r, int) and r >= 1 for h in hits for r in h.retrievers.values())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_returns_hits_from_its_own_retrievers(assistant, mode):
+    hits = assistant.retrieve("世界模型 world models 视频生成", 5, mode)
+    assert len(hits) == 5
+    expected = {"dense": {"dense"}, "bm25": {"bm25"}, "hybrid": {"dense", "bm25"}}[mode]
+    found = set().union(*(h.retrievers for h in hits))
+    assert found and found <= expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mode": "sparse"}, "unknown retrieval mode"),
+        ({"k": 0}, "k must be"),
+        ({"k": 101}, "k must be"),
+        ({"k": "3"}, "k must be"),
+        ({"k": True}, "k must be"),
+    ],
+)
+def test_invalid_mode_or_k_raise_invalid_input(assistant, kwargs, message):
+    with pytest.raises(InvalidInput, match=message):
+        assistant.retrieve("世界模型", **kwargs)
+
+
+def test_dense_candidates_cover_both_kinds_for_english_questions(assistant):
+    """Neither kind crowds the other out of the candidates."""
+    retriever = assistant.retriever
+    dense = KindDenseRetriever(retriever._vector_index, retriever._stats, top_k=3)
+    bundle = QueryBundle(query_str="Which resource is scarce?")
+    bundle.embedding = assistant.embedder.embed_query(bundle.query_str).tolist()
+    kinds = Counter(n.node.metadata["kind"] for n in dense.retrieve(bundle))
+    assert kinds["section"] == 3 and kinds["abstract"] == 3
+
+
+def test_one_unfiltered_query_stands_in_for_the_filtered_ones_with_the_same_results(
+    assistant, monkeypatch
+):
+    """Filtered Chroma queries are slow; a kind complete in the over-fetch skips its own."""
+    retriever = assistant.retriever
+    sizes = dict(Counter(c.kind for c in assistant.index.chunks))
+    fast = KindDenseRetriever(retriever._vector_index, retriever._stats, 3, sizes)
+    filtered_calls = []
+    for kind, each in fast._retrievers.items():
+        original = each.retrieve
+        monkeypatch.setattr(
+            each, "retrieve", lambda b, k=kind, f=original: filtered_calls.append(k) or f(b)
+        )
+    for question in ("Which resource is scarce?", "世界模型的主要挑战有哪些？", "VJEPA"):
+        bundle = QueryBundle(query_str=question)
+        bundle.embedding = assistant.embedder.embed_query(question).tolist()
+        got = fast._nearest(bundle)
+        for kind, each in fast._retrievers.items():
+            expected = [n.node.node_id for n in each.retrieve(bundle)]
+            assert [n.node.node_id for n in got[kind]] == expected, (question, kind)
+    # 16 chunks: the over-fetch (4 × 3) holds at least 3 of each kind every time here
+    assert len(filtered_calls) == 6  # only the comparison's own calls
+    # a kind short of top_k in the over-fetch (7 abstracts < 8, believed to be 100) runs
+    # its filtered query
+    short = KindDenseRetriever(
+        retriever._vector_index, retriever._stats, 8, {"section": 100, "abstract": 100}
+    )
+    calls = []
+    for kind, each in short._retrievers.items():
+        monkeypatch.setattr(each, "retrieve", lambda b, k=kind: calls.append(k) or [])
+    short._nearest(bundle)
+    assert calls == ["abstract"]
+
+
+def test_kind_stats_standardize_matches_a_brute_force_z_score(assistant):
+    index = assistant.index
+    stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
+    assert set(stats) == {"section", "abstract"}
+    got = index.collection.get(include=["embeddings"])
+    vectors = {
+        i: np.asarray(v, dtype=np.float64)
+        for i, v in zip(got["ids"], got["embeddings"], strict=True)
+    }
+    query = assistant.embedder.embed_query("长程一致性").astype(np.float64)
+    query /= np.linalg.norm(query)
+    for kind, st in stats.items():
+        ids = [c.id for c in index.chunks if c.kind == kind]
+        matrix = np.stack([vectors[i] / np.linalg.norm(vectors[i]) for i in ids])
+        cosines = matrix @ query
+        expected = (cosines - cosines.mean()) / cosines.std()
+        assert st.count == len(ids)
+        np.testing.assert_allclose(st.standardize(query, cosines), expected, atol=1e-6)
+
+
+def test_calibration_lifts_chinese_sections_for_english_questions(assistant, built_index):
+    """The known trap: raw cosine puts English abstracts above Chinese sections."""
+    from assistant.settings import PROJECT_ROOT
+
+    questions = [
+        q
+        for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")
+        if q.language == "en" and q.kind == "section" and q.answerable
+    ]
+    report = RetrievalEvaluator(questions, modes=["dense", "hybrid"], warmup=0)(assistant)
+    raw = 0
+    for q in questions:
+        cos = assistant.retriever.index.collection.query(
+            query_embeddings=[assistant.embedder.embed_query(q.question).tolist()], n_results=1
+        )
+        raw += cos["metadatas"][0][0]["kind"] == "section"
+    calibrated = sum(r.hit_sections[0].startswith("§") for r in report.for_mode("dense"))
+    assert calibrated > raw
+    assert report.summary("hybrid")["hit@5"] >= report.summary("dense")["hit@5"] - 0.05
+
+
+def test_unnumbered_chinese_sections_are_retrievable_by_id(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "intro.md").write_text(
+        "# 第一章 绪论\n\n## 一、研究背景\n\n世界模型预测环境的未来状态。\n\n"
+        "## 二、主要方法\n\n扩散模型与自回归模型是两条主要路线。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx", embedder="hash")
+    assistant = Assistant(settings)
+    assistant.build_index(progress=False)
+    hits = assistant.retrieve("扩散模型和自回归模型", k=3)
+    wanted = next(s for s in assistant.load_corpus().sections if s.title == "主要方法")
+    assert hits[0].chunk.section == wanted.id == hits[0].chunk.section_id
+    assert all(h.chunk.section == h.chunk.section_id for h in hits)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "q", "question": "扩散模型和自回归模型", "sections": [wanted.id]}) + "\n",
+        encoding="utf-8",
+    )
+    report = RetrievalEvaluator(load_questions(questions), warmup=0)(assistant)
+    assert report.summary("hybrid")["hit@1"] == 1.0
+
+
+def test_kind_stats_of_large_kinds_are_estimated_from_spread_out_pages(assistant, monkeypatch):
+    from assistant.search import retrieval
+
+    counts = dict(Counter(c.kind for c in assistant.index.chunks))
+    full = embedding_stats(assistant.index.collection, counts)
+    monkeypatch.setattr(retrieval, "_CHROMA_PAGE", 2)
+    monkeypatch.setattr(retrieval, "_STATS_SAMPLE", 4)
+    sampled = embedding_stats(assistant.index.collection, counts)
+    for kind, count in counts.items():
+        assert sampled[kind].count == min(count, 4)
+        assert full[kind].count == count
+        cosine = sampled[kind].mean @ full[kind].mean
+        cosine /= np.linalg.norm(sampled[kind].mean) * np.linalg.norm(full[kind].mean)
+        assert cosine > 0.95
+
+
+def test_the_lexicon_lets_english_questions_meet_chinese_sections_in_bm25(built_index, tmp_path):
+    """BM25 with and without the CC-CEDICT expansion, on the English section questions."""
+    from assistant.settings import PROJECT_ROOT
+
+    questions = [
+        q
+        for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")
+        if q.language == "en" and q.kind == "section" and q.answerable
+    ]
+    with_lexicon = Assistant(Settings(index_dir=built_index))
+    assert with_lexicon.index.lexicon is not None and len(with_lexicon.index.lexicon) > 50
+    assert (built_index / "builds" / with_lexicon.manifest().build_id / "lexicon.json").is_file()
+    without = Assistant(Settings(index_dir=built_index, cross_lingual_terms=False))
+    assert without.index.lexicon is None
+    mrr = {}
+    for name, assistant in (("with", with_lexicon), ("without", without)):
+        report = RetrievalEvaluator(questions, modes=["bm25"], warmup=0)(assistant)
+        mrr[name] = report.summary("bm25")["mrr@10"]
+    assert mrr["with"] > mrr["without"] + 0.05
