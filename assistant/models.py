@@ -221,6 +221,9 @@ class Citation(BaseModel):
     """arXiv IDs the cited section chunk links to (so a paper it names has its ID)."""
     quote: str = ""
     """The sentence of the chunk that best supports the claim."""
+    quotes: tuple[str, ...] = ()
+    """Every sentence of the chunk the answer rests on, in answer order (``quote`` first); a
+    source card highlights each of them."""
     flagged: str | None = None
     """Set when the link audit found the survey's anchor text does not match this paper."""
 
@@ -243,6 +246,7 @@ class Citation(BaseModel):
             "url": self.url,
             "chunk_id": self.chunk_id,
             "quote": self.quote,
+            "quotes": list(self.quotes),
             "linked_arxiv_ids": list(self.linked_arxiv_ids),
             "flagged": self.flagged,
         }
@@ -253,6 +257,17 @@ class ChatTurn(BaseModel):
 
     role: Literal["user", "assistant"]
     content: str
+
+
+class Repair(BaseModel):
+    """A claim whose citation the check moved: re-pointed to the source that supports it, or
+    added where the claim had none."""
+
+    claim: str
+    before: int | None = None
+    """The marker the claim carried (None: it had none)."""
+    after: int
+    """The marker it carries now."""
 
 
 class Answer(BaseModel):
@@ -268,6 +283,10 @@ class Answer(BaseModel):
     """Share of answer sentences that carry a valid citation."""
     ungrounded: list[str] = Field(default_factory=list)
     """Sentences flagged for having no valid citation."""
+    unsupported: list[str] = Field(default_factory=list)
+    """Claims no retrieved source supports (shown flagged, never as supported)."""
+    repaired: list[Repair] = Field(default_factory=list)
+    """Citations the check moved or added."""
     error: str | None = None
     """One-line error when the configured LLM failed and the extractive answer was used."""
     fallback: bool = False
@@ -295,6 +314,8 @@ class Answer(BaseModel):
             "support": None if self.support is None else round(self.support, 5),
             "refusal_reason": self.refusal_reason,
             "ungrounded": self.ungrounded,
+            "unsupported": self.unsupported,
+            "repaired": [r.model_dump() for r in self.repaired],
             "standalone_question": self.standalone_question,
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],
