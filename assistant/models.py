@@ -291,6 +291,9 @@ class Answer(BaseModel):
     """One-line error when the configured LLM failed and the extractive answer was used."""
     fallback: bool = False
     """True when ``text`` is the extractive answer standing in for a failed LLM."""
+    notice: str | None = None
+    """The fixed note ``text`` carries about how it was made (no LLM configured; the LLM
+    failed): the chat shows it once, not under every answer, and exports leave it out."""
     support: float | None = None
     """Value of the refusal signal for this question (refused when below the threshold)."""
     refusal_reason: str | None = None
@@ -311,6 +314,7 @@ class Answer(BaseModel):
             "backend": self.backend,
             "error": self.error,
             "fallback": self.fallback,
+            "notice": self.notice,
             "support": None if self.support is None else round(self.support, 5),
             "refusal_reason": self.refusal_reason,
             "ungrounded": self.ungrounded,

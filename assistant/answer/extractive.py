@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from assistant.answer.scoring import ScoredUnit
 from assistant.answer.units import Unit
@@ -101,12 +101,19 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
 
 def _with_markers(display: str, marker: str) -> str:
     """A marker after every sentence of the quoted unit, so each one is grounded."""
-    number = _ITEM_NUMBER.match(display)
-    prefix = number.group() if number else ""
-    parts = sentences(display[len(prefix) :])
+    parts = sentences(display)
     if len(parts) <= 1:
         return f"{display} {marker}"
-    return prefix + " ".join(f"{p} {marker}" for p in parts)
+    return " ".join(f"{p} {marker}" for p in parts)
+
+
+def _item(unit: Unit) -> Unit:
+    """A numbered list item as the answer lists it: without its number. Under the answer's
+    own bullet, ``- 4. …`` would render as a bullet holding a one-item list numbered 4 (two
+    markers, the number meaning nothing out of its list); the source card shows the item in
+    its numbered list."""
+    number = _ITEM_NUMBER.match(unit.display) if unit.kind == "item" else None
+    return replace(unit, display=unit.display[number.end() :]) if number else unit
 
 
 def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]) -> dict[str, str]:
@@ -116,6 +123,19 @@ def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]
     for item in scored:
         if id(item.unit) in picked:
             quotes.setdefault(item.hit.chunk.id, item.unit.display)
+    return quotes
+
+
+def all_quotes(
+    chosen: Sequence[tuple[Unit, Hit]], best: Mapping[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """For each quoted chunk, every sentence the answer quotes from it (``best`` first, then
+    in answer order): the citation's ``quotes``, which its source card highlights."""
+    quotes: dict[str, tuple[str, ...]] = {cid: (quote,) for cid, quote in best.items()}
+    for unit, hit in chosen:
+        have = quotes.setdefault(hit.chunk.id, ())
+        if unit.display not in have:
+            quotes[hit.chunk.id] = (*have, unit.display)
     return quotes
 
 
@@ -130,7 +150,8 @@ def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], lan
     quoted = {(unit.chunk_id, unit.index) for unit, _ in chosen}
     lines = [phrase("extractive_lead", language)]
     headed: set[str] = set()
-    for unit, hit in chosen:
+    for quoted_unit, hit in chosen:
+        unit = _item(quoted_unit)
         marker = f"[{position[hit.chunk.id]}]"
         chunk = hit.chunk
         indent = ""
@@ -146,7 +167,7 @@ def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], lan
         if len(group) == 1:
             lines.append(f"{indent}- {_with_markers(unit.shown_with_lead(), marker)}")
             continue
-        if unit is group[0]:
+        if quoted_unit is group[0]:
             lead = unit.lead_display
             shown = lead if lead.endswith((":", "：")) else _with_markers(lead, marker)
             lines.append(f"{indent}- {shown}")

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.answer.citations import check_citations
-from assistant.answer.extractive import ExtractiveLimits, best_quotes, extractive_body, select
+from assistant.answer.extractive import (
+    ExtractiveLimits,
+    all_quotes,
+    best_quotes,
+    extractive_body,
+    select,
+)
 from assistant.answer.llm import ChatBackend, create_backend
 from assistant.answer.refusal import Evidence, Refusal, RefusalPolicy, load_policy
 from assistant.answer.scoring import ScoringWeights, UnitScorer
@@ -241,15 +247,16 @@ class AnswerPipeline:
 
     def _extractive(
         self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
-    ) -> tuple[str, dict[str, str], list[Hit]]:
+    ) -> tuple[str, dict[str, str], dict[str, tuple[str, ...]], list[Hit]]:
         """The extractive body of the ``chosen`` units, per cited chunk the quote that
-        answers best, and the hits it is numbered against (the retrieved ones, then any
-        sibling it quotes)."""
+        answers best and all it quotes, and the hits it is numbered against (the retrieved
+        ones, then any sibling it quotes)."""
         hits = list(ev.hits)
         for _unit, hit in chosen:
             if all(h.chunk.id != hit.chunk.id for h in hits):
                 hits.append(hit)
-        return extractive_body(chosen, hits, language), best_quotes(ev.scored, chosen), hits
+        best = best_quotes(ev.scored, chosen)
+        return extractive_body(chosen, hits, language), best, all_quotes(chosen, best), hits
 
     # -- public --------------------------------------------------------------------------------
 
@@ -337,20 +344,29 @@ class AnswerPipeline:
 
         extractive = body is None
         quotes = None
+        quoted: dict[str, tuple[str, ...]] = {}
         hits = list(ev.hits)
         if extractive:
-            body, quotes, hits = self._extractive(ev, chosen, language)
+            body, quotes, quoted, hits = self._extractive(ev, chosen, language)
 
         t0 = time.perf_counter()
         checked = check_citations(body, hits, self.scorer, quotes)
+        if quoted:
+            checked.citations = [
+                c.model_copy(update={"quotes": quoted.get(c.chunk_id, (c.quote,))})
+                for c in checked.citations
+            ]
         timings["check_ms"] = (time.perf_counter() - t0) * 1000
 
         final = checked.text
+        notice = None
         declined = not extractive and not checked.claims and says_not_covered(final)
         if extractive and error:
-            final = f"{phrase('fallback', language, error=error)}\n\n{final}"
+            notice = phrase("fallback", language, error=error)
+            final = f"{notice}\n\n{final}"
         elif extractive:
-            final = f"{final}\n\n{phrase('no_llm', language)}"
+            notice = phrase("no_llm", language)
+            final = f"{final}\n\n{notice}"
         if extractive:
             yield final
         timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -365,6 +381,7 @@ class AnswerPipeline:
             ungrounded=checked.ungrounded,
             error=error,
             fallback=extractive and error is not None,
+            notice=notice,
             support=support,
             standalone_question=standalone,
             timings=timings,

@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from assistant.answer.extractive import ExtractiveLimits, extractive_body, select
+from assistant.answer.extractive import ExtractiveLimits, all_quotes, extractive_body, select
 from assistant.answer.scoring import ScoredUnit
 from assistant.answer.units import chunk_units
 from assistant.models import Hit
@@ -99,3 +99,19 @@ def test_an_abstract_named_by_the_audit_suggested_anchor_counts_as_linked():
     hits = hits_of(survey, real)
     chosen = select(ranked(hits, [("s", 0), ("r", 1)]), ExtractiveLimits(2, 2, 0.0))
     assert {u.chunk_id for u, _ in chosen} == {"s", "r"}
+
+
+def test_a_numbered_item_is_listed_under_one_marker_and_every_quote_is_kept():
+    text = "1. **物理**：违反规律\n2. **长程**：衰减\n3. **因果**：缺失\n"
+    chunk = section("c", "17.4", "主要挑战", text)
+    hits = hits_of(chunk)
+    units = chunk_units(chunk)
+    chosen = [(units[0], hits[0]), (units[2], hits[0])]
+    # "- 3. …" would render as a bullet holding a list numbered 3: two markers
+    assert extractive_body(chosen, hits, "zh").splitlines()[1:] == [
+        "- 物理：违反规律 [1]",
+        "- 因果：缺失 [1]",
+    ]
+    # the citation keeps the items as the source numbers them, the best one first
+    quotes = all_quotes(chosen, {"c": units[2].display})
+    assert quotes == {"c": ("3. 因果：缺失", "1. 物理：违反规律")}

@@ -1,5 +1,7 @@
 """ask()/stream() on the bundled corpus: extractive default, LLM stub backends, refusal."""
 
+import re
+
 import pytest
 
 from assistant import Answer, Assistant, Settings
@@ -313,3 +315,13 @@ def test_a_question_resting_on_a_figure_the_corpus_never_gives_is_refused(built_
     assert answer.refused and answer.refusal_reason == "unknown name"
     assert "97.3%" in answer.text
     assert not assistant.ask("Which model reached the 95.1% success rate on the real GR-1?").refused
+
+
+def test_extractive_citations_hold_every_sentence_they_quote(built_index, tmp_path):
+    answer = make(built_index, tmp_path).ask("世界模型面临哪些主要挑战？")
+    assert answer.notice == phrase("no_llm", "zh") and answer.text.endswith(answer.notice)
+    lines = [line for line in answer.text.splitlines() if "[1]" in line]
+    (citation,) = [c for c in answer.citations if c.marker == 1]
+    assert citation.quotes[0] == citation.quote and len(citation.quotes) == len(lines) > 1
+    for quote in citation.quotes:  # each quoted line of the answer is one of them
+        assert any(re.sub(r"^\d+\. ", "", quote) in line for line in lines)
