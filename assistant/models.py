@@ -297,7 +297,8 @@ class Answer(BaseModel):
     support: float | None = None
     """Value of the refusal signal for this question (refused when below the threshold)."""
     refusal_reason: str | None = None
-    """Why it was refused: ``no hits``, ``unknown name`` (names something no indexed text
+    """Why it was refused: ``no content`` (the question asks about nothing: emoji,
+    punctuation, one letter), ``no hits``, ``unknown name`` (names something no indexed text
     mentions), ``off topic`` (shares no word with the corpus), ``weak support`` (the
     signal below the threshold) or ``answer type`` (asked for a figure or a name that no
     quotable sentence gives)."""

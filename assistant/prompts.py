@@ -42,6 +42,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "The survey and the paper abstracts it links never mention {names}, so I "
         "cannot answer this from them.",
     },
+    "refusal_no_content": {
+        "zh": "这个问题没有可查找的内容。请问综述涉及的具体主题、模型或数字。",
+        "en": "This question names nothing to look up. Ask about a topic, a model or a "
+        "figure the survey covers.",
+    },
     "extractive_lead": {
         "zh": "综述中与问题最相关的原文：",
         "en": "The passages of the survey that best answer this (quoted as written):",

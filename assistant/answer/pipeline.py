@@ -24,7 +24,13 @@ from assistant.answer.extractive import (
     select,
 )
 from assistant.answer.llm import ChatBackend, create_backend
-from assistant.answer.refusal import Evidence, Refusal, RefusalPolicy, load_policy
+from assistant.answer.refusal import (
+    Evidence,
+    Refusal,
+    RefusalPolicy,
+    has_content,
+    load_policy,
+)
 from assistant.answer.scoring import ScoringWeights, UnitScorer
 from assistant.answer.units import Unit
 from assistant.errors import InvalidInput, LLMError
@@ -87,6 +93,8 @@ def refusal_text(refused: Refusal, language: str) -> str:
     """What the user reads instead of an answer: the reason, in the question's language."""
     if refused.reason == "unknown name":
         return phrase("refusal_unknown_name", language, names=", ".join(refused.missing))
+    if refused.reason == "no content":
+        return phrase("refusal_no_content", language)
     if refused.reason == "answer type":
         kind = ANSWER_KINDS[refused.asked or "figure"]
         return phrase("refusal_answer_type", language, what=kind.get(language, kind["en"]))
@@ -193,11 +201,16 @@ class AnswerPipeline:
         k: int | None = None,
         mode: RetrievalMode | None = None,
     ) -> Evidence:
-        """Retrieve and score sentences for ``question`` (also used by calibration)."""
+        """Retrieve and score sentences for ``question`` (also used by calibration); a
+        question that asks nothing (:func:`has_content`) retrieves nothing."""
         timings = timings if timings is not None else {}
         t0 = time.perf_counter()
-        hits = self.assistant.retrieve(
-            question, k=k or self.settings.answer_k, mode=mode, timings=timings
+        hits = (
+            self.assistant.retrieve(
+                question, k=k or self.settings.answer_k, mode=mode, timings=timings
+            )
+            if has_content(question)
+            else []
         )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()

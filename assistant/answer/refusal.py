@@ -185,7 +185,16 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     return foreign
 
 
-RefusalReason = Literal["no hits", "off topic", "unknown name", "weak support", "answer type"]
+RefusalReason = Literal[
+    "no content", "no hits", "off topic", "unknown name", "weak support", "answer type"
+]
+
+
+def has_content(question: str) -> bool:
+    """Whether the question asks about anything: some content term, and at least two
+    letters, digits or CJK characters in all (an emoji run, ``]i[``, one letter or
+    character, an invisible character or punctuation asks nothing, in either language)."""
+    return sum(ch.isalnum() for ch in question) >= 2 and bool(content_terms(question))
 
 
 @dataclass(frozen=True)
@@ -266,6 +275,8 @@ class RefusalPolicy:
         """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
         would quote, checked against the question's answer type when given; ``support``
         is :meth:`value` when the caller has computed it already."""
+        if not has_content(ev.question):
+            return Refusal("no content")
         if not ev.hits or not ev.scored:
             return Refusal("no hits")
         ruled = self.rule(ev, quoted)

@@ -3,10 +3,13 @@
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assistant import Answer, Assistant, Settings
 from assistant.answer.pipeline import refusal_text
 from assistant.answer.refusal import SIGNALS, Refusal
+from assistant.errors import InvalidInput
 from assistant.evaluation.answers import AnswerEvaluator, EvalQuestion
 from assistant.prompts import phrase
 from tests.conftest import BUNDLED_CORPUS, free_port
@@ -325,3 +328,38 @@ def test_extractive_citations_hold_every_sentence_they_quote(built_index, tmp_pa
     assert citation.quotes[0] == citation.quote and len(citation.quotes) == len(lines) > 1
     for quote in citation.quotes:  # each quoted line of the answer is one of them
         assert any(re.sub(r"^\d+\. ", "", quote) in line for line in lines)
+
+
+_EMOJI = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
+_PUNCTUATION = st.sampled_from(
+    list("!?.,;:()[]{}<>-_/\\|'\"`~@#$%^&*+=") + list("，。？！；：、（）【】《》“”‘’…—·")
+)
+_INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u3000"])
+_LETTER = st.one_of(
+    st.characters(min_codepoint=ord("a"), max_codepoint=ord("z")),
+    st.characters(min_codepoint=ord("A"), max_codepoint=ord("Z")),
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+    st.characters(min_codepoint=ord("0"), max_codepoint=ord("9")),
+)
+_NOISE = st.one_of(_EMOJI, _PUNCTUATION, _INVISIBLE, st.just(" "))
+_CONTENTLESS = st.one_of(
+    st.text(_NOISE, min_size=1, max_size=12),
+    st.tuples(st.text(_NOISE, max_size=4), _LETTER, st.text(_NOISE, max_size=4)).map("".join),
+    st.sampled_from(["]i[", "a", "的", "？", "\u200b", "😀😀😀", "...", "。。。"]),
+)
+"""Input with no content in either language: emoji runs, punctuation, invisible
+characters, and one letter, digit or CJK character among them."""
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_CONTENTLESS)
+def test_a_question_with_no_content_is_never_answered(built_index, tmp_path_factory, text):
+    """300 random content-free inputs: each is rejected as invalid or refused, and no
+    refusal quotes a passage."""
+    assistant = make(built_index, tmp_path_factory.getbasetemp())
+    try:
+        answer = assistant.ask(text)
+    except InvalidInput:
+        return
+    assert answer.refused and not answer.citations
+    assert answer.refusal_reason == "no content"
