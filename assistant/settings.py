@@ -157,6 +157,15 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "eval" / "results",
         description="Where every `eval` run is saved as timestamped JSON.",
     )
+    eval_heldout_dir: Path = Field(
+        default=PROJECT_ROOT / "eval",
+        description="`eval --union` reads every <folder>/corpus + <folder>/questions.jsonl here.",
+    )
+    eval_union_dir: Path = Field(
+        default=PROJECT_ROOT / "index" / "union",
+        description="Where `eval --union` keeps the union corpus (corpus/), its index (index/) "
+        "and each chapter's own index (alone/); rebuilt only where the chapters changed.",
+    )
 
     # Answers
     llm_backend: LLMBackend = Field(default="none", description="none, openai-compatible, ollama.")

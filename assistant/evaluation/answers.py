@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from assistant.answer.citations import MARKER
-from assistant.evaluation.retrieval import EvalQuestion
+from assistant.evaluation.retrieval import EvalQuestion, relevance_key
 from assistant.models import Answer
 from assistant.text import detect_language
 
@@ -45,6 +45,7 @@ def _normal(text: str) -> str:
 class QuestionResult(BaseModel):
     id: str
     answerable: bool
+    tags: list[str] = Field(default_factory=list)
     refused: bool
     cited: list[str]
     """Cited chunks as ``§section`` or ``arXiv:ID``."""
@@ -130,12 +131,8 @@ class AnswerEvaluator:
             chunk = by_id.get(citation.chunk_id)
             if chunk is None:
                 continue
-            if chunk.kind == "abstract":
-                cited.append(f"arXiv:{chunk.arxiv_id}")
-                ok = chunk.arxiv_id in question.arxiv
-            else:
-                cited.append(f"§{chunk.section}")
-                ok = chunk.section in question.sections
+            cited.append(relevance_key(chunk, question.chapter is not None))
+            ok = question.is_relevant(chunk)
             relevant += ok
             gold_hit = gold_hit or ok
         body = MARKER.sub("", answer.text)
@@ -151,6 +148,7 @@ class AnswerEvaluator:
         return QuestionResult(
             id=question.id,
             answerable=question.answerable,
+            tags=question.tags,
             refused=answer.refused,
             cited=cited,
             relevant_citations=relevant,

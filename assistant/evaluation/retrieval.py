@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 import numpy as np
@@ -54,6 +54,9 @@ class EvalQuestion(BaseModel):
     expect: list[str] = Field(default_factory=list)
     """Strings a correct answer contains (used by answer evaluation, not here)."""
     tags: list[str] = Field(default_factory=list)
+    chapter: str | None = None
+    """Folder of the corpus its gold sections are in (the union test bed, where section
+    numbers repeat across chapters); None: a section of that number in any file."""
 
     @property
     def language(self) -> str:
@@ -62,7 +65,12 @@ class EvalQuestion(BaseModel):
     @property
     def gold(self) -> list[str]:
         """Relevance keys, as :func:`relevance_key` produces them for hits."""
-        return [f"§{s}" for s in self.sections] + [f"arXiv:{a}" for a in self.arxiv]
+        where = f"{self.chapter}/" if self.chapter else ""
+        return [f"§{where}{s}" for s in self.sections] + [f"arXiv:{a}" for a in self.arxiv]
+
+    def is_relevant(self, chunk: Chunk) -> bool:
+        """A chunk of a gold section (in :attr:`chapter`), or a gold paper's abstract."""
+        return relevance_key(chunk, self.chapter is not None) in self.gold
 
     @property
     def kind(self) -> GoldKind:
@@ -97,16 +105,24 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-def relevance_key(chunk: Chunk) -> str:
-    """``§<section ref>`` for section chunks, ``arXiv:<id>`` for abstracts."""
+def relevance_key(chunk: Chunk, chapters: bool = False) -> str:
+    """``§<section ref>`` for section chunks, ``arXiv:<id>`` for abstracts.
+
+    With ``chapters``, a section's key names the folder of its file too
+    (``§heldout8/11.2.1``), so that equal numbers in two chapters are two results.
+    """
     if chunk.kind == "abstract":
         return f"arXiv:{chunk.arxiv_id}"
-    return f"§{chunk.section or chunk.section_id}"
+    ref = chunk.section or chunk.section_id
+    if chapters:
+        folder = PurePosixPath(chunk.source).parent.as_posix()
+        return f"§{folder}/{ref}" if folder != "." else f"§./{ref}"
+    return f"§{ref}"
 
 
-def ranked_keys(hits: Iterable[Hit]) -> list[str]:
+def ranked_keys(hits: Iterable[Hit], chapters: bool = False) -> list[str]:
     """Relevance keys of ``hits`` in rank order, each once (its best rank)."""
-    return list(dict.fromkeys(relevance_key(h.chunk) for h in hits))
+    return list(dict.fromkeys(relevance_key(h.chunk, chapters) for h in hits))
 
 
 _HIT = HitRate()
@@ -307,7 +323,7 @@ class RetrievalEvaluator:
         hits = retriever.retrieve(question.question, k=self.k, mode=mode, timings=timings)
         total = (time.perf_counter() - t0) * 1000
         embed = timings.get("embed_ms", 0.0)
-        keys = ranked_keys(hits)[: self.k]
+        keys = ranked_keys(hits, question.chapter is not None)[: self.k]
         gold = question.gold
         return QuestionResult(
             id=question.id,
@@ -378,12 +394,14 @@ def format_report(report: RetrievalReport, misses_for: Sequence[str] | None = No
     return "\n".join(lines)
 
 
-def save_report(report: RetrievalReport, folder: Path, payload: dict | None = None) -> Path:
-    """Write the run as ``<folder>/<UTC timestamp>-retrieval.json``; returns the path."""
+def save_report(
+    report: RetrievalReport, folder: Path, payload: dict | None = None, kind: str = "retrieval"
+) -> Path:
+    """Write the run as ``<folder>/<UTC timestamp>-<kind>.json``; returns the path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"{stamp}-retrieval.json"
+    path = folder / f"{stamp}-{kind}.json"
     data = payload if payload is not None else report.to_json()
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path

@@ -378,9 +378,6 @@ class Corpus:
     content_hash: str
     problems: list[str] = field(default_factory=list)
 
-    def section_by_ref(self) -> dict[str, Section]:
-        return {s.ref: s for s in self.sections}
-
 
 def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     """Markdown files under ``root``, recursively, sorted, minus ``exclude`` glob patterns."""

@@ -365,11 +365,13 @@ class Retriever:
         )
         self._kind_sizes = dict(Counter(c.kind for c in index.chunks))
         self._stats = embedding_stats(index.collection, self._kind_sizes)
-        self._by_section: dict[str, list[Chunk]] = {}
+        self._by_section: dict[str, dict[str, Chunk]] = {}
+        """Section number → the first chunk of each section with that number (numbers
+        repeat across the files of a survey whose chapters number their sections alike)."""
         self._by_arxiv: dict[str, Chunk] = {}
         for chunk in index.chunks:
-            if chunk.kind == "section" and chunk.section:
-                self._by_section.setdefault(chunk.section, []).append(chunk)
+            if chunk.kind == "section" and chunk.section and chunk.section_id:
+                self._by_section.setdefault(chunk.section, {}).setdefault(chunk.section_id, chunk)
             elif chunk.kind == "abstract" and chunk.arxiv_id:
                 self._by_arxiv[chunk.arxiv_id] = chunk
         self._fusions: dict[tuple[str, int], ProvenanceFusionRetriever] = {}
@@ -453,7 +455,7 @@ class Retriever:
                 found.append(self._by_arxiv[arxiv_id])
         for match in _SECTION_REF.finditer(question):
             number = match.group("num") or match.group("suffixed") or match.group("dotted")
-            found.extend(self._by_section.get(number, [])[:1])
+            found.extend(self._by_section.get(number, {}).values())
         return found
 
     def anchor_lookups(self, question: str) -> list[Chunk]:

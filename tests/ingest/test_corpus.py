@@ -148,7 +148,7 @@ def test_bundled_corpus_sections():
     assert refs == ["17.1", "17.2", "17.3", "17.4", "17.4.1", "17.4.2", "17.5"]
     assert corpus.files == ["trends.md"]
     assert len(corpus.papers) == 7
-    by_ref = corpus.section_by_ref()
+    by_ref = {s.ref: s for s in corpus.sections}
     assert by_ref["17.4.2"].arxiv_ids == ("2602.10298", "2602.00558", "2601.14354")
     assert by_ref["17.4.1"].title == "安全与伦理：深入讨论"
 

@@ -49,6 +49,28 @@ def test_lookup_by_section_number_ranks_the_section_first(assistant):
         assert assistant.retrieve(f"{number} 的核心挑战？", k=3)[0].chunk.section == number
 
 
+def test_a_section_number_two_chapters_share_looks_up_both(tmp_path):
+    corpus = tmp_path / "survey"
+    for chapter, topic in (
+        ("agents", "语言智能体的状态预测"),
+        ("materials", "分子动力学的潜空间模拟"),
+    ):
+        (corpus / chapter).mkdir(parents=True)
+        (corpus / chapter / "chapter.md").write_text(
+            f"# 11 {chapter}\n\n## 11.2 概述\n\n引言。\n\n### 11.2.1 {topic}\n\n{topic}的细节。\n",
+            encoding="utf-8",
+        )
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "idx", embedder="hash")
+    a.build_index(progress=False)
+    found = a.retriever.lookups("§11.2.1 讲了什么？")
+    assert sorted(c.source for c in found) == ["agents/chapter.md", "materials/chapter.md"]
+    hits = a.retrieve("§11.2.1 讲了什么？", k=5, mode="bm25")
+    assert {h.chunk.section_id for h in hits[:2]} == {
+        "agents/chapter.md#11.2.1",
+        "materials/chapter.md#11.2.1",
+    }
+
+
 def test_a_question_about_a_link_looks_up_the_paper_its_anchor_points_to(assistant):
     import re
 

@@ -16,7 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InvalidInput
 from assistant.evaluation.retrieval import RetrievalEvaluator, load_questions, save_report
 from assistant.interfaces.cli.common import make_assistant, print_json
 from assistant.search.retrieval import MODES
@@ -63,6 +63,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="also evaluate generated answers (needs the answer evaluation module)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    union = p.add_argument_group("union test bed")
+    union.add_argument(
+        "--union",
+        action="store_true",
+        help="index the bundled chapter and every eval/heldout*/corpus chapter together as "
+        "one survey (under index/union/, setting eval_union_dir; only the first build "
+        "embeds) and ask every question set against it: retrieval per mode and language "
+        "and answers, per set and for the union",
+    )
+    union.add_argument(
+        "--alone",
+        action="store_true",
+        help="with --union: also index each chapter on its own and report its retrieval",
+    )
+    union.add_argument(
+        "--no-answers",
+        action="store_true",
+        help="with --union: retrieval only (answers take most of the time)",
+    )
+    union.add_argument(
+        "--sets",
+        metavar="NAMES",
+        default=None,
+        help="with --union: comma-separated question sets to ask (default: all; the index "
+        "always holds every chapter), e.g. bundled,heldout8",
+    )
     p.set_defaults(handler=cmd_eval)
 
 
@@ -79,6 +105,11 @@ def _answer_evaluator(questions: list, k: int):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.union:
+        return cmd_union(args)
+    for flag in ("alone", "no_answers", "sets"):
+        if getattr(args, flag):
+            raise InvalidInput(f"--{flag.replace('_', '-')} needs --union")
     assistant = make_assistant(args)
     path = args.questions or assistant.settings.eval_questions_file
     questions = load_questions(path)
@@ -115,5 +146,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print_json(payload)
     else:
         print("\n\n".join(texts))
+    print(f"saved {saved}", file=sys.stderr)
+    return 0
+
+
+def cmd_union(args: argparse.Namespace) -> int:
+    from assistant.evaluation.union import UnionBed, UnionEvaluator
+
+    for flag in ("corpus", "abstracts", "index_dir", "questions"):
+        if getattr(args, flag, None) is not None:
+            raise InvalidInput(
+                f"--union builds its own corpus and index; drop --{flag.replace('_', '-')}"
+            )
+    if args.answers:
+        raise InvalidInput("--union evaluates answers already (--no-answers skips them)")
+    settings = make_assistant(args).settings
+    only = [name.strip() for name in args.sets.split(",") if name.strip()] if args.sets else None
+    bed = UnionBed(settings, only=only)
+    log.info("union corpus: %d files, %d papers", bed.corpus.files, bed.corpus.papers)
+    bed.build(progress=not args.json)
+    alone = bed.alone() if args.alone else None
+    modes = list(MODES) if args.eval_mode == "all" else [args.eval_mode]
+    evaluator = UnionEvaluator(bed.questions(), modes=modes, k=args.k, answers=not args.no_answers)
+    report = evaluator(bed.assistant, alone=alone, progress=lambda what: log.info("done %s", what))
+    report.union = bed.corpus
+    payload = report.to_json()
+    payload["meta"] = {
+        "settings": settings.model_dump(
+            mode="json",
+            include={"retrieval_mode", "fusion", "bm25_weight", "candidate_k", "rrf_k"},
+        ),
+        "manifest": bed.assistant.index.manifest.model_dump(mode="json"),
+    }
+    saved = save_report(report.retrieval, settings.eval_results_dir, payload, kind="union")
+    if args.json:
+        print_json(payload)
+    else:
+        print(report.to_text())
     print(f"saved {saved}", file=sys.stderr)
     return 0

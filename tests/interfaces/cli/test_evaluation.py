@@ -116,3 +116,44 @@ def test_answer_evaluator_plugs_in_by_module(questions, built_index, tmp_path, m
     assert out["answers"] == {"n": 3} and "bm25" in out["modes"]
     saved = json.loads(next((tmp_path / "r").glob("*.json")).read_text(encoding="utf-8"))
     assert saved["answers"] == {"n": 3}
+
+
+def test_eval_union_prints_per_set_tables_and_saves(tmp_path, monkeypatch, capsys):
+    from tests.evaluation.test_union import write_two_chapters
+
+    root = write_two_chapters(tmp_path / "data")
+    results = tmp_path / "results"
+    for key, value in {
+        "CORPUS_DIR": root / "bundled",
+        "EVAL_QUESTIONS_FILE": root / "questions.jsonl",
+        "EVAL_HELDOUT_DIR": root / "eval",
+        "EVAL_UNION_DIR": tmp_path / "bed",
+        "EVAL_RESULTS_DIR": results,
+        "EMBEDDER": "hash",
+    }.items():
+        monkeypatch.setenv(f"ASSISTANT_{key}", str(value))
+    argv = ["eval", "--union", "--no-answers", "--mode", "bm25", "--sets", "heldout2,heldout10"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["retrieval"]) == ["heldout2", "heldout10", "union"]
+    assert out["retrieval"]["union"]["bm25"]["all"]["n"] == 4
+    assert out["answers"] == {}
+    assert out["union_corpus"]["renamed"]["heldout10"]
+    saved = list(results.glob("*-union.json"))
+    assert len(saved) == 1
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "heldout10" in text and "union" in text and "bm25" in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval", "--alone"], "--alone needs --union"),
+        (["eval", "--union", "--corpus", "x"], "drop --corpus"),
+        (["eval", "--union", "--answers"], "--no-answers"),
+    ],
+)
+def test_eval_union_flag_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
