@@ -230,6 +230,14 @@ class Settings(BaseSettings):
     extractive_max_sources: int = Field(
         default=2, ge=1, le=10, description="Most chunks the extractive answer cites."
     )
+    extractive_max_list_items: int = Field(
+        default=15,
+        ge=0,
+        le=100,
+        description="A question asking what a list holds (which challenges, 九大趋势分别是什么) "
+        "is answered with every item of the list it names, when it has at most this many "
+        "(0: never; such questions get the best sentences like any other).",
+    )
     sentence_lexical_weight: float = Field(
         default=2.0,
         ge=0,

@@ -23,6 +23,7 @@ from assistant.answer.extractive import (
     extractive_body,
     select,
 )
+from assistant.answer.lists import whole_list
 from assistant.answer.llm import ChatBackend, create_backend
 from assistant.answer.refusal import (
     Evidence,
@@ -271,6 +272,19 @@ class AnswerPipeline:
         best = best_quotes(ev.scored, chosen)
         return extractive_body(chosen, hits, language), best, all_quotes(chosen, best), hits
 
+    def choose(self, ev: Evidence) -> list[tuple[Unit, Hit]]:
+        """What the extractive answer quotes (and the answer-type check reads): the whole
+        list a question about a list names, else the best sentences."""
+        listed = whole_list(
+            ev.question,
+            ev.scored,
+            lambda terms, text: self.scorer.header_match(
+                terms, text, self.scorer.translations(terms)
+            ),
+            self.settings.extractive_max_list_items,
+        )
+        return listed or select(ev.scored, self.limits)
+
     # -- public --------------------------------------------------------------------------------
 
     def ask(
@@ -317,7 +331,7 @@ class AnswerPipeline:
 
         ev = self.evidence(query, timings, k=k, mode=mode)
         support = self.policy.value(ev) if ev.scored else None
-        chosen = select(ev.scored, self.limits)
+        chosen = self.choose(ev)
         refused = self.policy.refusal(ev, [unit for unit, _ in chosen], support)
         if refused is not None:
             reason = refused.reason

@@ -49,7 +49,9 @@ QUESTION_WORDS = frozenset(
     mentions much name named names paper papers report reported reports say said says
     section sections show shown shows survey surveys tell told work works
     一下 举 了吗 写 列举 列出 分别 具体 哪 哪一 哪一年 哪些 哪些方面 哪个 哪位 哪类
-    哪项 哪篇 几 告诉 如何 怎样 提到 提及 提出 章节 综述 认为 讲 说 说明 谈到 采用 请问""".split()
+    哪项 哪篇 几 告诉 如何 怎样 提到 提及 提出 章节 综述 认为 讲 说 说明 谈到 采用 请问
+    本章 一章 本节 本文 哪几 几种 哪几种 几类 哪几类 几个 哪几个 几项 哪几项 分成 分为
+    包括 包含 内容 方面 归纳""".split()
 )
 """Words that frame a question rather than say what it is about (any survey)."""
 

@@ -1,0 +1,151 @@
+"""Lists answered whole: "Which challenges does the survey list?" gets every item.
+
+Sentence ranking quotes the best few units, which for a question about a list is a few of
+its items. A question that asks for the members of a set (哪些, 哪几类, 分别是什么, "which
+… does the survey list", "what are the …") and not for one of them (第四项, "the fourth")
+is answered from the list it names: the items of one Markdown list (under one lead line),
+the bold headings of one section or the rows of one table, among the retrieved chunks
+and their siblings, whose title (section title and lead line) holds most of what the
+question asks about, or whose length is the number the question asks for. The patterns
+are how questions ask for a list, in either language, not anything about a corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from assistant.answer.answer_type import expectation
+from assistant.answer.scoring import ScoredUnit, content_terms
+from assistant.answer.units import Unit, chunk_units
+from assistant.models import Chunk, Hit
+from assistant.search.retrieval import source_key
+
+_COUNT_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    **{c: n for n, c in enumerate("两三四五六七八九十", start=2)},
+    "二": 2,
+}
+_COUNT = r"(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|[二两三四五六七八九十])"
+_LIST_ASKED = re.compile(
+    r"哪些|哪几|分别(?:是|有|包括)|包括什么|包含什么|有什么|列举|列出|归纳了|总结了"
+    r"|\bwhat (?:are|were) the\b|\b(?:list|name|enumerate) (?:the|all)\b"
+    r"|\b(?:which|what)\b[^?]*\b(?:list|lists|listed|identif(?:y|ies|ied)|enumerat\w*"
+    r"|distinguish\w*|categori[sz]\w*|classif(?:y|ies|ied)|summari[sz]\w*|groups?)\b",
+    re.IGNORECASE,
+)
+_ONE_OF = re.compile(
+    r"第\s*[一二三四五六七八九十\d]+\s*[项个条类种点大步]"
+    r"|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)\b",
+    re.IGNORECASE,
+)
+"""Asks for one member of a list ("the fourth challenge", 第六项), not all of them."""
+_ASKED_COUNT = re.compile(
+    r"(?:哪|这|那)?" + _COUNT + r"\s*(?:大|个|类|种|项|条|点|步|方面|阶段|条路线)"
+    r"|\b(?:which|what|the|name|list) " + _COUNT + r"\b",
+    re.IGNORECASE,
+)
+
+
+def asked_list(question: str) -> int | None:
+    """None when ``question`` asks for no whole list; else how many items it says the list
+    has (0 when it does not say)."""
+    if not _LIST_ASKED.search(question) or _ONE_OF.search(question):
+        return None
+    if expectation(question).kind not in (None, "name", "names"):
+        return None  # a figure, a date, a maker: what the list holds is not the answer
+    count = _ASKED_COUNT.search(question)
+    if count is None:
+        return 0
+    word = next(g for g in count.groups() if g)
+    return int(word) if word.isdigit() else _COUNT_WORDS.get(word.lower(), 0)
+
+
+def _members(scored: Sequence[ScoredUnit]) -> dict[tuple, list[ScoredUnit]]:
+    """The candidate lists among ``scored``: list items under one lead line, bold headings,
+    rows under one header; each per section or paper. Chunks overlap and split lists: a
+    repeated unit counts once, and items opening a chunk continue the list the previous
+    chunk of the section ended with."""
+    chunks = {(source_key(s.hit.chunk), s.hit.chunk.position): s.hit.chunk for s in scored}
+
+    def lead(unit: Unit, chunk: Chunk) -> str:
+        units = chunk_units(chunk)
+        if unit.lead is not None:
+            return units[unit.lead].display
+        previous = chunks.get((source_key(chunk), chunk.position - 1))
+        if previous is None or any(u.kind != "item" for u in units[: unit.index]):
+            return ""
+        last = chunk_units(previous)[-1]
+        return lead(last, previous) if last.kind == "item" else ""
+
+    groups: dict[tuple, list[ScoredUnit]] = {}
+    seen: set[tuple] = set()
+    for item in scored:
+        unit, chunk = item.unit, item.hit.chunk
+        if unit.kind == "item":
+            kind: tuple = ("item", lead(unit, chunk))
+        elif unit.kind == "heading":
+            kind = ("heading",)
+        elif unit.kind == "row" and unit.cells:
+            kind = ("row", tuple(h for h, _ in unit.cells))
+        else:
+            continue
+        key = (source_key(chunk), *kind)
+        shown = (key, " ".join(unit.display.split()))
+        if shown in seen:
+            continue
+        seen.add(shown)
+        groups.setdefault(key, []).append(item)
+    return groups
+
+
+def whole_list(
+    question: str,
+    scored: Sequence[ScoredUnit],
+    covers: Callable[[Sequence[str], str], float],
+    most: int,
+    min_match: float = 0.5,
+) -> list[tuple[Unit, Hit]] | None:
+    """The list ``question`` asks for, in reading order, preceded by its lead line; None
+    when it asks for no whole list or no list of 2 to ``most`` items matches. A list
+    matches when its title (section title and lead line) holds at least ``min_match`` of
+    the question's terms or the question that much of the section title's, or, when the
+    question says how many items it has (九大趋势), when it has that many and its title
+    shares a term with it; of those, the one holding the best-scoring unit.
+    ``covers(terms, text)`` is the weighted share of ``terms`` that ``text`` holds, in
+    either language; ``scored`` holds the units of the retrieved chunks and siblings."""
+    wanted = asked_list(question)
+    if wanted is None:
+        return None
+    asked = content_terms(question)
+    best: tuple[float, list[ScoredUnit]] | None = None
+    for key, members in _members(scored).items():
+        if not 2 <= len(members) <= most or (wanted and wanted != len(members)):
+            continue
+        first = members[0]
+        lead = key[2] if key[1] == "item" else ""
+        heading = first.hit.chunk.section_title or first.hit.chunk.title or ""
+        match = max(covers(asked, f"{heading} {lead}"), covers(content_terms(heading), question))
+        if match < (min_match if not wanted else 1e-9):
+            continue
+        score = max(m.score for m in members)
+        if best is None or score > best[0]:
+            best = (score, members)
+    if best is None:
+        return None
+    members = sorted(best[1], key=lambda m: (m.hit.chunk.start, m.hit.chunk.id, m.unit.start))
+    chosen = [(m.unit, m.hit) for m in members]
+    first = members[0]
+    if first.unit.lead is not None:
+        lead = chunk_units(first.hit.chunk)[first.unit.lead]
+        if lead.kind == "lead":
+            chosen.insert(0, (lead, first.hit))
+    return chosen
