@@ -8,11 +8,23 @@ UI all serialise them the same way.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ARXIV_ABS_URL = "https://arxiv.org/abs/{}"
+from assistant.markup import (
+    ARXIV_ABS,
+    ARXIV_REF,
+    arxiv_url,
+    bibtex_text,
+    inert_markdown,
+    markdown_text,
+)
+
+ARXIV_ABS_URL = ARXIV_ABS
 
 ChunkKind = Literal["section", "abstract"]
 
@@ -235,6 +247,21 @@ class Citation(BaseModel):
             return f"§{self.section} {self.section_title}"
         return f"§{self.section_title}"
 
+    def to_markdown(self) -> str:
+        """The reference as a line of Markdown: ``§17.4 主要挑战``, or the arXiv ID linked to
+        its page, the title and the first authors."""
+        if self.kind != "arxiv":
+            return markdown_text(self.label)
+        ident = f"arXiv:{self.arxiv_id or ''}"
+        url = arxiv_url(self.arxiv_id)
+        line = f"[{ident}]({url})" if url else markdown_text(ident)
+        if self.title:
+            line += f" — {markdown_text(self.title)}"
+        if self.authors:
+            names = ", ".join(self.authors[:3]) + (" et al." if len(self.authors) > 3 else "")
+            line += f". {markdown_text(names)}"
+        return line
+
     def to_json(self) -> dict:
         return {
             "marker": self.marker,
@@ -306,6 +333,61 @@ class Answer(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     """Milliseconds per stage (retrieve, generate, check, total)."""
 
+    @property
+    def body(self) -> str:
+        """``text`` without the fixed :attr:`notice`."""
+        text = self.text.replace(self.notice, "", 1) if self.notice else self.text
+        return text.strip()
+
+    def to_markdown(self) -> str:
+        """The question, the answer and its numbered references, as Markdown to paste into
+        notes. Nothing in it is active (no HTML, only http(s) links, no images); claims
+        flagged as unsupported are listed after the answer."""
+        parts = [f"**{markdown_text(self.question)}**", inert_markdown(self.body)]
+        if self.unsupported:
+            flagged = "; ".join(f"“{markdown_text(c)}”" for c in self.unsupported)
+            parts.append(f"> ⚠ Not supported by the retrieved sources: {flagged}")
+        if self.citations:
+            parts.append("**References**")
+            parts += [f"[{c.marker}] {c.to_markdown()}" for c in self.citations]
+        return "\n\n".join(parts) + "\n"
+
+    def cited_papers(self, papers: Mapping[str, Paper] | None = None) -> list[Paper]:
+        """The papers the answer cites (arXiv citations in marker order, then arXiv IDs its
+        text names), with the metadata of ``papers`` (the abstracts file) where it has them,
+        else what the citation and the retrieved abstract carry."""
+        papers = papers or {}
+        ids = [c.arxiv_id for c in self.citations if c.kind == "arxiv" and c.arxiv_id]
+        ids += [re.sub(r"v\d+$", "", m[1]) for m in ARXIV_REF.finditer(self.body)]
+        found = []
+        for arxiv_id in dict.fromkeys(i for i in ids if arxiv_url(i)):
+            paper = papers.get(arxiv_id)
+            if paper is None:
+                chunk = next(
+                    (
+                        h.chunk
+                        for h in self.hits
+                        if h.chunk.arxiv_id == arxiv_id and h.chunk.kind == "abstract"
+                    ),
+                    None,
+                )
+                citation = next((c for c in self.citations if c.arxiv_id == arxiv_id), None)
+                paper = Paper(
+                    id=arxiv_id,
+                    title=(citation and citation.title) or (chunk and chunk.title) or "",
+                    authors=(citation and citation.authors) or (chunk and chunk.authors) or (),
+                    published=chunk.published if chunk else None,
+                )
+            found.append(paper)
+        return found
+
+    def bibtex(self, papers: Mapping[str, Paper] | None = None) -> str:
+        """A BibTeX entry for each paper the answer cites (:meth:`cited_papers`): title,
+        authors, year, ``eprint``, ``archivePrefix = {arXiv}``, primary class, url; empty
+        when it cites none."""
+        taken: set[str] = set()
+        return "\n\n".join(bibtex_entry(p, taken) for p in self.cited_papers(papers))
+
     def to_json(self) -> dict:
         return {
             "question": self.question,
@@ -326,6 +408,60 @@ class Answer(BaseModel):
             "hits": [h.to_json() for h in self.hits],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
+
+
+_KEY_SKIP = frozenset({"a", "an", "the", "on", "of", "in", "for", "to", "and", "towards", "toward"})
+
+
+def _ascii_words(text: str) -> list[str]:
+    """Runs of ASCII letters and digits in ``text``, accents dropped, lower-cased."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.findall(r"[a-z0-9]+", folded)
+
+
+def _year(paper: Paper) -> str:
+    """The year a paper appeared: its ``published`` date, else its arXiv ID's YYMM."""
+    if paper.published and paper.published[:4].isdigit():
+        return paper.published[:4]
+    digits = re.search(r"(?:^|/)(\d{2})\d{2}", paper.id)
+    if not digits:
+        return ""
+    yy = int(digits[1])
+    return f"{19 if yy >= 91 else 20}{yy:02d}"
+
+
+def _cite_key(paper: Paper, year: str, taken: set[str]) -> str:
+    """A key from the first author's surname, the year and the first title word
+    (``tu2025role``); ``b``, ``c``… against a collision; stable for the same metadata."""
+    surname = (_ascii_words(paper.authors[0]) or [""])[-1] if paper.authors else ""
+    word = next((w for w in _ascii_words(paper.title) if w not in _KEY_SKIP), "")
+    key = f"{surname}{year}{word}" if surname or word else ""
+    key = key if key[:1].isalpha() else f"arxiv{key or ''.join(_ascii_words(paper.id))}"
+    base, n = key, 1
+    while key in taken:
+        n += 1
+        key = f"{base}{chr(ord('a') + n - 1)}"
+    taken.add(key)
+    return key
+
+
+def bibtex_entry(paper: Paper, taken: set[str]) -> str:
+    """A ``@misc`` entry for an arXiv paper, every value escaped for BibTeX."""
+    year = _year(paper)
+    fields = []
+    if paper.title:
+        fields.append(("title", f"{{{bibtex_text(paper.title)}}}"))
+    if paper.authors:
+        names = [bibtex_text(a) for a in paper.authors]
+        fields.append(("author", " and ".join(f"{{{n}}}" if " and " in n else n for n in names)))
+    if year:
+        fields.append(("year", year))
+    fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
+    if paper.categories:
+        fields.append(("primaryClass", bibtex_text(paper.categories[0])))
+    fields.append(("url", ARXIV_ABS.format(paper.id)))
+    body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields)
+    return f"@misc{{{_cite_key(paper, year, taken)},\n{body}}}"
 
 
 class Manifest(BaseModel):

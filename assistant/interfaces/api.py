@@ -38,8 +38,14 @@ from assistant.indexing.store import BuildReport, IndexStore, LoadedIndex
 from assistant.ingest.arxiv import FetchReport, fetch_abstracts, linked_ids
 from assistant.ingest.audit import AuditReport, audit_corpus
 from assistant.ingest.chunking import chunk_corpus
-from assistant.ingest.corpus import Corpus, corpus_fingerprint, load_corpus, normalize_arxiv_id
-from assistant.models import Answer, Hit, Manifest
+from assistant.ingest.corpus import (
+    Corpus,
+    corpus_fingerprint,
+    load_corpus,
+    load_papers,
+    normalize_arxiv_id,
+)
+from assistant.models import Answer, Hit, Manifest, Paper
 from assistant.search.retrieval import MODES, Retriever
 from assistant.settings import RetrievalMode, Settings
 from assistant.text import validate_question
@@ -92,6 +98,7 @@ class Assistant:
         self._index: LoadedIndex | None = None
         self._retriever: Retriever | None = None
         self._answers: AnswerPipeline | None = None
+        self._papers: tuple[tuple[str, int], dict[str, Paper]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: object) -> Assistant:
@@ -305,6 +312,19 @@ class Assistant:
         if report.written and self.settings.abstracts_file is None:
             self.settings.abstracts_file = path
         return report
+
+    def papers(self) -> dict[str, Paper]:
+        """arXiv metadata by ID from the abstracts file, what BibTeX exports are made of
+        (read again when the file changes; empty without one)."""
+        path = self.settings.abstracts_file
+        if path is None or not Path(path).is_file():
+            return {}
+        stamp = (str(path), Path(path).stat().st_mtime_ns)
+        with self._lock:
+            if self._papers is None or self._papers[0] != stamp:
+                found, _problems = load_papers(Path(path))
+                self._papers = (stamp, {p.id: p for p in found if p.status == "ok"})
+            return self._papers[1]
 
     def backend_status(self) -> BackendStatus:
         """Whether the configured LLM server answers (it lists models; no tokens spent)."""

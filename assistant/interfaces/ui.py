@@ -1,33 +1,34 @@
 """The chat UI: a Gradio Blocks app over :class:`assistant.interfaces.api.Assistant`.
 
-This module only formats: questions go to ``Assistant.stream`` and everything shown comes
-from the :class:`~assistant.models.Answer` it returns (text, citations, hits, timings).
-
-Safety: answer text (from the corpus or an LLM) is made inert before Gradio renders it as
-Markdown: ``<`` is escaped, so no HTML tag survives; links and images whose target is not
-``http(s)://`` are defused. The sources and side panels are HTML we build ourselves, with
-every value passed through :func:`html.escape` and only ``http(s)`` URLs linked. Gradio's
-chatbot sanitiser runs on top of that, but ``gr.HTML`` does not sanitise at all, so the
-escaping here is what keeps hostile text from running.
+This module lays the page out and drives it: questions go to ``Assistant.stream``; what a
+message shows is built by :mod:`assistant.interfaces.chat_html` from the
+:class:`~assistant.models.Answer` that comes back. A small page script (:data:`HEAD`) makes
+a marker click bring its source card into view with the quoted sentence highlighted, makes
+the copy buttons copy, and gives chat messages a plain-text ``aria-label`` (Gradio labels
+a message with its raw HTML).
 """
 
 from __future__ import annotations
 
-import html
+import json
 import logging
 import os
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from assistant.answer.probe import BackendStatus
-from assistant.answer.units import render_inline
 from assistant.errors import AssistantError
-from assistant.ingest.audit import mislink_note
-from assistant.models import ARXIV_ABS_URL, Answer, Citation, Hit
-from assistant.prompts import phrase
+from assistant.interfaces.chat_html import (
+    answer_html,
+    hits_html,
+    partial_html,
+    question_html,
+    warn_line,
+)
+from assistant.markup import esc
+from assistant.models import Answer, Paper
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,9 +38,6 @@ import gradio as gr  # (the environment above must be set before the import)
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "bm25")
-SNIPPET_CONTEXT = 160
-"""Characters of chunk text shown on each side of a cited span."""
-MAX_AUTHORS = 3
 
 
 class ChatBackend(Protocol):
@@ -56,6 +54,8 @@ class ChatBackend(Protocol):
 
     def sections(self) -> list: ...
 
+    def papers(self) -> Mapping[str, Paper]: ...
+
     def build_index(self, rebuild: bool = False, progress: bool = True) -> Any: ...
 
     def prepare_answers(self, progress: bool = False) -> int: ...
@@ -70,6 +70,8 @@ class Turn:
     answer: Answer | None = None
     problem: str | None = None
     """One-line message when the question could not be answered at all."""
+    html: str | None = None
+    """The finished answer's message, rendered once."""
 
 
 @dataclass
@@ -77,241 +79,33 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
 
 
-# -- making text inert -----------------------------------------------------------------------
-
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
-_LINK_OPEN = re.compile(r"\]\(\s*(?:&lt;)?")
-_REF_DEF = re.compile(r"^([ \t]{0,3})\[([^\]\n]*)\]:(?!\s*(?:&lt;)?https?://)", re.MULTILINE)
-_MARKER = re.compile(r"(?<!\\)\[(\d{1,3})\](?![(:\[])")
-_ARXIV_MENTION = re.compile(
-    r"(?<![\[\w/])arXiv:\s?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?![\]\w])",
-    re.IGNORECASE,
-)
-_HEADING_MARK = re.compile(r"^#+\s*", re.MULTILINE)
+# -- the conversation --------------------------------------------------------------------------
 
 
-def esc(value: object) -> str:
-    """HTML-escape anything for our own markup."""
-    return html.escape(str(value), quote=True)
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) URL, else None (``javascript:``, ``data:``, …)."""
-    if url and _SAFE_URL.match(url.strip()):
-        return url.strip()
-    return None
-
-
-def safe_markdown(text: str) -> str:
-    """Markdown that renders ``text`` without any HTML, script link or remote image.
-
-    ``<`` and ``&`` are escaped everywhere (code spans included: a code span is not worth
-    the risk of our idea of one differing from the renderer's); an inline link or
-    reference definition whose target is not http(s) is broken with a backslash so it
-    shows as text; images are never loaded. Citation markers ``[n]`` become badges and
-    ``arXiv:ID`` mentions links to the paper.
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    text = text.replace("![", "!\\[")
-
-    def link(match: re.Match[str]) -> str:
-        rest = text[match.end() : match.end() + 8].lower()
-        return match.group(0) if rest.startswith(("http://", "https:/")) else "]\\("
-
-    text = _LINK_OPEN.sub(link, text)
-    text = _REF_DEF.sub(r"\1\\[\2]:", text)
-    text = _ARXIV_MENTION.sub(lambda m: f"[arXiv:{m[1]}]({ARXIV_ABS_URL.format(m[1])})", text)
-    return _MARKER.sub(r'<span class="cite">\1</span>', text)
-
-
-def plain(text: str) -> str:
-    """Chunk Markdown as one line of text, written the way quotes are: links → their
-    text, arXiv links → ``anchor (arXiv:ID)``, no emphasis or heading marks."""
-    return render_inline(_HEADING_MARK.sub("", text))[0]
-
-
-def _link_arxiv(escaped: str) -> str:
-    """``arXiv:ID`` mentions in already escaped text → links to the paper."""
-
-    def link(m: re.Match[str]) -> str:
-        url = esc(ARXIV_ABS_URL.format(m[1]))
-        return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{m[0]}</a>'
-
-    return _ARXIV_MENTION.sub(link, escaped)
-
-
-def _tail(text: str, n: int) -> str:
-    """The last ``n`` characters, starting at a word if one starts near the cut."""
-    if len(text) <= n:
-        return text
-    cut = text[-n:]
-    space = cut.find(" ")
-    return "…" + (cut[space + 1 :] if 0 <= space < 20 else cut)
-
-
-def _head(text: str, n: int) -> str:
-    if len(text) <= n:
-        return text
-    cut = text[:n]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > n - 20 else cut) + "…"
-
-
-# -- answers and their sources -----------------------------------------------------------------
-
-
-def snippet_html(chunk_text: str, quote: str, context: int = SNIPPET_CONTEXT) -> str:
-    """The chunk around ``quote`` with the quote highlighted, escaped, on one line."""
-    text = plain(chunk_text)
-    quote = plain(quote)
-    at = text.find(quote) if quote else -1
-    if at < 0:
-        if quote:
-            return f"<mark>{_link_arxiv(esc(quote))}</mark>"
-        return _link_arxiv(esc(_head(text, 2 * context)))
-    before = _tail(text[:at], context)
-    after = _head(text[at + len(quote) :], context)
-    return _link_arxiv(f"{esc(before)}<mark>{esc(quote)}</mark>{esc(after)}")
-
-
-def _authors(authors: Sequence[str]) -> str:
-    names = [" ".join(a.split()) for a in authors]
-    shown = ", ".join(names[:MAX_AUTHORS])
-    return shown + (" et al." if len(names) > MAX_AUTHORS else "")
-
-
-def audit_note(citation: Citation, hit: Hit | None) -> str | None:
-    """Why the link audit doubts this source's arXiv link, if it does: the answer
-    pipeline's :attr:`Citation.flagged`, else the audit's note on the cited chunk."""
-    if citation.flagged:
-        return " ".join(citation.flagged.split())
-    return mislink_note(hit.chunk) if hit else None
-
-
-def source_html(citation: Citation, hits_by_id: dict[str, Hit]) -> str:
-    """One source card: marker badge, section or paper, snippet with the cited span."""
-    hit = hits_by_id.get(citation.chunk_id)
-    text = hit.chunk.text if hit else ""
-    title = hit.chunk.title if hit else None
-    if title and text.startswith(title) and plain(citation.quote) not in plain(title):
-        text = text[len(title) :]  # an abstract chunk: its title is already in the head
-    snippet = snippet_html(text, citation.quote)
-    marker = f'<span class="marker">{int(citation.marker)}</span>'
-    note = audit_note(citation, hit)
-    flag = f'<span class="flag">⚠ link audit: {esc(note)}</span>' if note else ""
-    if citation.kind == "arxiv":
-        arxiv_id = citation.arxiv_id or ""
-        url = safe_url(citation.url) or safe_url(ARXIV_ABS_URL.format(arxiv_id))
-        ident = esc(f"arXiv:{arxiv_id}")
-        if url:
-            ident = f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{ident}</a>'
-        title = esc(citation.title or "")
-        head = f'<span class="ident">{ident}</span> <span class="title">{title}</span>'
-        if citation.authors:
-            head += f' <span class="authors">{esc(_authors(citation.authors))}</span>'
-    else:
-        number = citation.section or ""
-        ident = f"§{number}" if number[:1].isdigit() else "§"
-        head = (
-            f'<span class="ident">{esc(ident)}</span> '
-            f'<span class="title">{esc(citation.section_title or number)}</span>'
-        )
-    return (
-        f'<div class="src src-{esc(citation.kind)}">{marker}<div class="src-body">'
-        f'<div class="src-head">{head}{flag}</div>'
-        f'<div class="snippet">{snippet}</div></div></div>'
-    )
-
-
-def sources_html(answer: Answer) -> str:
-    """All citations of an answer as one HTML block (no newlines: Markdown keeps it whole)."""
-    if not answer.citations:
-        return ""
-    hits_by_id = {h.chunk.id: h for h in answer.hits}
-    cards = "".join(source_html(c, hits_by_id) for c in answer.citations)
-    return f'<div class="sources"><div class="sources-label">Sources</div>{cards}</div>'
-
-
-def _ms(timings: dict[str, float]) -> dict[str, float]:
-    """Stage → milliseconds, whether keys are ``total`` or ``total_ms``."""
-    return {k.removesuffix("_ms"): v for k, v in timings.items()}
-
-
-def footer_html(answer: Answer) -> str:
-    """Backend, grounding and total time in small print; stage timings on hover."""
-    parts = ["extractive" if answer.backend == "none" else answer.backend]
-    if answer.refused:
-        parts.append("not covered by the survey")
-    elif answer.citations:
-        parts.append(f"grounded {answer.grounded:.0%}")
-    timings = _ms(answer.timings)
-    total = timings.get("total")
-    if total is not None:
-        parts.append(f"{total / 1000:.1f} s" if total >= 1000 else f"{total:.0f} ms")
-    detail = " · ".join(f"{k} {v:.0f} ms" for k, v in timings.items() if k != "total")
-    return f'<div class="meta" title="{esc(detail)}">{esc(" · ".join(parts))}</div>'
-
-
-def split_notices(answer: Answer) -> tuple[str, str | None]:
-    """The answer body and the pipeline's fixed "no LLM configured" notice, if present.
-
-    The notice (and the lead-in of a failed LLM, which the warning line replaces) are
-    fixed sentences from :mod:`assistant.prompts`; taking them out of the body lets the
-    page show them quietly instead of as part of the answer.
-    """
-    text = answer.text.strip()
-    notice = None
-    for language in ("zh", "en"):
-        if answer.error:
-            lead = phrase("fallback", language, error=answer.error)
-            if text.startswith(lead):
-                text = text[len(lead) :].lstrip()
-        tail = phrase("no_llm", language)
-        if text.endswith(tail):
-            text, notice = text[: -len(tail)].rstrip(), tail
-    return text, notice
-
-
-def warn_line(text: str) -> str:
-    """A one-line warning (cut with an ellipsis on screen; the whole text on hover)."""
-    line = " ".join(text.split())
-    return f'<div class="warn" title="{esc(line)}">⚠ {esc(line)}</div>'
-
-
-def answer_content(answer: Answer) -> str:
-    """The chat message for a finished answer: warning, text, sources, small print."""
-    blocks = []
-    if answer.error:
-        error = " ".join(answer.error.split())
-        lead = "Showing quoted passages instead — " if answer.fallback else ""
-        blocks.append(warn_line(f"{lead}{error}"))
-    body, notice = split_notices(answer)
-    blocks.append(safe_markdown(body))
-    sources = sources_html(answer)
-    if sources:
-        blocks.append(sources)
-    if notice:
-        blocks.append(f'<div class="note">{esc(notice)}</div>')
-    blocks.append(footer_html(answer))
-    return "\n\n".join(blocks)
-
-
-def turn_content(turn: Turn) -> str:
+def turn_content(turn: Turn, number: int, show_notice: bool, papers: Mapping[str, Paper]) -> str:
     if turn.answer is not None:
-        return answer_content(turn.answer)
+        if turn.html is None:
+            turn.html = answer_html(turn.answer, number, show_notice, papers)
+        return turn.html
     if turn.problem is not None:
         return warn_line(turn.problem)
     if turn.partial:
-        return safe_markdown(turn.partial) + ' <span class="caret">▍</span>'
+        return partial_html(turn.partial)
     return '<span class="pending">Searching the survey…</span>'
 
 
-def chat_messages(session: Session) -> list[dict[str, str]]:
-    """The Chatbot's value: user and assistant messages, rendered from the session."""
+def chat_messages(session: Session, papers: Mapping[str, Paper] | None = None) -> list[dict]:
+    """The Chatbot's value: user and assistant messages, rendered from the session. The
+    fixed note an answer carries (no LLM configured) is shown under the first one only."""
     messages = []
-    for turn in session.turns:
-        messages.append({"role": "user", "content": safe_markdown(turn.question)})
-        messages.append({"role": "assistant", "content": turn_content(turn)})
+    noted = False
+    for number, turn in enumerate(session.turns, 1):
+        messages.append({"role": "user", "content": question_html(turn.question)})
+        show = not noted
+        noted = noted or bool(turn.answer and turn.answer.notice and not turn.answer.error)
+        messages.append(
+            {"role": "assistant", "content": turn_content(turn, number, show, papers or {})}
+        )
     return messages
 
 
@@ -322,26 +116,8 @@ def conversation(session: Session) -> list[dict[str, str]]:
         if turn.answer is None:
             continue
         history.append({"role": "user", "content": turn.question})
-        history.append({"role": "assistant", "content": turn.answer.text})
+        history.append({"role": "assistant", "content": turn.answer.body})
     return history
-
-
-def hits_html(hits: Sequence[Hit]) -> str:
-    """What retrieval found for the latest question, with scores and retrievers."""
-    if not hits:
-        return '<p class="muted">Nothing retrieved yet.</p>'
-    rows = []
-    for hit in hits:
-        chunk = hit.chunk
-        found = ", ".join(f"{esc(name)} #{int(rank)}" for name, rank in hit.retrievers.items())
-        text = plain(chunk.text)
-        short = text[:280] + ("…" if len(text) > 280 else "")
-        rows.append(
-            f'<div class="hit"><div class="hit-head"><b>{int(hit.rank)}.</b> '
-            f'{esc(chunk.label)} <span class="muted">score {hit.score:.4f} · {found}</span>'
-            f'</div><div class="snippet">{esc(short)}</div></div>'
-        )
-    return "".join(rows)
 
 
 # -- side panel ----------------------------------------------------------------------------------
@@ -441,45 +217,101 @@ def example_questions(sections: Sequence[Any], configured: Sequence[str] = ()) -
 
 CSS = """
 .gradio-container { font-family: ui-sans-serif, system-ui, "Noto Sans CJK SC",
-  "WenQuanYi Zen Hei", "PingFang SC", "Microsoft YaHei", sans-serif; }
+  "WenQuanYi Zen Hei", "PingFang SC", "Microsoft YaHei", sans-serif;
+  --ink: var(--neutral-800); --ink-2: var(--neutral-600); --cite: var(--primary-700);
+  --cite-bg: var(--primary-100); --hl: #fde68a; --hl-strong: #fbbf24; --hl-row: #fffbeb;
+  --bad: #b42318; --bad-bg: #fef3f2; --ok: #2b7a3b; }
+.dark .gradio-container, .gradio-container.dark { --ink: var(--neutral-100);
+  --ink-2: var(--neutral-300); --cite: var(--primary-100); --cite-bg: var(--primary-800);
+  --hl: rgba(250, 204, 21, .30); --hl-strong: rgba(250, 204, 21, .55);
+  --hl-row: rgba(250, 204, 21, .08); --bad: #fda29b; --bad-bg: rgba(180, 35, 24, .25);
+  --ok: #86efac; }
 #app-head h1 { font-size: 1.35rem; margin: 0; }
-#app-head p { margin: .15rem 0 0; color: var(--body-text-color-subdued); font-size: .9rem; }
-#chat .message-content { line-height: 1.7; }
-.cite, .src .marker { display: inline-block; min-width: 1.35em; padding: 0 .3em;
-  border-radius: .6em; background: var(--color-accent-soft); color: var(--color-accent);
-  font-size: .72em; font-weight: 600; text-align: center; line-height: 1.5;
-  vertical-align: .35em; margin: 0 .1em; }
-.sources { margin-top: .4rem; border-top: 1px solid var(--border-color-primary);
-  padding-top: .5rem; }
+#app-head p { margin: .15rem 0 0; color: var(--ink-2); font-size: .9rem; }
+#chat .message-content { line-height: 1.7; color: var(--ink); }
+#chat .answer-body > :first-child { margin-top: 0; }
+#chat .answer-body ul, #chat .answer-body ol { margin: .2rem 0 .3rem; }
+.cite, .src .marker { display: inline-block; min-width: 1.45em; padding: 0 .32em;
+  border-radius: .6em; background: var(--cite-bg); color: var(--cite); font-size: .74em;
+  font-weight: 700; text-align: center; line-height: 1.5; vertical-align: .3em;
+  margin: 0 .1em; text-decoration: none !important; }
+a.cite { cursor: pointer; }
+a.cite:hover, a.cite:focus-visible { background: var(--cite); color: var(--cite-bg);
+  outline: 2px solid var(--cite); outline-offset: 1px; }
+.sources { margin-top: .6rem; border-top: 1px solid var(--border-color-primary);
+  padding-top: .45rem; }
 .sources-label { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em;
-  color: var(--body-text-color-subdued); margin-bottom: .3rem; }
-.src { display: flex; gap: .5rem; align-items: baseline; margin: .35rem 0 .55rem; }
-.src .marker { vertical-align: baseline; flex: none; font-size: .78em; }
-.src-body { min-width: 0; }
-.src-head { font-size: .9em; }
-.src-head .ident { font-weight: 600; margin-right: .25em; }
-.src-head .authors { color: var(--body-text-color-subdued); font-size: .9em; }
-.snippet { font-size: .84em; color: var(--body-text-color-subdued); line-height: 1.6;
-  margin-top: .1rem; }
-.snippet mark { background: rgba(255, 212, 59, .35); color: var(--body-text-color);
-  padding: 0 .1em; border-radius: 2px; }
+  color: var(--ink-2); margin-bottom: .2rem; }
+.src { display: flex; gap: .55rem; align-items: flex-start; margin: .25rem -.5rem .4rem;
+  padding: .35rem .5rem; border: 1px solid transparent; border-radius: 8px;
+  scroll-margin: 1.5rem; transition: background-color .3s, border-color .3s; }
+.src:focus { outline: none; }
+.src.current, .src:target { border-color: var(--primary-300);
+  background: var(--background-fill-primary); box-shadow: 0 0 0 3px var(--primary-100); }
+.src .marker { vertical-align: baseline; flex: none; font-size: .8em; margin-top: .25em; }
+.src-body { min-width: 0; flex: 1; }
+.src-head { font-size: .92em; color: var(--ink); }
+.src-head .ident { font-weight: 700; margin-right: .25em; }
+.src-head .authors { color: var(--ink-2); font-size: .92em; }
+#chat .excerpt, #chat .passage, #hits .passage { font-size: .9em; color: var(--ink);
+  line-height: 1.65; margin-top: .15rem; }
+#chat .excerpt p, #chat .passage p, #hits .passage p { margin: .25rem 0; }
+#chat .excerpt :is(ul, ol), #chat .passage :is(ul, ol), #hits .passage :is(ul, ol) {
+  margin: .2rem 0; padding-left: 1.5em; }
+#chat .excerpt li, #chat .passage li, #hits .passage li { margin: .1rem 0; }
+#chat .excerpt table, #chat .passage table, #hits .passage table { border-collapse: collapse;
+  margin: .3rem 0; font-size: .95em; width: auto; }
+:is(#chat .excerpt, #chat .passage, #hits .passage) :is(th, td) { padding: .15rem .5rem;
+  border: 1px solid var(--border-color-primary); text-align: left; vertical-align: top; }
+:is(#chat .excerpt, #chat .passage, #hits .passage) th {
+  background: var(--background-fill-secondary); font-weight: 600; }
+:is(#chat .excerpt, #chat .passage) tr:has(mark.quote) td { background: var(--hl-row); }
+mark.quote { background: var(--hl); color: inherit; padding: .05em 0; border-radius: 2px;
+  transition: background-color .3s, box-shadow .3s; }
+mark.quote.current { background: var(--hl-strong); box-shadow: 0 0 0 2px var(--hl-strong); }
+.loose { font-style: italic; }
+details.whole { margin-top: .2rem; }
+details.whole summary { cursor: pointer; font-size: .8em; color: var(--ink-2); width: max-content; }
+details.whole .passage { border-left: 2px solid var(--border-color-primary);
+  padding-left: .6rem; }
 .flag { display: inline-block; margin-left: .4em; padding: 0 .45em; border-radius: .6em;
-  background: rgba(245, 159, 0, .15); color: #b35c00; font-size: .78em; }
-.note { font-size: .75rem; color: var(--body-text-color-subdued); margin-top: .2rem; }
-.meta { font-size: .72rem; color: var(--body-text-color-subdued); opacity: .8;
-  margin-top: .2rem; }
-.warn { font-size: .85em; color: #9a5b00; background: rgba(245, 159, 0, .1);
+  background: #fff4e5; color: #8a4600; font-size: .78em; }
+.unsupported { text-decoration: underline wavy var(--bad) 1px;
+  text-underline-offset: 3px; }
+.unsupported-tag { display: inline-block; margin-left: .3em; padding: 0 .45em;
+  border-radius: .6em; background: var(--bad-bg); color: var(--bad); font-size: .72em;
+  font-weight: 700; vertical-align: .2em; }
+.unsupported-list { margin-top: .4rem; font-size: .88em; color: var(--ink); }
+.note { font-size: .8rem; color: var(--ink-2); margin-top: .5rem; }
+.tools { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin-top: .55rem; }
+#chat button.copy-export { font: inherit; font-size: .78rem; line-height: 1.4;
+  padding: .15rem .65rem; border-radius: 6px; cursor: pointer; color: var(--ink);
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
+#chat button.copy-export:hover, #chat button.copy-export:focus-visible {
+  border-color: var(--primary-500); }
+#chat button.copy-export.done { border-color: var(--ok); color: var(--ok); }
+#chat pre.export { display: none; }
+#chat pre.export.shown { display: block; white-space: pre-wrap; font-size: .78rem; }
+.copied { font-size: .78rem; color: var(--ok); }
+.meta { font-size: .74rem; color: var(--ink-2); margin-top: .3rem; }
+.warn { font-size: .85em; color: #7a4100; background: #fff4e5;
   border-left: 3px solid #f59f00; padding: .25rem .6rem; border-radius: 3px; }
 #chat .warn { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .clip { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
   overflow: hidden; }
-.pending, .caret, .muted { color: var(--body-text-color-subdued); }
+.pending, .caret, .muted { color: var(--ink-2); }
 .caret { animation: blink 1s steps(2) infinite; }
 @keyframes blink { 50% { opacity: 0; } }
+@media (prefers-reduced-motion: reduce) { .caret { animation: none; }
+  .src, mark.quote { transition: none; } }
 .muted { font-size: .82em; }
+#examples { flex-wrap: wrap; gap: .4rem; align-items: center; }
+#examples .chips-label { flex: none; font-size: .85rem; color: var(--ink-2); }
+#examples button.chip { flex: 0 1 auto; min-width: 0; width: auto; max-width: 100%;
+  white-space: normal; text-align: left; height: auto; font-weight: 400; }
 .facts { display: grid; grid-template-columns: auto 1fr; gap: .15rem .7rem; margin: 0;
   font-size: .85em; }
-.facts dt { color: var(--body-text-color-subdued); }
+.facts dt { color: var(--ink-2); }
 .facts dd { margin: 0; word-break: break-word; }
 .backend { margin: 0 0 .2rem; font-size: .9em; }
 .dot { display: inline-block; width: .55em; height: .55em; border-radius: 50%;
@@ -487,9 +319,87 @@ CSS = """
 .dot.on { background: #2f9e44; } .dot.off { background: #adb5bd; }
 .dot.down { background: #e03131; }
 .dot.unknown { background: #f59f00; }
-.hit { margin: .3rem 0 .6rem; font-size: .88em; }
+.hit { margin: .3rem 0 .7rem; font-size: .88em; }
+#hits .passage { max-height: 16em; overflow: auto; padding-right: .4rem; }
 #side .block { box-shadow: none; }
 """
+
+HEAD = """<script>
+(() => {
+  // A marker click: bring its source card into view, highlight the sentence it quotes.
+  const smooth = () => !matchMedia("(prefers-reduced-motion: reduce)").matches;
+  function show(link) {
+    const card = document.getElementById(link.getAttribute("href").slice(1));
+    if (!card) return false;
+    document.querySelectorAll(".src.current, mark.quote.current")
+      .forEach((el) => el.classList.remove("current"));
+    const quote = [...link.classList].find((name) => /^q\\d+$/.test(name));
+    const marks = quote ? card.querySelectorAll(".excerpt mark." + quote) : [];
+    card.classList.add("current");
+    marks.forEach((mark) => mark.classList.add("current"));
+    (marks[0] || card).scrollIntoView({ block: "nearest", behavior: smooth() ? "smooth" : "auto" });
+    card.focus({ preventScroll: true });
+    return true;
+  }
+  // The copy buttons under an answer: Markdown with references, or BibTeX.
+  async function copy(button) {
+    const id = button.id.replace(/-copy$/, "");
+    const source = document.getElementById(id);
+    const status = document.getElementById(id.replace(/-(md|bib)$/, "-status"));
+    if (!source) return;
+    const what = id.endsWith("-bib") ? "BibTeX" : "Markdown";
+    let done = false;
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      done = true;
+    } catch (error) {
+      const area = document.createElement("textarea");
+      area.value = source.textContent;
+      area.style.cssText = "position:fixed;top:0;left:0;opacity:0";
+      document.body.appendChild(area);
+      area.select();
+      try { done = document.execCommand("copy"); } catch (ignored) { done = false; }
+      area.remove();
+    }
+    if (!done) source.classList.add("shown");
+    if (status) status.textContent = done
+      ? what + " copied to the clipboard" : "Could not copy: select the " + what + " below";
+    button.classList.toggle("done", done);
+    clearTimeout(button.copyTimer);
+    button.copyTimer = setTimeout(() => {
+      button.classList.remove("done");
+      if (status) status.textContent = "";
+    }, 4000);
+  }
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a.cite[href^='#']");
+    if (link && show(link)) { event.preventDefault(); return; }
+    const button = event.target.closest("button.copy-export");
+    if (button) { event.preventDefault(); copy(button); }
+  });
+  // Gradio labels a chat message with its raw content: give it the text instead.
+  let queued = false;
+  function relabel() {
+    queued = false;
+    document.querySelectorAll("#chat [aria-label*=\\"'s message: \\"]").forEach((el) => {
+      const label = el.getAttribute("aria-label");
+      const body = el.querySelector(".answer-body") || el.querySelector(".message-content");
+      if (!body) return;
+      const text = (body.innerText || body.textContent).replace(/\\s+/g, " ").trim();
+      const want = label.slice(0, label.indexOf(": ") + 2) + text;
+      if (label !== want) el.setAttribute("aria-label", want);
+    });
+  }
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(relabel); }
+  }).observe(document.documentElement, {
+    subtree: true, childList: true, characterData: true,
+    attributes: true, attributeFilter: ["aria-label"],
+  });
+})();
+</script>"""
+"""The page script (``launch(head=…)``). Gradio drops inline handlers and ``data-*`` from
+chat messages, so it listens on the document and reads ids and classes."""
 
 PLACEHOLDER = (
     "**Ask the survey** in 中文 or English.\n\n"
@@ -523,6 +433,14 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             probed[:] = [assistant.backend_status()]
         return probed[0]
 
+    def papers() -> Mapping[str, Paper]:
+        """The abstracts metadata BibTeX exports are made from (none when unreadable)."""
+        try:
+            return assistant.papers()
+        except AssistantError as exc:
+            log.warning("no paper metadata for BibTeX exports: %s", exc)
+            return {}
+
     def respond(question: str, mode: str, k: float, session: Session | None):
         session = Session(list(session.turns)) if session else Session()
         history = conversation(session)
@@ -544,7 +462,7 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
         if turn.answer is None and turn.problem is None:
             turn.problem = "no answer came back; see the server log"
         yield (
-            chat_messages(session),
+            chat_messages(session, papers()),
             session,
             gr.skip(),
             hits_html(turn.answer.hits if turn.answer else []),
@@ -593,7 +511,7 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
                     placeholder=PLACEHOLDER,
                     sanitize_html=True,
                     feedback_options=None,
-                    buttons=["copy"],
+                    buttons=[],
                 )
                 with gr.Row():
                     question = gr.Textbox(
@@ -607,7 +525,12 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     clear_btn = gr.Button("Clear", scale=1, elem_id="clear")
-                gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Try")
+                with gr.Row(elem_id="examples"):
+                    gr.HTML('<span class="chips-label">Try</span>', elem_classes="chips-label")
+                    chips = [
+                        gr.Button(q, size="sm", scale=0, min_width=0, elem_classes="chip")
+                        for q in examples
+                    ]
                 with gr.Accordion("Retrieved passages (latest question)", open=False):
                     hits = gr.HTML(hits_html([]), label="Retrieved passages", elem_id="hits")
             with gr.Column(scale=1, min_width=260, elem_id="side"):
@@ -653,6 +576,8 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             concurrency_limit=1,
             concurrency_id="index",
         )
+        for chip in chips:  # fills the question box (in the browser: no round trip)
+            chip.click(None, None, question, js=f"() => {json.dumps(chip.value)}")
         app.load(
             panel,
             outputs=[facts, backend],
@@ -687,6 +612,7 @@ def launch(
         show_error=False,
         theme=_theme(),
         css=CSS,
+        head=HEAD,
         footer_links=["api"],
         run_history=False,
         enable_monitoring=False,

@@ -1,4 +1,8 @@
-"""The chat UI: safe formatting, the served app (gradio_client), a real browser, load."""
+"""The chat UI: the side panel, the served app (gradio_client), a real browser, load.
+
+What a message shows is tested in test_chat_html.py; here it is tested as served and as a
+reader sees it in Chromium.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,9 @@ import shutil
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 
 import httpx
 import pytest
-from markdown_it import MarkdownIt
 
 from assistant import Assistant, InvalidInput
 from assistant.answer.probe import BackendStatus
@@ -23,218 +25,20 @@ from assistant.interfaces import ui
 from assistant.models import Answer
 from assistant.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, ROOT, free_port
-from tests.stubs.fake_assistant import FakeAssistant, cite, paper_hit, section_hit
+from tests.stubs.fake_assistant import (
+    FakeAssistant,
+    cite,
+    networld_answer,
+    paper_hit,
+    section_hit,
+)
+from tests.stubs.hostile import HOSTILE
 from tests.stubs.openai_server import OpenAIStub, Reply
 
-HOSTILE = [
-    "<script>window.__pwned=1</script>",
-    "<img src=x onerror=\"window.__pwned=2;document.title='pwned'\">",
-    "[click](javascript:window.__pwned=3)",
-    "[click]( JavaScript:window.__pwned=4)",
-    "[click](java&#115;cript:window.__pwned=5)",
-    "[click](<javascript:window.__pwned=6>)",
-    "[ref][evil]\n\n[evil]: javascript:window.__pwned=7",
-    "![window.__pwned](https://example.invalid/track.png)",
-    '<a href="javascript:window.__pwned=8">a</a>',
-    "<svg onload=window.__pwned=9>",
-]
-"""Ways answer or corpus text tries to run code (or call home) in the reader's browser."""
+_answer = networld_answer
 
 
-def rendered(markdown: str) -> str:
-    """HTML the way a CommonMark renderer with raw HTML on (like Gradio's) turns it out."""
-    return MarkdownIt("commonmark", {"html": True}).render(markdown)
-
-
-class _Active(HTMLParser):
-    """Collects what in parsed HTML could run code or load something."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "img", "svg", "iframe", "object", "embed", "style"):
-            self.found.append(tag)
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.found.append(f"{tag}[{name}]")
-            if name in ("href", "src") and not (value or "").startswith(("http://", "https://")):
-                self.found.append(f"{tag}[{name}={value}]")
-
-
-def assert_inert(html: str) -> None:
-    parser = _Active()
-    parser.feed(html)
-    assert parser.found == [], html
-
-
-# -- formatting ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text", HOSTILE)
-def test_safe_markdown_renders_hostile_text_inert(text):
-    html = rendered(ui.safe_markdown(text))
-    assert_inert(html)
-    assert "window.__pwned" in html  # shown as text, not dropped
-
-
-def test_safe_markdown_keeps_http_links_markers_and_text():
-    md = "NetWorld 用于无线网络 [1]，见 [arXiv](https://arxiv.org/abs/2602.00558) 与 a < b & c [2]."
-    html = rendered(ui.safe_markdown(md))
-    assert '<a href="https://arxiv.org/abs/2602.00558">arXiv</a>' in html
-    assert '<span class="cite">1</span>' in html and '<span class="cite">2</span>' in html
-    assert "a &lt; b &amp; c" in html
-
-
-def test_arxiv_mentions_become_links_but_links_stay_links():
-    html = rendered(
-        ui.safe_markdown(
-            "NetWorld (arXiv:2602.00558) 与 [arXiv:2601.14354](https://arxiv.org/abs/2601.14354)"
-        )
-    )
-    assert html.count('href="https://arxiv.org/abs/2602.00558"') == 1
-    assert html.count('href="https://arxiv.org/abs/2601.14354"') == 1
-    assert "arXiv:9999.123456" in ui.safe_markdown("arXiv:9999.123456")  # not an ID: left alone
-
-
-def test_safe_url_allows_only_http():
-    assert ui.safe_url("https://arxiv.org/abs/2602.00558") == "https://arxiv.org/abs/2602.00558"
-    for bad in ("javascript:alert(1)", "data:text/html,x", 'https://x.org/"onclick="x', None, ""):
-        assert ui.safe_url(bad) is None
-
-
-def test_snippet_highlights_the_cited_span_with_context():
-    text = "前文很长。" * 60 + "NetWorld 在无线网络中引入多智能体 RL。" + "后文。" * 80
-    html = ui.snippet_html(text, "NetWorld 在无线网络中引入多智能体 RL")
-    assert "<mark>NetWorld 在无线网络中引入多智能体 RL</mark>" in html
-    assert html.startswith("…前文很长") and html.endswith("后文。…")  # CJK context kept
-    assert len(html) < 2 * ui.SNIPPET_CONTEXT + 80
-    words = "word " * 100
-    html = ui.snippet_html(f"{words}the claim {words}", "the claim")
-    assert html.startswith("…word ") and html.endswith("word…")  # cut at word boundaries
-    # a quote the chunk does not contain is still shown, marked
-    assert ui.snippet_html("abc", "xyz") == "<mark>xyz</mark>"
-    # Markdown reads as plain text
-    assert ui.snippet_html("see **[NetWorld](https://x.org)** now", "") == "see NetWorld now"
-
-
-def test_snippet_quotes_arxiv_links_as_the_pipeline_does_and_links_them():
-    chunk = "- [NetWorld](https://arxiv.org/abs/2602.00558) 在无线网络中引入多智能体 RL + 世界模型"
-    html = ui.snippet_html(chunk, "NetWorld (arXiv:2602.00558) 在无线网络中引入多智能体 RL")
-    link = '<a href="https://arxiv.org/abs/2602.00558" target="_blank" rel="noopener noreferrer">'
-    assert html.startswith(f"- <mark>NetWorld ({link}arXiv:2602.00558</a>) 在无线网络")
-    assert_inert(html.replace(link, "<a>"))
-
-
-def _answer(**kw) -> Answer:
-    sec = section_hit(
-        "s1",
-        "17.4.2",
-        "多智能体世界模型：新兴趋势",
-        "现有世界模型几乎全部采用单智能体视角。NetWorld 在无线网络中引入多智能体 RL + 世界模型。",
-    )
-    paper = paper_hit(
-        "2602.00558",
-        "NetWorld: Communication-Based Diffusion World Model",
-        "We propose NetWorld, a communication-based diffusion world model.",
-        authors=["A One", "B Two", "C Three", "D Four"],
-        rank=2,
-    )
-    base = {
-        "question": "NetWorld?",
-        "text": "NetWorld 引入多智能体 RL [1]，是扩散世界模型 [2]。",
-        "citations": [
-            cite(1, sec, "NetWorld 在无线网络中引入多智能体 RL"),
-            cite(
-                2, paper, "a communication-based diffusion world model", flagged="anchor mismatch"
-            ),
-        ],
-        "hits": [sec, paper],
-        "grounded": 1.0,
-        "timings": {"retrieve": 30.0, "total": 42.0},
-    }
-    base.update(kw)
-    return Answer(**base)
-
-
-def test_answer_content_lists_sections_and_papers_under_the_answer():
-    html = rendered(ui.answer_content(_answer()))
-    assert "§17.4.2" in html and "多智能体世界模型：新兴趋势" in html
-    assert '<a href="https://arxiv.org/abs/2602.00558"' in html and "arXiv:2602.00558" in html
-    assert "A One, B Two, C Three et al." in html
-    assert "<mark>NetWorld 在无线网络中引入多智能体 RL</mark>" in html
-    assert "<mark>a communication-based diffusion world model</mark>" in html
-    assert 'class="flag"' in html and "anchor mismatch" in html
-    # the markers in the text and the badges of the sources carry the same numbers
-    assert re.findall(r'class="cite">(\d+)<', html) == re.findall(r'class="marker">(\d+)<', html)
-    assert "grounded 100%" in html and "42 ms" in html
-    assert 'class="warn"' not in html
-
-
-def test_answer_content_shows_errors_as_one_line_and_refusals_without_sources():
-    answer = _answer(error="openai-compatible: connection refused\n(127.0.0.1:9)")
-    html = ui.answer_content(answer)
-    line = "openai-compatible: connection refused (127.0.0.1:9)"
-    assert f'<div class="warn" title="{line}">⚠ {line}</div>' in html
-    refused = ui.answer_content(_answer(text="综述没有涉及这个问题。", citations=[], refused=True))
-    assert "sources" not in refused and "综述没有涉及" in refused
-    assert "not covered by the survey" in refused and "grounded" not in refused
-
-
-def test_no_llm_notice_is_split_off_and_fallback_lead_replaced_by_the_warning():
-    from assistant.prompts import phrase
-
-    body = "- 现有世界模型几乎全部采用单智能体视角。 [1]"
-    plain_answer = _answer(text=f"{body}\n\n{phrase('no_llm', 'zh')}", backend="none")
-    assert ui.split_notices(plain_answer) == (body, phrase("no_llm", "zh"))
-    html = ui.answer_content(plain_answer)
-    assert f'<div class="note">{ui.esc(phrase("no_llm", "zh"))}</div>' in html
-    failed = _answer(
-        text=f"{phrase('fallback', 'en', error='timeout')}\n\n{body}",
-        error="timeout",
-        fallback=True,
-    )
-    assert ui.split_notices(failed) == (body, None)
-    html = ui.answer_content(failed)
-    assert "⚠ Showing quoted passages instead — timeout<" in html and "The LLM failed" not in html
-
-
-def test_footer_reads_either_timing_style():
-    assert "1.2 s" in ui.footer_html(_answer(timings={"retrieve_ms": 80.0, "total_ms": 1234.0}))
-    assert "retrieve 80 ms" in ui.footer_html(_answer(timings={"retrieve_ms": 80.0}))
-
-
-def test_sources_badge_papers_the_link_audit_flagged():
-    paper = paper_hit(
-        "2601.14354", "VJEPA: Variational JEPA", "We introduce VJEPA.", mislinked=["UAV Swarm"]
-    )
-    html = ui.answer_content(
-        Answer(question="q", text="x [1]", citations=[cite(1, paper, "")], hits=[paper])
-    )
-    assert (
-        '<span class="flag">⚠ link audit: the survey links this paper as &#x27;UAV Swarm&#x27;'
-        in html
-    )
-    clean = paper_hit("2602.00558", "NetWorld", "abstract")
-    html = ui.answer_content(
-        Answer(question="q", text="x [1]", citations=[cite(1, clean, "")], hits=[clean])
-    )
-    assert "flag" not in html
-
-
-def test_sources_escape_hostile_corpus_text_and_urls():
-    evil = '<img src=x onerror="window.__pwned=1">'
-    hit = section_hit("e", "1.1", evil, f"{evil} [y](javascript:alert(1)) tail")
-    paper = paper_hit('2602.0"><script>x</script>', evil, evil, authors=[evil])
-    citations = [cite(1, hit, evil), cite(2, paper, evil, flagged=evil)]
-    citations[1] = citations[1].model_copy(update={"url": "javascript:alert(1)"})
-    html = ui.answer_content(
-        Answer(question="q", text=f"{evil} [1] [2]", citations=citations, hits=[hit, paper])
-    )
-    assert_inert(rendered(html))
-    assert "&lt;img src=x onerror=" in html
-    assert "href=" not in html  # neither the javascript: URL nor a broken arXiv ID is linked
+# -- side panel ----------------------------------------------------------------------------------
 
 
 def test_side_panel_escapes_and_says_what_answers():
@@ -266,13 +70,6 @@ def test_side_panel_escapes_and_says_what_answers():
     assert "unreachable (connection refused)" in ui.backend_html(down)
     wrong = up.model_copy(update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_MODEL"})
     assert "not configured: set ASSISTANT_LLM_MODEL" in ui.backend_html(wrong)
-
-
-def test_hits_panel_escapes_chunk_text():
-    hit = section_hit("e", "1.1", "t", "<script>x</script> body & 1 < 2")
-    html = ui.hits_html([hit])
-    assert "<script" not in html and "dense #1" in html
-    assert "body &amp; 1 &lt; 2" in html  # tags are dropped as markup, the rest escaped
 
 
 def test_example_questions_come_from_section_titles_in_both_languages(assistant):
@@ -372,10 +169,13 @@ def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
         client.predict(api_name="/clear")
         en = _reply(client.predict("What does NetWorld propose?", "hybrid", 8, api_name="/chat"))
     assert 'class="sources"' in zh and '<span class="ident">§17.4.2</span>' in zh
-    assert "[arXiv:2602.00558](https://arxiv.org/abs/2602.00558)" in zh  # named → linked
+    body = zh[: zh.index('class="sources"')]
+    assert '<a href="https://arxiv.org/abs/2602.00558"' in body  # named in the answer → linked
     assert '<a href="https://arxiv.org/abs/2602.00558"' in en and "arXiv:2602.00558" in en
     for reply in (zh, en):
-        assert re.findall(r'class="cite">(\d+)<', reply)  # markers in the text
+        markers = re.findall(r'<a class="cite q\d+" href="#t1-s(\d+)"[^>]*>(\d+)</a>', reply)
+        assert markers and all(card == n for card, n in markers)  # each links to its card
+        assert all(f'id="t1-s{n}"' in reply for _, n in markers)
         assert 'class="meta"' in reply and 'class="warn"' not in reply
 
 
@@ -418,7 +218,9 @@ def test_llm_answers_stream_into_the_chat_with_sources(built_index):
     assert "扩散世界模型" in reply and 'class="sources"' in reply and 'class="warn"' not in reply
     assert "answered the last question" in final[3]
     failed_reply = _reply(failed)
-    assert failed_reply.startswith('<div class="warn" title="Showing quoted passages instead — LLM')
+    assert failed_reply.startswith(
+        '<div class="answer" id="t1"><div class="warn" title="Showing quoted passages instead — LLM'
+    )
     assert 'class="sources"' in failed_reply  # the quoted fallback, with its sources
     assert "failed on the last question" in failed[3]
 
@@ -563,9 +365,14 @@ def page():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 1300})
+        context = browser.new_context(viewport={"width": 1360, "height": 1300})
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
         browser.close()
+        assert errors == []  # the page script never failed
 
 
 def _open(page, url: str) -> None:
@@ -584,46 +391,208 @@ def _ask(page, question: str) -> None:
     )
 
 
+IN_VIEW = """el => {
+  const box = el.getBoundingClientRect();
+  const chat = document.querySelector('#chat .bubble-wrap, #chat [role=log]')
+    || document.querySelector('#chat');
+  const frame = chat.getBoundingClientRect();
+  return box.height > 0 && box.top >= frame.top - 1 && box.bottom <= frame.bottom + 1
+    && box.top >= 0 && box.bottom <= innerHeight;
+}"""
+"""Whether an element is wholly visible, inside the chat's scrolled area and the window."""
+
+CONTRAST = """el => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
+    return v <= .03928 ? v / 12.92 : ((v + .055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [.2126, .7152, .0722][i], 0);
+  let layers = [];
+  for (let node = el; node; node = node.parentElement) {
+    const bg = rgb(getComputedStyle(node).backgroundColor);
+    if (bg.length >= 3 && (bg[3] ?? 1) > 0) layers.push(bg);
+    if (bg.length >= 3 && (bg[3] ?? 1) >= 1) break;
+  }
+  let back = [255, 255, 255];
+  for (const [r, g, b, a = 1] of layers.reverse())
+    back = [r * a + back[0] * (1 - a), g * a + back[1] * (1 - a), b * a + back[2] * (1 - a)];
+  const [r, g, b, a = 1] = rgb(getComputedStyle(el).color);
+  const fore = [r * a + back[0] * (1 - a), g * a + back[1] * (1 - a), b * a + back[2] * (1 - a)];
+  const [hi, lo] = [lum(fore), lum(back)].sort((x, y) => y - x);
+  return (hi + .05) / (lo + .05);
+}"""
+"""WCAG contrast ratio of an element's text against what is painted behind it."""
+
+
+def _visible_marks(page, card) -> dict[str, str]:
+    """Quote class → highlighted text of a card's excerpt."""
+    return page.eval_on_selector_all(
+        f"#{card} .excerpt mark.quote",
+        """marks => marks.reduce((seen, m) => {
+          const q = [...m.classList].find((c) => /^q\\d+$/.test(c));
+          seen[q] = (seen[q] || '') + m.textContent; return seen; }, {})""",
+    )
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
 @pytest.mark.slow
-def test_browser_shows_answer_sources_and_arxiv_link(page, assistant):
+def test_browser_marker_click_shows_its_card_with_every_quote_highlighted(page, assistant):
+    """Chinese and English answers: each marker is a focusable link titled with its source;
+    clicking it (or Enter) brings the card into view with the claim's sentence highlighted;
+    each card highlights every sentence its citation quotes."""
+    questions = ["世界模型面临哪些主要挑战？", "What does NetWorld propose?"]
     with served(assistant) as url:
         _open(page, url)
         page.wait_for_selector("#index-facts dl.facts")
-        assert "chunks" in page.locator("#index-facts").inner_text()
-        _ask(page, "What does NetWorld propose?")
-        link = page.locator('#chat .sources a[href="https://arxiv.org/abs/2602.00558"]')
-        assert link.first.is_visible() and link.first.inner_text() == "arXiv:2602.00558"
-        assert link.first.get_attribute("target") == "_blank"
-        assert page.locator("#chat .sources .authors").first.is_visible()
+        for turn, question in enumerate(questions, 1):
+            expected = assistant.ask(question)  # the same answer the page gets
+            _ask(page, question)
+            links = page.locator(f"#t{turn} .answer-body a.cite")
+            assert links.count() >= 2
+            labels = {c.marker: c.label for c in expected.citations}
+            hidden: list[bool] = []
+            for n in range(links.count()):
+                link = links.nth(n)
+                marker = int(link.inner_text())
+                card = f"t{turn}-s{marker}"
+                assert link.get_attribute("href") == f"#{card}"
+                assert link.get_attribute("title") == labels[marker]
+                page.locator(f"#t{turn}").scroll_into_view_if_needed()
+                page.evaluate(
+                    "document.querySelector('#chat .bubble-wrap, #chat [role=log]')?.scrollTo(0, 0)"
+                )
+                quote = re.search(r"\bq(\d+)\b", link.get_attribute("class"))[1]
+                target = page.locator(f"#{card} .excerpt mark.q{quote}").first
+                hidden.append(not target.evaluate(IN_VIEW))
+                if n % 2:
+                    link.click()
+                else:
+                    link.focus()
+                    page.keyboard.press("Enter")
+                current = page.locator(f"#{card} .excerpt mark.q{quote}.current").first
+                current.wait_for(state="visible")
+                page.wait_for_function(IN_VIEW, arg=current.element_handle(), timeout=5_000)
+                assert page.evaluate("document.activeElement.id") == card
+                assert "current" in page.locator(f"#{card}").get_attribute("class")
+            assert turn == 1 or any(hidden)  # a click scrolled a card into view
+            for citation in expected.citations:  # every quoted sentence, highlighted
+                marks = _visible_marks(page, f"t{turn}-s{citation.marker}")
+                assert len(marks) == len(citation.quotes) >= 1
+                for text in marks.values():
+                    assert any(_norm(text) in _norm(q) for q in citation.quotes), text
+        assert "--" not in page.locator("#chat .sources").first.inner_text()  # no raw tables
+        assert page.locator("#chat .note").count() == 1  # the no-LLM notice, once
+        labels = page.eval_on_selector_all(
+            '#chat [aria-label*="\'s message: "]', "els => els.map(e => e.ariaLabel)"
+        )
+        assert len(labels) == 4 and all("<" not in label for label in labels)
+        assert "评估标准碎片化" in labels[1]  # the answer's text, read as text
 
-        _ask(page, "综述说 NetWorld 在无线网络中引入了什么？")
-        last = page.locator("#chat .sources").last
-        assert last.is_visible() and "§17.4.2" in last.inner_text()
-        inline = page.locator('#chat .message-content a[href="https://arxiv.org/abs/2602.00558"]')
-        assert inline.last.is_visible()
-        assert page.locator("#chat .sources mark").count() >= 2  # cited spans highlighted
-        page.wait_for_timeout(500)
+
+@pytest.mark.slow
+def test_browser_copy_buttons_copy_markdown_and_bibtex_with_the_cited_ids(page, assistant):
+    with served(assistant) as url:
+        _open(page, url)
+        _ask(page, "What does NetWorld propose?")
+        page.click("#t1-md-copy")
+        page.wait_for_function("document.querySelector('#t1-status').textContent !== ''")
+        assert page.locator("#t1-status").inner_text() == "Markdown copied to the clipboard"
+        markdown = page.evaluate("navigator.clipboard.readText()")
+        assert "**What does NetWorld propose?**" in markdown
+        assert "[1] [arXiv:2602.00558](https://arxiv.org/abs/2602.00558) — NetWorld" in markdown
+        page.click("#t1-bib-copy")
+        page.wait_for_function(
+            "document.querySelector('#t1-status').textContent.startsWith('BibTeX')"
+        )
+        bibtex = page.evaluate("navigator.clipboard.readText()")
+        assert "eprint = {2602.00558}" in bibtex and "archivePrefix = {arXiv}" in bibtex
+        assert "Kechen Meng" in bibtex and "year = {2026}" in bibtex  # from abstracts.jsonl
+        assert not page.locator("#t1-md").is_visible()  # the payload itself stays hidden
+
+
+@pytest.mark.slow
+def test_browser_streamed_llm_answer_links_its_markers(page, built_index):
+    text = "NetWorld 是面向无线网络的扩散世界模型 [2]。它引入了多智能体强化学习 [1]。"
+    with OpenAIStub() as stub:
+        stub.replies.append(Reply(text=text, chunk_size=3))
+        llm = Assistant(
+            Settings(
+                corpus_dir=BUNDLED_CORPUS,
+                index_dir=built_index,
+                llm_backend="openai-compatible",
+                llm_base_url=stub.base_url,
+                llm_model="stub",
+            )
+        )
+        with served(llm) as url:
+            _open(page, url)
+            _ask(page, "NetWorld 用在了什么场景？")
+            links = page.locator("#t1 .answer-body a.cite")
+            assert links.count() == 2 and page.locator("#chat .note").count() == 0
+            links.nth(1).click()
+            mark = page.locator("#t1-s2 .excerpt mark.current").first
+            mark.wait_for(state="visible")
+            page.wait_for_function(IN_VIEW, arg=mark.element_handle(), timeout=5_000)
+
+
+@pytest.mark.slow
+def test_browser_layout_chips_and_contrast(page, assistant):
+    """Example chips shown whole; text in answers, cards and small print meets WCAG AA."""
+    with served(assistant) as url:
+        _open(page, url)
+        chips = page.locator("#examples button.chip")
+        wanted = ui.example_questions(assistant.sections(), assistant.settings.ui_examples)
+        assert [chips.nth(i).inner_text() for i in range(chips.count())] == wanted
+        for i in range(chips.count()):  # not clipped
+            assert chips.nth(i).evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+        chips.nth(0).click()
+        assert page.input_value("#question textarea") == wanted[0]
+        _ask(page, "2025 年有多少篇世界模型论文？")
+        selectors = [
+            "#t1 .answer-body li",
+            "#t1 .excerpt td",
+            "#t1 .excerpt mark.quote",
+            "#t1 .excerpt p",
+            "#t1 .src-head .title",
+            "#t1 .sources-label",
+            "#t1 a.cite",
+            "#t1 .note",
+            "#t1 .meta",
+            "#t1 button.copy-export",
+        ]
+        for selector in selectors:
+            element = page.locator(selector).first
+            ratio = element.evaluate(CONTRAST)
+            assert ratio >= 4.5, (selector, ratio)
+        page.click("#clear")
+        page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
+        # the README's screenshot: an English and a Chinese answer, a marker clicked
+        _ask(page, "What does NetWorld propose?")
+        _ask(page, "世界模型面临哪些主要挑战？")
+        page.locator("#t2 .answer-body a.cite").nth(1).click()
+        page.locator("#t2 mark.current").first.wait_for(state="visible")
+        page.wait_for_timeout(800)  # the smooth scroll
         out = ROOT / "eval" / "results" / "ui.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out))
         if os.environ.get("UPDATE_SCREENSHOT") == "1":  # refresh the README's copy on request
             shutil.copyfile(out, ROOT / "docs" / "screenshot.png")
-
-        page.click("#clear")
-        page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
     assert out.stat().st_size > 20_000
 
 
 @pytest.mark.slow
 def test_browser_never_runs_hostile_answer_or_source_text(page):
     evil = "\n".join(HOSTILE)
-    hit = section_hit("e", "1.1", HOSTILE[1], f"{evil} tail", arxiv_ids=["2602.00558"])
+    hit = section_hit("e", "1.1", HOSTILE[1], f"{evil}\n\ntail", arxiv_ids=["2602.00558"])
     paper = paper_hit("2602.00558", HOSTILE[0], HOSTILE[1], authors=[HOSTILE[8]])
     answer = Answer(
         question="q",
         text=f"{evil} [1] [2]",
         citations=[cite(1, hit, "tail"), cite(2, paper, HOSTILE[1], flagged=HOSTILE[1])],
         hits=[hit, paper],
+        unsupported=[HOSTILE[0]],
         error=HOSTILE[1],
     )
     backend = FakeAssistant(lambda *_: answer)
@@ -631,11 +600,27 @@ def test_browser_never_runs_hostile_answer_or_source_text(page):
         _open(page, url)
         _ask(page, HOSTILE[1])
         page.locator("#chat .sources").first.wait_for(state="visible")
+        for n in range(page.locator("#chat a.cite").count()):  # hover, click every marker
+            page.locator("#chat a.cite").nth(n).hover()
+            page.locator("#chat a.cite").nth(n).click()
+        page.click("#t1-bib-copy")
+        page.wait_for_function(
+            "document.querySelector('#t1-status').textContent.startsWith('BibTeX')"
+        )
+        assert "eprint = {2602.00558}" in page.evaluate("navigator.clipboard.readText()")
+        page.click("#t1-md-copy")
+        page.locator("#t1 details.whole summary").first.click()
         page.wait_for_timeout(1500)  # give any injected handler time to fire
         assert page.evaluate("window.__pwned") is None
         assert page.title() != "pwned"
         text = page.locator("#chat").inner_text()
         assert "window.__pwned=1" in text  # the hostile text is shown, as text
-        assert page.locator("#chat img, #chat script, #chat svg[onload]").count() == 0
-        hrefs = page.eval_on_selector_all("#chat a", "els => els.map(e => e.href)")
-        assert all(h.startswith(("http://", "https://")) for h in hrefs if h)
+        assert page.locator("#chat img, #chat script, #chat svg[onload], #chat iframe").count() == 0
+        hrefs = page.eval_on_selector_all("#chat a", "els => els.map(e => e.getAttribute('href'))")
+        assert all(h.startswith(("http://", "https://", "#t1-s")) for h in hrefs if h)
+        handlers = page.eval_on_selector_all(
+            "#chat .answer *",
+            "els => els.flatMap(e => [...e.attributes].map(a => a.name))"
+            ".filter(n => n.startsWith('on'))",
+        )
+        assert handlers == []

@@ -65,6 +65,8 @@ class FakeAssistant:
     """Seconds to sleep between deltas (a slow LLM)."""
     sections_list: list = field(default_factory=list)
     manifest: dict | None = None
+    paper_records: dict = field(default_factory=dict)
+    """arXiv ID → :class:`Paper`, what :meth:`papers` gives the BibTeX export."""
     calls: list[dict] = field(default_factory=list)
     builds: list[bool] = field(default_factory=list)
     prepared: int = 0
@@ -89,6 +91,9 @@ class FakeAssistant:
     def sections(self) -> list:
         return self.sections_list
 
+    def papers(self) -> dict:
+        return self.paper_records
+
     def build_index(self, rebuild: bool = False, progress: bool = True):
         self.builds.append(rebuild)
         return SimpleNamespace(unchanged=False, embedded=3, reused=5, removed=0)
@@ -96,3 +101,44 @@ class FakeAssistant:
     def prepare_answers(self, progress: bool = False) -> int:
         self.prepared += 1
         return 0
+
+
+CHALLENGES = "\n".join(f"{n}. **挑战{n}**：第 {n} 个问题的说明" for n in range(1, 11))
+"""A numbered list like §17.4's, ten items long."""
+
+
+def networld_answer(**overrides) -> Answer:
+    """An answer citing a section (two quoted sentences) and a paper, as the pipeline makes
+    them; ``overrides`` replace its fields."""
+    sec = section_hit(
+        "s1",
+        "17.4.2",
+        "多智能体世界模型：新兴趋势",
+        "现有世界模型几乎全部采用单智能体视角。NetWorld 在无线网络中引入多智能体 RL + 世界模型。",
+    )
+    paper = paper_hit(
+        "2602.00558",
+        "NetWorld: Communication-Based Diffusion World Model",
+        "We propose NetWorld, a communication-based diffusion world model.",
+        authors=["A One", "B Two", "C Three", "D Four"],
+        rank=2,
+    )
+    section_cite = cite(1, sec, "NetWorld 在无线网络中引入多智能体 RL + 世界模型。")
+    section_cite = section_cite.model_copy(
+        update={"quotes": (section_cite.quote, "现有世界模型几乎全部采用单智能体视角。")}
+    )
+    base = {
+        "question": "NetWorld?",
+        "text": "现有模型是单智能体的 [1]。NetWorld 引入多智能体 RL [1]，是扩散世界模型 [2]。",
+        "citations": [
+            section_cite,
+            cite(
+                2, paper, "a communication-based diffusion world model", flagged="anchor mismatch"
+            ),
+        ],
+        "hits": [sec, paper],
+        "grounded": 1.0,
+        "timings": {"retrieve": 30.0, "total": 42.0},
+    }
+    base.update(overrides)
+    return Answer(**base)

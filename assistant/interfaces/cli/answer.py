@@ -38,10 +38,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("question", help="the question, in Chinese or English")
     _backend_option(p)
     p.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: question, answer, refused, grounded, backend, citations, hits",
+        "--format",
+        choices=["text", "json", "markdown", "bibtex"],
+        default="text",
+        help="text (the answer, numbered sources and small print; the default), json (one "
+        "object: question, answer, refused, grounded, backend, citations, hits), markdown (the "
+        "answer with numbered references, to paste into notes) or bibtex (an entry for each "
+        "cited paper, from the abstracts file; nothing when it cites none)",
     )
+    p.add_argument("--json", action="store_true", help="same as --format json")
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser(
@@ -127,9 +132,18 @@ def print_answer(answer: Answer) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    answer = make_assistant(args).ask(args.question)
-    if args.json:
+    assistant = make_assistant(args)
+    answer = assistant.ask(args.question)
+    form = "json" if args.json else args.format
+    if form == "json":
         print_json(answer.to_json())
+    elif form == "markdown":
+        print(answer.to_markdown(), end="")
+    elif form == "bibtex":
+        bibtex = answer.bibtex(assistant.papers())
+        print(bibtex if bibtex else "", end="\n" if bibtex else "")
+        if not bibtex:
+            print("note: the answer cites no arXiv paper", file=sys.stderr)
     else:
         print_answer(answer)
     if answer.error:

@@ -97,3 +97,19 @@ def test_ask_help_explains_options(capsys):
         main(["ask", "--help"])
     out = capsys.readouterr().out
     assert "--backend" in out and "openai-compatible" in out and "--json" in out
+
+
+def test_ask_prints_markdown_and_bibtex_for_the_cited_papers(base, capsys):
+    question = "What does arXiv:2602.00558v1 propose?"
+    assert main(["ask", question, "--format", "markdown", *base]) == 0
+    markdown = capsys.readouterr().out
+    assert markdown.startswith(f"**{question}**") and "**References**" in markdown
+    assert "[1] [arXiv:2602.00558](https://arxiv.org/abs/2602.00558) — NetWorld" in markdown
+    assert "ASSISTANT_LLM_BACKEND" not in markdown  # the no-LLM notice stays out
+    assert main(["ask", question, "--format", "bibtex", *base]) == 0
+    bibtex = capsys.readouterr().out
+    assert bibtex.startswith("@misc{meng2026networld,") and "eprint = {2602.00558}" in bibtex
+    assert "archivePrefix = {arXiv}" in bibtex and "primaryClass = {" in bibtex
+    assert main(["ask", "Wan2.1-14B 的 VBench 得分是多少？", "--format", "bibtex", *base]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "cites no arXiv paper" in captured.err
