@@ -187,6 +187,19 @@ def test_a_mislinked_paper_gets_the_audit_badge_in_the_chat(assistant):
     assert 'class="flag"' in card and "Active Inference UAV Swarm" in card
 
 
+def _llm(index_dir, base_url: str) -> Assistant:
+    """An assistant over the session index whose LLM is the stub server at ``base_url``."""
+    return Assistant(
+        Settings(
+            corpus_dir=BUNDLED_CORPUS,
+            index_dir=index_dir,
+            llm_backend="openai-compatible",
+            llm_base_url=base_url,
+            llm_model="stub",
+        )
+    )
+
+
 def test_llm_answers_stream_into_the_chat_with_sources(built_index):
     """A real LLM backend (the stub server) streams; the final answer keeps valid markers."""
     text = (
@@ -195,15 +208,7 @@ def test_llm_answers_stream_into_the_chat_with_sources(built_index):
     )
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text=text, chunk_size=3))
-        llm = Assistant(
-            Settings(
-                corpus_dir=BUNDLED_CORPUS,
-                index_dir=built_index,
-                llm_backend="openai-compatible",
-                llm_base_url=stub.base_url,
-                llm_model="stub",
-            )
-        )
+        llm = _llm(built_index, stub.base_url)
         with served(llm) as url:
             client = _client(url)
             job = client.submit("NetWorld 用在了什么场景？", "hybrid", 8, api_name="/chat")
@@ -517,15 +522,7 @@ def test_browser_streamed_llm_answer_links_its_markers(page, built_index):
     text = "NetWorld 是面向无线网络的扩散世界模型 [2]。它引入了多智能体强化学习 [1]。"
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text=text, chunk_size=3))
-        llm = Assistant(
-            Settings(
-                corpus_dir=BUNDLED_CORPUS,
-                index_dir=built_index,
-                llm_backend="openai-compatible",
-                llm_base_url=stub.base_url,
-                llm_model="stub",
-            )
-        )
+        llm = _llm(built_index, stub.base_url)
         with served(llm) as url:
             _open(page, url)
             _ask(page, "NetWorld 用在了什么场景？")
