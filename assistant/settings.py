@@ -384,7 +384,7 @@ class Settings(BaseSettings):
 
 
 def settings_table() -> str:
-    """The README's configuration table, generated from the fields above."""
+    """The settings table of docs/configuration.md, generated from the fields above."""
     rows = ["| setting | env var | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         parents=[common],
         help="show every setting and its value",
         description="Print the effective settings (flags > ASSISTANT_* env > "
-        "assistant.toml > defaults), or the README's settings table.",
+        "assistant.toml > defaults), or the settings table of docs/configuration.md.",
     )
     p.add_argument("--markdown", action="store_true", help="print the settings table as Markdown")
     p.set_defaults(handler=cmd_config)

@@ -34,7 +34,7 @@ typical use:
   python -m assistant eval --mode all            retrieval metrics on eval/questions.jsonl
 
 Settings come from flags, ASSISTANT_* environment variables and assistant.toml
-(see README.md for the table)."""
+(`config --markdown` prints the table; docs/configuration.md)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

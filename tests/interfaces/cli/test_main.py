@@ -138,15 +138,3 @@ def test_help_explains_commands():
     for word in ("index", "retrieve", "sections", "info", "--corpus", "--index-dir"):
         assert word in proc.stdout
     assert BUNDLED_CORPUS.name in proc.stdout
-
-
-def test_readme_documents_every_setting():
-    from assistant.settings import Settings
-
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [
-        name for name in Settings.model_fields if f"`ASSISTANT_{name.upper()}`" not in readme
-    ]
-    assert not missing, (
-        f"README settings table lacks {missing}: run `python -m assistant config --markdown`"
-    )
