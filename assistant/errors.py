@@ -6,6 +6,8 @@ only thing a user sees.
 
 from __future__ import annotations
 
+from assistant.invocation import command
+
 
 class AssistantError(Exception):
     """Base class: anything the user can fix from the message alone."""
@@ -20,7 +22,10 @@ class InvalidInput(AssistantError, ValueError):
 
 
 class CorpusError(AssistantError):
-    """The corpus folder or the abstracts file cannot be read."""
+    """The corpus folder or the abstracts file the user named cannot be used (missing, empty,
+    not UTF-8): invalid input, like a bad question."""
+
+    exit_code = 2
 
 
 class EmbedderError(AssistantError):
@@ -55,6 +60,10 @@ class LLMError(AssistantError):
     """The configured LLM backend failed (connection, timeout, HTTP error, broken stream)."""
 
 
+class DownloadError(AssistantError):
+    """A survey archive could not be downloaded or read (``add-survey``)."""
+
+
 class ArxivError(AssistantError):
     """The arXiv API answered with errors or unusable feeds after all retries."""
 
@@ -63,4 +72,6 @@ class ArxivUnreachable(ArxivError):
     """The arXiv API host cannot be reached at all (offline, DNS, refused)."""
 
 
-REBUILD_HINT = "run `python -m assistant index --rebuild`"
+def rebuild_hint() -> str:
+    """The fix for an unusable index, named the way the user runs the assistant."""
+    return f"run `{command('index --rebuild')}`"

@@ -21,7 +21,8 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-REQUEST_ID: ContextVar[str] = ContextVar("assistant_request_id", default="-")
+REQUEST_ID: ContextVar[str] = ContextVar("assistant_request_id", default="")
+"""The id of the question being handled; empty outside a request (a line then shows none)."""
 NOISY = ("bm25s", "chromadb", "httpx", "httpcore", "jieba", "urllib3", "gradio", "uvicorn")
 
 log = logging.getLogger("assistant.requests")
@@ -33,6 +34,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def _request_id(record: logging.LogRecord) -> str:
+    return getattr(record, "request_id", None) or REQUEST_ID.get()
+
+
 def _fields(record: logging.LogRecord) -> dict:
     fields = getattr(record, "fields", None)
     return fields if isinstance(fields, dict) else {}
@@ -40,9 +45,11 @@ def _fields(record: logging.LogRecord) -> dict:
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        super().__init__("%(asctime)s %(levelname)s%(request_tag)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        request_id = _request_id(record)
+        record.request_tag = f" [{request_id}]" if request_id else ""
         line = super().format(record)
         extra = " ".join(f"{k}={v}" for k, v in _fields(record).items())
         return f"{line} {extra}" if extra else line
@@ -53,7 +60,7 @@ class JsonFormatter(logging.Formatter):
         data = {
             "time": self.formatTime(record),
             "level": record.levelname,
-            "request_id": getattr(record, "request_id", REQUEST_ID.get()),
+            **({"request_id": request_id} if (request_id := _request_id(record)) else {}),
             "logger": record.name,
             "message": record.getMessage(),
             **_fields(record),
@@ -81,7 +88,7 @@ def request(kind: str, question: str = "", **fields: object) -> Iterator[dict]:
     ``ask`` shares its id); logs its start and, at exit, the fields put in the yielded
     dict (timings, counts) with the total duration."""
     current = REQUEST_ID.get()
-    token = REQUEST_ID.set(current if current != "-" else uuid.uuid4().hex[:12])
+    token = REQUEST_ID.set(current or uuid.uuid4().hex[:12])
     done: dict = {}
     start = time.perf_counter()
     log.info("%s started", kind, extra={"fields": {"chars": len(question), **fields}})

@@ -314,6 +314,17 @@ class Settings(BaseSettings):
         default=None,
         description="Email or URL put in the User-Agent so arXiv can reach you about traffic.",
     )
+    github_url: str = Field(
+        default="https://github.com",
+        description="Where `add-survey` downloads a GitHub repository's archive "
+        "(OWNER/REPO/archive/REF.tar.gz; tests point it at a local server).",
+    )
+    download_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds `add-survey` waits for a survey archive's server to answer "
+        "(connecting gives up after arxiv_connect_timeout).",
+    )
 
     # Limits, serving, logging
     max_question_chars: int = Field(

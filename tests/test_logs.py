@@ -38,11 +38,11 @@ def test_request_ids_are_per_scope_and_shared_by_nested_scopes():
         logger.setLevel(old)
     data = [json.loads(r) for r in records]
     first = {d["request_id"] for d in data[:4]}
-    assert len(first) == 1 and "-" not in first
+    assert len(first) == 1 and "" not in first
     assert data[4]["request_id"] not in first
     assert data[2]["hits"] == 3 and data[3]["citations"] == 1 and "total_ms" in data[3]
     assert all("秘密" not in r for r in records)  # no question text at INFO
-    assert logs.REQUEST_ID.get() == "-"
+    assert logs.REQUEST_ID.get() == ""
 
 
 def test_threads_keep_their_own_request_ids():
@@ -88,7 +88,29 @@ def test_a_request_scope_in_a_generator_survives_steps_in_other_contexts():
 
     gen = stream()
     first = contextvars.copy_context().run(next, gen)
-    assert first != "-"
+    assert first
     assert contextvars.copy_context().run(next, gen) == "second"
     with pytest.raises(StopIteration):
         contextvars.copy_context().run(next, gen)
+
+
+def test_a_line_outside_a_request_shows_no_request_id():
+    for fmt in ("text", "json"):
+        records, handler = _capture(fmt)
+        logger = logging.getLogger(f"assistant.test.outside.{fmt}")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            logger.warning("outside")
+            with logs.request("ask", "q"):
+                logger.warning("inside")
+        finally:
+            logger.removeHandler(handler)
+        outside, inside = records
+        request_id = inside.split("[")[1].split("]")[0] if fmt == "text" else None
+        if fmt == "text":
+            assert "[" not in outside and " WARNING assistant.test.outside.text: outside" in outside
+            assert len(request_id) == 12 and f"WARNING [{request_id}] assistant" in inside
+        else:
+            assert "request_id" not in json.loads(outside)
+            assert len(json.loads(inside)["request_id"]) == 12

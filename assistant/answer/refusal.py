@@ -31,6 +31,7 @@ from assistant.answer.answer_type import AnswerType, capitalised, proper_names, 
 from assistant.answer.scoring import ScoredUnit, UnitScorer, content_terms
 from assistant.answer.units import Unit
 from assistant.indexing.lexicon import everyday_frequency
+from assistant.invocation import command
 from assistant.models import Hit
 from assistant.text import CJK_CHAR
 
@@ -329,7 +330,7 @@ def load_policy(
     if calibration is not None and calibration.embedder != embedder_id:
         log.warning(
             "refusal calibration %s was measured with embedder %s, not %s; ignoring it "
-            "(run `python -m assistant calibrate-refusal`)",
+            f"(run `{command('calibrate-refusal')}`)",
             path,
             calibration.embedder,
             embedder_id,
@@ -338,7 +339,7 @@ def load_policy(
     if calibration is not None and calibration.signal not in SIGNALS:
         log.warning(
             "refusal calibration %s uses signal %r, which this version does not compute; "
-            "ignoring it (run `python -m assistant calibrate-refusal`)",
+            f"ignoring it (run `{command('calibrate-refusal')}`)",
             path,
             calibration.signal,
         )
@@ -356,7 +357,7 @@ def load_policy(
     if calibration is None:
         log.warning(
             "no refusal calibration at %s: only questions with no hits are refused "
-            "(run `python -m assistant calibrate-refusal`)",
+            f"(run `{command('calibrate-refusal')}`)",
             path,
         )
         return RefusalPolicy(

@@ -45,13 +45,13 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from tqdm.auto import tqdm
 
 from assistant.errors import (
-    REBUILD_HINT,
     AssistantError,
     IndexCorrupt,
     IndexLocked,
     IndexMismatch,
     IndexMissing,
     IndexNotWritable,
+    rebuild_hint,
 )
 from assistant.files import atomic_write_lines, atomic_write_text
 from assistant.indexing.embeddings import Embedder
@@ -61,6 +61,7 @@ from assistant.indexing.lexicon import Lexicon
 from assistant.ingest.audit import AuditReport, audit_corpus
 from assistant.ingest.chunking import chunk_corpus
 from assistant.ingest.corpus import Corpus
+from assistant.invocation import command
 from assistant.models import Chunk, Manifest
 from assistant.settings import Settings
 
@@ -108,7 +109,7 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         raise IndexCorrupt(
-            f"cannot open the Chroma store at {path}: {exc}; {REBUILD_HINT}"
+            f"cannot open the Chroma store at {path}: {exc}; {rebuild_hint()}"
         ) from exc
 
 
@@ -244,7 +245,7 @@ class IndexStore:
             return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(
-                f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
+                f"index manifest {path} is unreadable ({exc}); {rebuild_hint()}"
             ) from exc
 
     def _write_manifest(self, manifest: Manifest) -> None:
@@ -616,29 +617,29 @@ class IndexStore:
         folder = self._build_dir(manifest.build_id)
         if not (folder / "chunks.jsonl").is_file():
             raise IndexCorrupt(
-                f"index build {manifest.build_id} has no chunks file; {REBUILD_HINT}"
+                f"index build {manifest.build_id} has no chunks file; {rebuild_hint()}"
             )
         if _count_lines(folder / "chunks.jsonl") != manifest.chunks:
             raise IndexCorrupt(
                 f"the chunks file of build {manifest.build_id} does not list "
-                f"{manifest.chunks} chunks; {REBUILD_HINT}"
+                f"{manifest.chunks} chunks; {rebuild_hint()}"
             )
         if not (folder / "bm25").is_dir():
             raise IndexCorrupt(
-                f"index build {manifest.build_id} has no BM25 sidecar; {REBUILD_HINT}"
+                f"index build {manifest.build_id} has no BM25 sidecar; {rebuild_hint()}"
             )
         try:
             collection = self.client.get_collection(manifest.collection, embedding_function=None)
         except Exception as exc:
             raise IndexCorrupt(
                 f"Chroma collection {manifest.collection} is missing ({type(exc).__name__}); "
-                f"{REBUILD_HINT}"
+                f"{rebuild_hint()}"
             ) from exc
         count = collection.count()
         if count != manifest.chunks:
             raise IndexCorrupt(
                 f"Chroma collection {manifest.collection} holds {count} chunks, the manifest "
-                f"{manifest.chunks}; {REBUILD_HINT}"
+                f"{manifest.chunks}; {rebuild_hint()}"
             )
         return collection
 
@@ -646,18 +647,16 @@ class IndexStore:
         """Open the active build after checking it matches the configured embedder."""
         manifest = self.read_manifest()
         if manifest is None:
-            raise IndexMissing(
-                f"no index in {self.root}; build it with `python -m assistant index`"
-            )
+            raise IndexMissing(f"no index in {self.root}; build it with `{command('index')}`")
         if manifest.version != INDEX_FORMAT:
             raise IndexMismatch(
-                f"index format {manifest.version} is not {INDEX_FORMAT}; {REBUILD_HINT}"
+                f"index format {manifest.version} is not {INDEX_FORMAT}; {rebuild_hint()}"
             )
         if manifest.embedder != embedder_id or manifest.dim != embedder_dim:
             raise IndexMismatch(
                 f"the index in {self.root} was built with embedder {manifest.embedder} "
                 f"(dim {manifest.dim}) but {embedder_id} (dim {embedder_dim}) is configured; "
-                f"re-index with this embedder ({REBUILD_HINT}) or configure {manifest.embedder}"
+                f"re-index with this embedder ({rebuild_hint()}) or configure {manifest.embedder}"
             )
         collection = self._check(manifest)
         folder = self._build_dir(manifest.build_id)
@@ -666,18 +665,18 @@ class IndexStore:
             chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(
-                f"chunks of build {manifest.build_id} are unreadable; {REBUILD_HINT}"
+                f"chunks of build {manifest.build_id} are unreadable; {rebuild_hint()}"
             ) from exc
         if len(chunks) != manifest.chunks:
             raise IndexCorrupt(
                 f"build {manifest.build_id} lists {len(chunks)} chunks, the manifest "
-                f"{manifest.chunks}; {REBUILD_HINT}"
+                f"{manifest.chunks}; {rebuild_hint()}"
             )
         bm25 = BM25Index.load(folder / "bm25")
         if bm25.ids != [c.id for c in chunks]:
             raise IndexCorrupt(
                 f"BM25 sidecar of build {manifest.build_id} does not match its chunks; "
-                f"{REBUILD_HINT}"
+                f"{rebuild_hint()}"
             )
         return LoadedIndex(
             manifest=manifest,

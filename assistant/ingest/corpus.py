@@ -379,6 +379,13 @@ class Corpus:
     problems: list[str] = field(default_factory=list)
 
 
+def excluded(rel: str, exclude: tuple[str, ...]) -> bool:
+    """Whether the corpus-relative path ``rel`` matches a ``corpus_exclude`` pattern (by its
+    path or its file name)."""
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(name, pat) for pat in exclude)
+
+
 def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     """Markdown files under ``root``, recursively, sorted, minus ``exclude`` glob patterns."""
     found = []
@@ -386,7 +393,7 @@ def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
-        if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(path.name, pat) for pat in exclude):
+        if excluded(rel, exclude):
             continue
         if path.is_file():
             found.append(path)
@@ -433,6 +440,8 @@ def load_corpus(
     indexing half a corpus silently would be worse than stopping.
     """
     root = Path(corpus_dir)
+    if root.exists() and not root.is_dir():
+        raise CorpusError(f"corpus folder {root} is a file; pass the folder that holds it")
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR")
     files = markdown_files(root, exclude)

@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant import logs
 from assistant.answer.probe import BackendStatus, probe_backend
-from assistant.errors import AssistantError, InvalidInput
+from assistant.errors import ArxivError, AssistantError, InvalidInput
 from assistant.indexing.embeddings import Embedder, create_embedder
 from assistant.indexing.store import BuildReport, IndexStore, LoadedIndex
 from assistant.ingest.arxiv import FetchReport, fetch_abstracts, linked_ids
-from assistant.ingest.audit import AuditReport, audit_corpus
+from assistant.ingest.audit import AuditReport, LinkCheck, audit_corpus
 from assistant.ingest.chunking import chunk_corpus
 from assistant.ingest.corpus import (
     Corpus,
@@ -45,6 +45,8 @@ from assistant.ingest.corpus import (
     load_papers,
     normalize_arxiv_id,
 )
+from assistant.ingest.survey import SurveyCopy, add_survey_files
+from assistant.invocation import command
 from assistant.models import Answer, Hit, Manifest, Paper
 from assistant.search.retrieval import MODES, Retriever
 from assistant.settings import RetrievalMode, Settings
@@ -65,6 +67,33 @@ class SectionSummary(BaseModel):
     source: str
     chunks: int
     arxiv_ids: list[str]
+
+    def to_json(self) -> dict:
+        return self.model_dump()
+
+
+class SurveyReport(BaseModel):
+    """What :meth:`Assistant.add_survey` did, and what the survey holds."""
+
+    copied: SurveyCopy
+    chapters: int
+    """Files of the survey that hold at least one section."""
+    sections: int
+    numbered_sections: int
+    links: int
+    """arXiv links in the survey."""
+    papers: list[str]
+    """Distinct arXiv IDs it links, in reading order."""
+    fetched: FetchReport | None = None
+    """None with ``abstracts=False`` or when fetching failed."""
+    fetch_error: str | None = None
+    missing: list[str] = Field(default_factory=list)
+    """Linked IDs without a usable abstract after the fetch."""
+    mismatches: list[LinkCheck] = Field(default_factory=list)
+    """Survey links whose anchor text does not describe the linked paper."""
+    chunks: int = 0
+    embedded: int = 0
+    seconds: dict[str, float] = Field(default_factory=dict)
 
     def to_json(self) -> dict:
         return self.model_dump()
@@ -182,10 +211,71 @@ class Assistant:
         if report.link_mismatches:
             log.warning(
                 "%d survey link(s) point at a paper their anchor does not describe; "
-                "see `python -m assistant audit-links`",
+                f"see `{command('audit-links')}`",
                 report.link_mismatches,
             )
         return report
+
+    def update(self, rebuild: bool = False, progress: bool = False) -> BuildReport:
+        """What ``index`` does: build the index, then embed the sentences answers quote
+        (:meth:`prepare_answers`). ``report.seconds`` gains ``sentences`` and ``total``
+        (loading the embedder included): the time the user waited."""
+        start = time.perf_counter()
+        report = self.build_index(rebuild=rebuild, progress=progress)
+        log.info("preparing the sentences answers quote (once per index)")
+        prepared = time.perf_counter()
+        self.prepare_answers(progress=progress)
+        end = time.perf_counter()
+        report.seconds = {**report.seconds, "sentences": end - prepared, "total": end - start}
+        return report
+
+    def add_survey(
+        self,
+        source: str,
+        abstracts: bool = True,
+        name: str | None = None,
+        progress: bool = False,
+    ) -> SurveyReport:
+        """Bring a whole survey in and index it: copy its Markdown into the corpus folder
+        (``source``: a GitHub repository URL, a .tar.gz/.zip URL or file, or a folder; see
+        :mod:`assistant.ingest.survey`), fetch the abstracts of the papers it links (unless
+        ``abstracts`` is false), audit the links and :meth:`update` the index.
+
+        Offline, or with the arXiv API down, the survey is still indexed; the report's
+        ``fetch_error`` says why and ``missing`` lists the papers without an abstract.
+        """
+        copied = add_survey_files(source, self.settings, name=name, progress=progress)
+        fetched, error = None, None
+        if abstracts:
+            try:
+                fetched = self.fetch_abstracts(progress=progress)
+            except ArxivError as exc:
+                error = str(exc)
+                log.info("abstracts not fetched: %s", exc)  # the report says so
+        if self.settings.abstracts_file is None and self.abstracts_path().is_file():
+            self.settings.abstracts_file = self.abstracts_path()  # batches saved before a failure
+        build = self.update(progress=progress)
+        corpus = self.load_corpus()
+        name = Path(copied.target).name
+        sources = {f"{name}/{rel}" for rel in copied.files} | set(copied.duplicates.values())
+        sections = [s for s in corpus.sections if s.source in sources]
+        linked = list(dict.fromkeys(i for s in sections for i in s.arxiv_ids))
+        audit = audit_corpus(corpus)
+        return SurveyReport(
+            copied=copied,
+            chapters=len({s.source for s in sections}),
+            sections=len(sections),
+            numbered_sections=sum(1 for s in sections if s.number and s.number[0].isdigit()),
+            links=sum(1 for s in sections for link in s.links if link.arxiv_id),
+            papers=linked,
+            fetched=fetched,
+            fetch_error=error,
+            missing=[m.arxiv_id for m in audit.missing if m.arxiv_id in set(linked)],
+            mismatches=[c for c in audit.mismatches if c.source in sources],
+            chunks=build.manifest.chunks,
+            embedded=build.embedded,
+            seconds=build.seconds,
+        )
 
     def retrieve(
         self,

@@ -27,6 +27,7 @@ from assistant.interfaces.chat_html import (
     question_html,
     warn_line,
 )
+from assistant.invocation import command
 from assistant.markup import esc
 from assistant.models import Answer, Paper
 
@@ -141,7 +142,7 @@ def index_html(info: dict[str, object]) -> str:
     if not isinstance(manifest, dict):
         return (
             '<p class="warn">No index yet: press <b>Re-index</b> '
-            "or run <code>python -m assistant index</code>.</p>"
+            f"or run <code>{esc(command('index'))}</code>.</p>"
         )
     return _facts(
         [

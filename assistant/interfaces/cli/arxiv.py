@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 from assistant.interfaces.cli.common import make_assistant, print_json
+from assistant.invocation import command
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -125,7 +126,7 @@ def cmd_audit_links(args: argparse.Namespace) -> int:
                 print(f"  {'':<10} {'':<32} → suggested arXiv:{c.suggested} "
                       f"{_cell(c.suggested_title, 60).rstrip()}")  # fmt: skip
     if report.missing:
-        print("\nlinked IDs without a usable abstract (run `python -m assistant fetch-abstracts`):")
+        print(f"\nlinked IDs without a usable abstract (run `{command('fetch-abstracts')}`):")
         for m in report.missing:
             print(f"  {m.arxiv_id:<16} {m.reason:<10} §{', §'.join(m.sections)}  {m.anchors[0]}")
     if report.duplicates:

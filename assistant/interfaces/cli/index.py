@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from assistant.interfaces.cli.common import make_assistant, print_json
+from assistant.invocation import command
 
 log = logging.getLogger("assistant")
 
@@ -72,10 +73,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_index(args: argparse.Namespace) -> int:
     assistant = make_assistant(args)
-    report = assistant.build_index(rebuild=args.rebuild, progress=sys.stderr.isatty())
+    report = assistant.update(rebuild=args.rebuild, progress=sys.stderr.isatty())
     m = report.manifest
-    log.info("preparing the sentences answers quote (once per index)")
-    assistant.prepare_answers(progress=sys.stderr.isatty())
+    total = report.seconds["total"]
     if args.json:
         print_json(
             {
@@ -91,13 +91,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     if report.unchanged:
         print(
             f"index is up to date: {m.chunks} chunks ({m.sections} section, {m.abstracts} "
-            f"abstract) in {assistant.settings.index_dir}, embedder {m.embedder}"
+            f"abstract) in {assistant.settings.index_dir}, embedder {m.embedder} "
+            f"({total:.1f}s)"
         )
     else:
-        total = sum(report.seconds.values())
         print(
             f"indexed {m.chunks} chunks ({m.sections} section, {m.abstracts} abstract): "
-            f"{report.embedded} embedded, {report.reused} reused, in {total:.1f}s"
+            f"{report.embedded} embedded, {report.reused} reused, in {total:.1f}s "
+            f"(sentences for answers {report.seconds['sentences']:.1f}s)"
         )
         print(
             f"  collection {m.collection} · embedder {m.embedder} (dim {m.dim}) · "
@@ -147,7 +148,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         for key, value in manifest.items():
             print(f"{key:>15}: {value}")
     else:
-        print("index: none yet (run `python -m assistant index`)")
+        print(f"index: none yet (run `{command('index')}`)")
     return 0
 
 

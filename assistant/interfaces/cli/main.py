@@ -14,34 +14,44 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from assistant.errors import AssistantError
-from assistant.interfaces.cli import answer, arxiv, bench, evaluation, index, serve
+from assistant.interfaces.cli import answer, arxiv, bench, evaluation, index, serve, survey
 from assistant.interfaces.cli.common import global_options
+from assistant.invocation import program
 
-COMMAND_MODULES = (index, evaluation, answer, serve, arxiv, bench)
+COMMAND_MODULES = (index, survey, evaluation, answer, serve, arxiv, bench)
 """Each module's ``register(sub, common)`` adds its sub-commands, in this order in --help."""
 
 log = logging.getLogger("assistant")
 
-DESCRIPTION = """\
-Ask questions about a research survey (Markdown) and the arXiv papers it links;
-answers cite survey sections (§17.4.1) and arXiv IDs.
+TYPICAL_USE = (
+    ("add-survey SOURCE", "copy a whole survey in, fetch its abstracts, index it"),
+    ("index", "build or update the index"),
+    ("serve", "chat UI on http://127.0.0.1:7860"),
+    ('ask "NetWorld 把世界模型用在了什么场景？"', ""),
+    ('retrieve "哪些工作把3D几何理解引入世界模型？"', ""),
+    ("eval --mode all", "retrieval metrics on eval/questions.jsonl"),
+)
 
-typical use:
-  python -m assistant index                      build or update the index
-  python -m assistant serve                      chat UI on http://127.0.0.1:7860
-  python -m assistant ask "NetWorld 把世界模型用在了什么场景？"
-  python -m assistant retrieve "哪些工作把3D几何理解引入世界模型？"
-  python -m assistant eval --mode all            retrieval metrics on eval/questions.jsonl
 
-Settings come from flags, ASSISTANT_* environment variables and assistant.toml
-(`config --markdown` prints the table; docs/configuration.md)."""
+def description() -> str:
+    """The --help text, naming commands the way this process was started."""
+    rows = [(f"  {program()} {args}", what) for args, what in TYPICAL_USE]
+    width = max(len(line) for line, what in rows if what) + 2
+    usage = "\n".join(f"{line:<{width}}{what}".rstrip() for line, what in rows)
+    return (
+        "Ask questions about a research survey (Markdown) and the arXiv papers it links;\n"
+        "answers cite survey sections (§17.4.1) and arXiv IDs.\n\n"
+        f"typical use:\n{usage}\n\n"
+        "Settings come from flags, ASSISTANT_* environment variables and assistant.toml\n"
+        "(`config --markdown` prints the table; docs/configuration.md)."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = global_options()
     parser = argparse.ArgumentParser(
-        prog="python -m assistant",
-        description=DESCRIPTION,
+        prog=program(),
+        description=description(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from assistant.interfaces.cli.common import make_assistant
+from assistant.invocation import command
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if assistant.manifest() is None:
         print(
             f"no index in {settings.index_dir} yet: building it now "
-            "(`python -m assistant index` does this ahead of time)",
+            f"(`{command('index')}` does this ahead of time)",
             file=sys.stderr,
         )
         assistant.build_index(progress=sys.stderr.isatty())

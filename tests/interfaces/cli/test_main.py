@@ -83,8 +83,11 @@ def test_index_prepares_the_sentence_statistics_answers_need(capsys, built_index
     index = tmp_path / "index"
     shutil.copytree(built_index, index)
     shutil.rmtree(index / "answer-cache", ignore_errors=True)
-    code, out, _ = run(capsys, "--index-dir", str(index), "index")
-    assert code == 0 and "up to date" in out
+    code, out, _ = run(capsys, "--index-dir", str(index), "index", "--json")
+    seconds = json.loads(out)["seconds"]
+    assert code == 0 and json.loads(out)["unchanged"]
+    # the reported time is what the user waited for: the sentence embedding is in it
+    assert seconds["total"] >= seconds["sentences"] + seconds["check"] and seconds["sentences"] > 0
     caches = list((index / "answer-cache").glob("*.npz"))
     assert len(caches) == 1 and len(np.load(caches[0])["keys"]) >= 50
 
@@ -92,12 +95,16 @@ def test_index_prepares_the_sentence_statistics_answers_need(capsys, built_index
 @pytest.mark.parametrize(
     ("argv", "code", "needle"),
     [
-        (["--corpus", "/nonexistent", "index"], 1, "does not exist"),
+        (["--corpus", "/nonexistent", "index"], 2, "does not exist"),
+        (["--corpus", "{empty}", "index"], 2, "holds no Markdown"),
+        (["--corpus", "{empty}/notes.txt", "index"], 2, "is a file"),
         (["retrieve", ""], 2, "empty"),
         (["retrieve", "世界模型", "--k", "0"], 2, "k must be"),
     ],
 )
-def test_errors_are_one_line(capsys, built_index, argv, code, needle):
+def test_errors_are_one_line(capsys, tmp_path, built_index, argv, code, needle):
+    (tmp_path / "notes.txt").write_text("not Markdown", encoding="utf-8")
+    argv = [arg.format(empty=tmp_path) for arg in argv]
     got, _out, err = run(capsys, "--index-dir", str(built_index), *argv)
     assert got == code
     assert err.startswith("error:") and needle in err
@@ -122,7 +129,7 @@ def test_subprocess_error_has_no_traceback(tmp_path):
         cwd=ROOT,
         timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "not UTF-8" in proc.stderr and "Traceback" not in proc.stderr
 
 
