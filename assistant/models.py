@@ -292,9 +292,10 @@ class Repair(BaseModel):
 
     claim: str
     before: int | None = None
-    """The marker the claim carried (None: it had none)."""
+    """The marker the claim carried, as the model wrote it: numbered after the sources it
+    was shown, ``Answer.hits`` (None: it had none)."""
     after: int
-    """The marker it carries now."""
+    """The marker it carries now (numbered after ``Answer.citations``)."""
 
 
 class Answer(BaseModel):
@@ -307,9 +308,10 @@ class Answer(BaseModel):
     backend: str = "none"
     refused: bool = False
     grounded: float = 0.0
-    """Share of answer sentences that carry a valid citation."""
+    """Share of the answer's claims that a cited source supports (an LLM answer: see
+    :mod:`assistant.answer.claims`; a quoted one: sentences carrying a valid marker)."""
     ungrounded: list[str] = Field(default_factory=list)
-    """Sentences flagged for having no valid citation."""
+    """Sentences or claims flagged for having no valid citation."""
     unsupported: list[str] = Field(default_factory=list)
     """Claims no retrieved source supports (shown flagged, never as supported)."""
     repaired: list[Repair] = Field(default_factory=list)
@@ -317,7 +319,12 @@ class Answer(BaseModel):
     error: str | None = None
     """One-line error when the configured LLM failed and the extractive answer was used."""
     fallback: bool = False
-    """True when ``text`` is the extractive answer standing in for a failed LLM."""
+    """True when ``text`` is the extractive answer standing in for the LLM's: it failed
+    (``error``), or its reply was not presented (``replaced``)."""
+    replaced: str | None = None
+    """The LLM's reply when it was not presented: no claim of it was supported by the
+    sources, or it said the survey does not cover a question the sources answer. Its
+    claims are in ``unsupported``; ``text`` is the extractive answer."""
     notice: str | None = None
     """The fixed note ``text`` carries about how it was made (no LLM configured; the LLM
     failed): the chat shows it once, not under every answer, and exports leave it out."""
@@ -398,6 +405,7 @@ class Answer(BaseModel):
             "error": self.error,
             "fallback": self.fallback,
             "notice": self.notice,
+            "replaced": self.replaced,
             "support": None if self.support is None else round(self.support, 5),
             "refusal_reason": self.refusal_reason,
             "ungrounded": self.ungrounded,

@@ -63,6 +63,17 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh": "（大语言模型调用失败：{error}。以下为原文摘录。）",
         "en": "(The LLM failed: {error}. Showing quoted passages instead.)",
     },
+    "unchecked": {
+        "zh": "（大语言模型的回答无法与来源核对：没有一句能在检索到的原文中找到依据。"
+        "以下为原文摘录。）",
+        "en": "(The model's reply could not be checked against the sources: none of its "
+        "claims is supported by the retrieved passages. Showing quoted passages instead.)",
+    },
+    "model_found_nothing": {
+        "zh": "（大语言模型认为综述没有涉及这个问题，但检索到的原文与问题相关。以下为原文摘录。）",
+        "en": "(The model found nothing on this in the sources, but the retrieved passages "
+        "do match the question. Showing them quoted instead.)",
+    },
 }
 
 ANSWER_KINDS: dict[str, dict[str, str]] = {

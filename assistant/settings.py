@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "eval" / "questions.jsonl",
         description="Question file `eval` reads by default (JSONL, see eval/README.md).",
     )
+    eval_claims_dir: Path = Field(
+        default=PROJECT_ROOT / "eval" / "claims",
+        description="Labelled LLM replies `eval-claims` checks the claim check against "
+        "(recorded transcripts and written cases, see eval/claims/README.md).",
+    )
     eval_results_dir: Path = Field(
         default=PROJECT_ROOT / "eval" / "results",
         description="Where every `eval` run is saved as timestamped JSON.",

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.answer.citations import check_citations
+from assistant.answer.citations import CheckedText, check_citations
+from assistant.answer.claims import check_claims
 from assistant.answer.extractive import (
     ExtractiveLimits,
     all_quotes,
@@ -184,6 +185,12 @@ class AnswerPipeline:
                 if self._backend is False:
                     self._backend = create_backend(self.settings)
         return self._backend  # type: ignore[return-value]
+
+    def use_backend(self, backend: ChatBackend | None) -> None:
+        """Answer with ``backend`` instead of the configured one (None: extractive), as a
+        replay of recorded replies does."""
+        with self._lock:
+            self._backend = backend
 
     @property
     def limits(self) -> ExtractiveLimits:
@@ -369,49 +376,102 @@ class AnswerPipeline:
                     yield "\n\n"
             timings["generate_ms"] = (time.perf_counter() - t0) * 1000
 
-        extractive = body is None
-        quotes = None
-        quoted: dict[str, tuple[str, ...]] = {}
-        hits = list(ev.hits)
-        if extractive:
-            body, quotes, quoted, hits = self._extractive(ev, chosen, language)
-
-        t0 = time.perf_counter()
-        checked = check_citations(body, hits, self.scorer, quotes)
-        if quoted:
-            checked.citations = [
-                c.model_copy(update={"quotes": quoted.get(c.chunk_id, (c.quote,))})
-                for c in checked.citations
-            ]
-        timings["check_ms"] = (time.perf_counter() - t0) * 1000
-
-        final = checked.text
-        notice = None
-        declined = not extractive and not checked.claims and says_not_covered(final)
-        if extractive and error:
-            notice = phrase("fallback", language, error=error)
-            final = f"{notice}\n\n{final}"
-        elif extractive:
-            notice = phrase("no_llm", language)
-            final = f"{final}\n\n{notice}"
-        if extractive:
-            yield final
+        if body is None:
+            answer = self._quoted(ev, chosen, language, error)
+            yield answer.text
+        else:
+            t0 = time.perf_counter()
+            answer = self._checked(ev, chosen, language, query, body, backend.name)  # type: ignore[union-attr]
+            timings["check_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        yield Answer(
-            question=text,
+        yield answer.model_copy(
+            update={
+                "question": text,
+                "support": support,
+                "standalone_question": standalone,
+                "timings": timings,
+                "error": error,
+            }
+        )
+
+    def _quotation(
+        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
+    ) -> tuple[CheckedText, list[Hit]]:
+        """The extractive answer, checked, with every sentence it quotes on its citations."""
+        body, best, quoted, hits = self._extractive(ev, chosen, language)
+        checked = check_citations(body, hits, self.scorer, best)
+        checked.citations = [
+            c.model_copy(update={"quotes": quoted.get(c.chunk_id, (c.quote,))})
+            for c in checked.citations
+        ]
+        return checked, hits
+
+    def _quoted(
+        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str, error: str | None
+    ) -> Answer:
+        """The extractive answer, marked as standing in for a failed LLM or as quoting
+        for want of one."""
+        checked, hits = self._quotation(ev, chosen, language)
+        if error:
+            notice = phrase("fallback", language, error=error)
+            final = f"{notice}\n\n{checked.text}"
+        else:
+            notice = phrase("no_llm", language)
+            final = f"{checked.text}\n\n{notice}"
+        return Answer(
+            question=ev.question,
             text=final,
-            citations=[] if declined else checked.citations,
+            citations=checked.citations,
             hits=hits,
-            backend="none" if extractive else backend.name,  # type: ignore[union-attr]
-            refused=declined,
             grounded=checked.grounded,
             ungrounded=checked.ungrounded,
-            error=error,
-            fallback=extractive and error is not None,
+            fallback=error is not None,
             notice=notice,
-            support=support,
-            standalone_question=standalone,
-            timings=timings,
+        )
+
+    def _checked(
+        self,
+        ev: Evidence,
+        chosen: Sequence[tuple[Unit, Hit]],
+        language: str,
+        query: str,
+        body: str,
+        backend: str,
+    ) -> Answer:
+        """The model's reply after the claim check (:mod:`assistant.answer.claims`): its
+        supported claims cited by the unit that supports each, markers repaired, the rest
+        flagged. A reply with no claim the sources support, or one saying the survey does
+        not cover a question the refusal check let through, is not presented as an answer:
+        the extractive answer stands in, under a line saying why."""
+        extra = self.with_siblings(ev.hits)[len(ev.hits) :]
+        checked = check_claims(body, query, ev.hits, self.scorer, extra)
+        if checked.supported or not chosen:
+            return Answer(
+                question=ev.question,
+                text=checked.text,
+                citations=checked.citations,
+                hits=checked.hits,
+                backend=backend,
+                grounded=checked.grounded,
+                ungrounded=checked.unsupported,
+                unsupported=checked.unsupported,
+                repaired=checked.repaired,
+            )
+        found_nothing = not checked.claims and says_not_covered(body)
+        notice = phrase("model_found_nothing" if found_nothing else "unchecked", language)
+        shown, hits = self._quotation(ev, chosen, language)
+        log.info("the model's reply was replaced by the quoted answer: %s", notice)
+        return Answer(
+            question=ev.question,
+            text=f"{notice}\n\n{shown.text}",
+            citations=shown.citations,
+            hits=hits,
+            backend=backend,
+            grounded=shown.grounded,
+            unsupported=checked.unsupported,
+            fallback=True,
+            notice=notice,
+            replaced=body,
         )
 
 

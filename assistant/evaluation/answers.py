@@ -9,7 +9,11 @@
 - language match: answers in the question's language (meaningful for LLM backends; the
   extractive answer quotes the sources in their own language);
 - mean ``grounded``; and the share of answers containing an expected string (``expect``:
-  the figure or name the answer must give; any one of them, and all of them).
+  the figure or name the answer must give; any one of them, and all of them), in the
+  answer's text and in what the user is shown (the text and its citations' quotes);
+- for LLM answers, claim by claim (:mod:`assistant.answer.claims`): claim-level citation
+  precision (supported claims whose citation is a gold source), unsupported claims,
+  repaired markers, and replies replaced by the extractive answer.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from assistant.answer.citations import MARKER
+from assistant.answer.claims import split_claims
 from assistant.evaluation.retrieval import EvalQuestion, relevance_key
 from assistant.models import Answer
 from assistant.text import detect_language
@@ -36,10 +41,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _normal(text: str) -> str:
+def normal_text(text: str) -> str:
+    """How expected strings are compared: NFKC, case-folded, dashes unified, no spaces."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"[‐‑‒–—―]", "-", text)
     return "".join(text.split())
+
+
+def shown_text(answer: Answer) -> str:
+    """What the user reads: the answer and the quotes shown with its citations."""
+    quotes = [q for c in answer.citations for q in (c.quotes or (c.quote,)) if q]
+    return "\n".join([answer.text, *quotes])
+
+
+def holds_expected(answer: Answer, expected: Sequence[str]) -> bool:
+    shown = normal_text(MARKER.sub("", shown_text(answer)))
+    return not answer.refused and any(normal_text(e) in shown for e in expected)
 
 
 class QuestionResult(BaseModel):
@@ -56,6 +73,16 @@ class QuestionResult(BaseModel):
     language_match: bool | None
     grounded: float
     claims: bool
+    expect_shown: bool | None = None
+    """An expected string in the answer or the quotes shown with its citations."""
+    llm_claims: int = 0
+    """Claims of the LLM's reply (0 for quoted answers)."""
+    supported_claims: int = 0
+    gold_claims: int = 0
+    """Supported claims whose citation is a gold section or paper."""
+    unsupported_claims: int = 0
+    repaired_markers: int = 0
+    replaced: bool = False
     error: str | None
     support: float | None
     seconds: float
@@ -75,6 +102,13 @@ class AnswerMetrics(BaseModel):
     mean_grounded: float | None
     expect_any: float | None
     expect_all: float | None
+    expect_shown: float | None = None
+    claims: int = 0
+    claim_citation_precision: float | None = None
+    unsupported_claims: float | None = None
+    """Share of the LLM's claims no retrieved source supports."""
+    repaired_markers: int = 0
+    replaced_answers: int = 0
     errors: int
     seconds_per_question: float
     results: list[QuestionResult] = Field(default_factory=list)
@@ -103,8 +137,14 @@ class AnswerMetrics(BaseModel):
             ("false-refusal rate (answerable)", fmt(self.false_refusal_rate)),
             ("expected string present (any)", fmt(self.expect_any)),
             ("expected strings present (all)", fmt(self.expect_all)),
+            ("expected string shown (answer + quotes)", fmt(self.expect_shown)),
             ("language match", fmt(self.language_match)),
             ("mean grounded", fmt(self.mean_grounded)),
+            ("LLM claims", str(self.claims)),
+            ("claim-level citation precision", fmt(self.claim_citation_precision)),
+            ("unsupported claims (share)", fmt(self.unsupported_claims)),
+            ("repaired markers", str(self.repaired_markers)),
+            ("replies replaced by the quoted answer", str(self.replaced_answers)),
             ("LLM errors", str(self.errors)),
             ("seconds per question", f"{self.seconds_per_question:.2f}"),
         ]
@@ -136,15 +176,25 @@ class AnswerEvaluator:
             relevant += ok
             gold_hit = gold_hit or ok
         body = MARKER.sub("", answer.text)
-        expect_any = expect_all = None
+        expect_any = expect_all = expect_shown = None
         if question.expect and not answer.refused:
-            found = [_normal(e) in _normal(body) for e in question.expect]
+            found = [normal_text(e) in normal_text(body) for e in question.expect]
             expect_any, expect_all = any(found), all(found)
+            expect_shown = holds_expected(answer, question.expect)
         elif question.expect:
-            expect_any = expect_all = False
+            expect_any = expect_all = expect_shown = False
         language = None
-        if not answer.refused and answer.backend != "none":
+        if not answer.refused and answer.backend != "none" and not answer.fallback:
             language = detect_language(body) == question.language
+        supported = gold = 0
+        if answer.backend != "none" and answer.replaced is None:
+            for claim in split_claims(answer.text):
+                if not claim.markers or not 0 < claim.markers[0] <= len(answer.citations):
+                    continue
+                supported += 1
+                citation = answer.citations[claim.markers[0] - 1]
+                chunk = by_id.get(citation.chunk_id)
+                gold += chunk is not None and question.is_relevant(chunk)
         return QuestionResult(
             id=question.id,
             answerable=question.answerable,
@@ -155,9 +205,16 @@ class AnswerEvaluator:
             cites_gold=gold_hit,
             expect_any=expect_any,
             expect_all=expect_all,
+            expect_shown=expect_shown,
             language_match=language,
             grounded=answer.grounded,
             claims=bool(answer.citations or answer.ungrounded),
+            llm_claims=supported + len(answer.unsupported) if answer.backend != "none" else 0,
+            supported_claims=supported,
+            gold_claims=gold,
+            unsupported_claims=len(answer.unsupported),
+            repaired_markers=len(answer.repaired),
+            replaced=answer.replaced is not None,
             error=answer.error,
             support=answer.support,
             seconds=round(seconds, 3),
@@ -182,6 +239,8 @@ class AnswerEvaluator:
         cited = sum(len(r.cited) for r in answered)
         relevant = sum(r.relevant_citations for r in answered)
         expect = [r for r in answerable if r.expect_any is not None]
+        supported = sum(r.supported_claims for r in answerable)
+        llm_claims = sum(r.llm_claims for r in results)
         languages = [r.language_match for r in results if r.language_match is not None]
         return AnswerMetrics(
             backend=backend,
@@ -196,6 +255,16 @@ class AnswerEvaluator:
             mean_grounded=_mean([r.grounded for r in results if not r.refused and r.claims]),
             expect_any=_mean([float(bool(r.expect_any)) for r in expect]),
             expect_all=_mean([float(bool(r.expect_all)) for r in expect]),
+            expect_shown=_mean([float(bool(r.expect_shown)) for r in expect]),
+            claims=sum(r.llm_claims for r in results),
+            claim_citation_precision=(
+                sum(r.gold_claims for r in answerable) / supported if supported else None
+            ),
+            unsupported_claims=(
+                sum(r.unsupported_claims for r in results) / llm_claims if llm_claims else None
+            ),
+            repaired_markers=sum(r.repaired_markers for r in results),
+            replaced_answers=sum(r.replaced for r in results),
             errors=sum(1 for r in results if r.error),
             seconds_per_question=_mean([r.seconds for r in results]) or 0.0,
             results=list(results),

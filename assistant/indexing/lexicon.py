@@ -110,6 +110,65 @@ def read_cedict(path: Path, wanted: set[str]) -> dict[str, set[tuple[str, ...]]]
     return glosses
 
 
+@lru_cache(maxsize=1)
+def _dictionary() -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+    """Every simplified headword of CC-CEDICT → its raw senses, and every character → its
+    readings in toneless pinyin (read once, ~1 s)."""
+    senses: dict[str, list[str]] = {}
+    readings: dict[str, set[str]] = {}
+    with gzip.open(cedict_path(), "rt", encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.split(" ", 2)
+            slash = line.find("/")
+            if len(parts) < 3 or slash < 0 or line.startswith("#"):
+                continue
+            word = parts[1]
+            senses.setdefault(word, []).append(line[slash:].strip().strip("/"))
+            if len(word) == 1 and CJK_CHAR.match(word):
+                sound = parts[2][1 : parts[2].find("]")]
+                readings.setdefault(word, set()).add(re.sub(r"[^a-z]", "", sound.lower()))
+    return (
+        {word: tuple(found) for word, found in senses.items()},
+        {char: frozenset(found) for char, found in readings.items()},
+    )
+
+
+@lru_cache(maxsize=65536)
+def dictionary_glosses(word: str) -> frozenset[str]:
+    """The stemmed one-word English glosses of any Chinese word, from the whole dictionary
+    (the corpus :class:`Lexicon` knows only the corpus's words; a question or an LLM's
+    reply uses others: 模态 → ``modal``, 稀缺 → ``scarc``)."""
+    out = set()
+    for sense in (s for raw in _dictionary()[0].get(word, ()) for s in re.split(r"[/;]", raw)):
+        sense = sense.strip()
+        if not sense or sense.lower().startswith(_SKIP):
+            continue
+        words = stem_words(_PAREN.sub(" ", sense))
+        if len(words) == 1:
+            out.add(words[0])
+    return frozenset(out)
+
+
+def romanises(name: str, text: str) -> bool:
+    """Whether ``name`` (``Kunlun``, ``Zhipu``) is the toneless pinyin of consecutive
+    Chinese characters of ``text`` (昆仑, 智谱): how English writes Chinese names that no
+    dictionary lists."""
+    target = name.lower()
+    if not target.isalpha() or not CJK_CHAR.search(text):
+        return False
+    readings = _dictionary()[1]
+    chars = [readings.get(ch, frozenset()) for ch in text]
+    for start in range(len(chars)):
+        reach = {0}  # characters of ``target`` matched so far, by the characters from ``start``
+        for sounds in chars[start:]:
+            reach = {n + len(s) for n in reach for s in sounds if target.startswith(s, n)}
+            if len(target) in reach:
+                return True
+            if not reach:
+                break
+    return False
+
+
 class Lexicon:
     """English stems (and stem pairs) ↔ the corpus's Chinese words."""
 

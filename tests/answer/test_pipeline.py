@@ -174,12 +174,17 @@ def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path)
     assert answer.refused and answer.citations == [] and answer.text == phrase("refusal", "zh")
 
 
-def test_not_said_reply_counts_as_refusal(built_index, tmp_path):
+def test_a_not_said_reply_to_a_question_the_sources_answer_shows_the_quoted_answer(
+    built_index, tmp_path
+):
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text="The survey does not say."))
         answer = llm(built_index, tmp_path, stub.base_url).ask("What does Vista do?")
         assert len(stub.requests) == 1
-    assert answer.refused and answer.citations == [] and answer.backend == "openai-compatible"
+    assert not answer.refused and answer.backend == "openai-compatible"
+    assert answer.text.startswith(phrase("model_found_nothing", "en"))
+    assert answer.fallback and answer.replaced == "The survey does not say."
+    assert "Vista" in answer.text and answer.citations
 
 
 def refused_without_the_llm(built_index, tmp_path, question: str, reason: str) -> Answer:

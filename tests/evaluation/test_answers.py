@@ -68,3 +68,28 @@ def test_expect_matching_ignores_width_case_and_dashes(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text(question.model_dump_json() + "\n\n", encoding="utf-8")
     assert load_questions(path) == [question]
+
+
+def test_claim_metrics_of_llm_answers():
+    from assistant.models import Repair
+
+    question = EvalQuestion(
+        id="a", question="2024?", lang="zh", sections=["17.1"], expect=["~80 篇"]
+    )
+    ev = AnswerEvaluator([question])
+    checked = _answer(
+        "2024 年约 80 篇 [1]。NetWorld 引入 RL [2]。", ["c1", "c2"], "openai-compatible"
+    )
+    checked.unsupported = ["另一句。"]
+    checked.repaired = [Repair(claim="NetWorld 引入 RL。", before=None, after=2)]
+    checked.citations[0].quotes = ("时间段: 2024 · 估计论文数量: ~80 篇",)
+    replaced = _answer("quoted [1]", ["c1"], "openai-compatible")
+    replaced.replaced, replaced.unsupported, replaced.fallback = "x", ["x", "y"], True
+    results = [ev.score(question, checked, 0.1), ev.score(question, replaced, 0.1)]
+    metrics = ev.summarise("openai-compatible", results)
+    assert results[0].supported_claims == 2 and results[0].gold_claims == 1
+    assert metrics.claim_citation_precision == 0.5  # c2 is not a gold section
+    assert metrics.claims == 5 and metrics.unsupported_claims == 3 / 5
+    assert metrics.repaired_markers == 1 and metrics.replaced_answers == 1
+    assert results[0].expect_any is False and results[0].expect_shown is True  # in the quote
+    assert results[1].language_match is None  # the quoted answer stands in for the model's

@@ -72,6 +72,35 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_eval_answers)
 
     p = sub.add_parser(
+        "eval-claims",
+        parents=[common],
+        help="measure the claim check on labelled LLM replies",
+        description="Check every labelled reply in eval/claims/ (recorded replies of a real "
+        "small model, and written cases: wrong figure, wrong row, wrong source, no marker, "
+        "English over Chinese, lists) against the sources of its question, and report the "
+        "check's precision and recall on the hand-written labels; then replay the recorded "
+        "replies through the answer pipeline and count how often what the user is shown "
+        "(the checked answer and its quotes) holds the expected figure or name, next to the "
+        "extractive answer.",
+    )
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="labelled replies (default: eval/claims; setting eval_claims_dir)",
+    )
+    p.add_argument(
+        "--questions",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="question set giving the expected strings (default: eval/questions.jsonl)",
+    )
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(handler=cmd_eval_claims)
+
+    p = sub.add_parser(
         "calibrate-refusal",
         parents=[common],
         help="measure the refusal threshold on answerable vs unanswerable questions",
@@ -124,7 +153,17 @@ def print_answer(answer: Answer) -> None:
         facts.append(f"grounded {answer.grounded:.0%}")
     facts.append(f"{answer.timings.get('total_ms', 0) / 1000:.1f}s")
     print(f"\n({' · '.join(facts)})")
-    if answer.ungrounded:
+    for repair in answer.repaired:
+        was = f"[{repair.before}]" if repair.before else "no marker"
+        print(f"repaired: {was} -> [{repair.after}]: {repair.claim}", file=sys.stderr)
+    if answer.unsupported:
+        print(
+            f"warning: {len(answer.unsupported)} claim(s) no source supports:",
+            file=sys.stderr,
+        )
+        for claim in answer.unsupported:
+            print(f"  - {claim}", file=sys.stderr)
+    elif answer.ungrounded:
         print(
             f"warning: {len(answer.ungrounded)} sentence(s) carry no valid citation",
             file=sys.stderr,
@@ -165,6 +204,25 @@ def cmd_eval_answers(args: argparse.Namespace) -> int:
         print_json(metrics.model_dump(exclude={"results"}))
         return 0
     print(metrics.to_text())
+    return 0
+
+
+def cmd_eval_claims(args: argparse.Namespace) -> int:
+    from assistant.evaluation.claims import evaluate_claims, replay_transcripts
+    from assistant.evaluation.retrieval import load_questions
+
+    assistant = make_assistant(args)
+    settings = assistant.settings
+    folder = args.folder or settings.eval_claims_dir
+    checked = evaluate_claims(assistant, folder)
+    questions = load_questions(args.questions or settings.eval_questions_file)
+    replayed = replay_transcripts(assistant, folder, questions)
+    if args.json:
+        print_json({"claims": checked.model_dump(), "replay": replayed.model_dump()})
+        return 0
+    print(checked.to_text())
+    print()
+    print(replayed.to_text())
     return 0
 
 

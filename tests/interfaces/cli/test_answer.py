@@ -113,3 +113,29 @@ def test_ask_prints_markdown_and_bibtex_for_the_cited_papers(base, capsys):
     assert main(["ask", "Wan2.1-14B 的 VBench 得分是多少？", "--format", "bibtex", *base]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "cites no arXiv paper" in captured.err
+
+
+def test_eval_claims_reports_the_check_and_the_replay(base, tmp_path, capsys):
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    source = ROOT / "eval" / "claims"
+    rows = (source / "qwen2.5-coder-1.5b-q4.jsonl").read_text(encoding="utf-8").splitlines()
+    labels = (source / "transcript-labels.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "recorded.jsonl").write_text(rows[0] + "\n", encoding="utf-8")
+    (folder / "transcript-labels.jsonl").write_text(labels[0] + "\n", encoding="utf-8")
+    case = {
+        "id": "w",
+        "question": "FLARE 在真实 GR-1 机器人上取得了多高的成功率？",
+        "reply": "FLARE 的成功率为 91.5% {§17.2}。",
+        "claims": [{"claim": "FLARE 的成功率为 91.5%。", "support": [], "reason": "95.1%"}],
+    }
+    (folder / "cases.jsonl").write_text(json.dumps(case, ensure_ascii=False) + "\n")
+    assert main(["eval-claims", "--folder", str(folder), "--json", *base]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["claims"]["claims"] == 2 and data["claims"]["accuracy"] == 1.0
+    assert data["replay"]["questions"] == 1 and data["replay"]["replayed"] == 1
+    (folder / "cases.jsonl").write_text("{not json\n")
+    assert main(["eval-claims", "--folder", str(folder), *base]) == 2
+    assert "cases.jsonl:1: not JSON" in capsys.readouterr().err
