@@ -519,7 +519,8 @@ def test_browser_copy_buttons_copy_markdown_and_bibtex_with_the_cited_ids(page, 
 
 @pytest.mark.slow
 def test_browser_streamed_llm_answer_links_its_markers(page, built_index):
-    text = "NetWorld 是面向无线网络的扩散世界模型 [2]。它引入了多智能体强化学习 [1]。"
+    # two claims, each supported by the source it cites (the claim check re-points markers)
+    text = "NetWorld 在无线网络中引入多智能体 RL + 世界模型 [2]。NetWorld 采用 DTDE 范式 [1]。"
     with OpenAIStub() as stub:
         stub.replies.append(Reply(text=text, chunk_size=3))
         llm = _llm(built_index, stub.base_url)
