@@ -472,6 +472,38 @@ def bibtex_entry(paper: Paper, taken: set[str]) -> str:
     return f"@misc{{{_cite_key(paper, year, taken)},\n{body}}}"
 
 
+class ProbeFigures(BaseModel):
+    """How strongly one kind of probe question, in one language, matches the corpus."""
+
+    n: int
+    least: float
+    median: float
+    most: float
+
+
+class RefusalThreshold(BaseModel):
+    """The refusal threshold derived from the indexed corpus (see
+    :mod:`assistant.answer.refusal`), stored in the manifest and shown by ``info``."""
+
+    signal: str
+    thresholds: dict[str, float]
+    """Per question language (``zh``, ``en``): refuse when the signal is below it."""
+    method: str
+    """How the thresholds follow from the figures below, in one line."""
+    key: str
+    """What they depend on besides the corpus (embedder, retrieval settings, probe bank,
+    margin): a derivation with another key is stale and derived again."""
+    margin: float
+    off_topic: dict[str, ProbeFigures]
+    """The signal of the bank's off-topic probes on this corpus, per language."""
+    corpus: dict[str, ProbeFigures]
+    """The signal of questions built from the corpus's own headings, per language."""
+    near_miss_refused: str = ""
+    """Of the probes asking a detail no survey gives about a name the corpus uses most
+    (its stock price, its downloads), how many the whole policy refuses (``7/10``)."""
+    seconds: float = 0.0
+
+
 class Manifest(BaseModel):
     """What an index was built from; stored as JSON beside it and as collection metadata."""
 
@@ -490,3 +522,5 @@ class Manifest(BaseModel):
     abstracts_file: str | None = None
     hnsw: dict[str, int] = Field(default_factory=dict)
     """Chroma HNSW parameters the collection was built with (``hnsw:M``, ``…_ef``)."""
+    refusal: RefusalThreshold | None = None
+    """The refusal threshold derived from this corpus once the index is built."""

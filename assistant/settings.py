@@ -195,7 +195,10 @@ class Settings(BaseSettings):
     ollama_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
     refusal_threshold: float | None = Field(
         default=None,
-        description="Override the calibrated refusal threshold (see eval/calibration.json).",
+        description="Refuse a question whose support (best sentence similarity minus its "
+        "similarity to the nearest everyday probe question) is below this, in either "
+        "language, instead of the thresholds derived from the corpus at index time "
+        "(`python -m assistant info` shows them).",
     )
     refusal_answer_type: bool = Field(
         default=True,
@@ -218,10 +221,6 @@ class Settings(BaseSettings):
         "(world, 模型 score in the tens; long, 比较 near 1). Measured on the public and five "
         "held-out sets: off-topic questions score 0-10, the lowest answerable one 14. "
         "Unset: not checked.",
-    )
-    refusal_calibration_file: Path = Field(
-        default=PROJECT_ROOT / "eval" / "calibration.json",
-        description="Where `calibrate-refusal` stores the threshold and its evidence.",
     )
     answer_k: int = Field(
         default=12,

@@ -28,15 +28,17 @@ from assistant.answer.lists import whole_list
 from assistant.answer.llm import ChatBackend, create_backend
 from assistant.answer.refusal import (
     Evidence,
+    ProbeVectors,
     Refusal,
     RefusalPolicy,
+    derivation_key,
+    derive,
     has_content,
-    load_policy,
 )
 from assistant.answer.scoring import ScoringWeights, UnitScorer
 from assistant.answer.units import Unit
 from assistant.errors import InvalidInput, LLMError
-from assistant.models import Answer, ChatTurn, Chunk, Hit
+from assistant.models import Answer, ChatTurn, Chunk, Hit, RefusalThreshold
 from assistant.prompts import (
     ANSWER_KINDS,
     answer_messages,
@@ -55,6 +57,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HistoryLike = Sequence[ChatTurn | dict | tuple[str, str]]
+_EVIDENCE_SETTINGS = {
+    "retrieval_mode",
+    "fusion",
+    "bm25_weight",
+    "candidate_k",
+    "rrf_k",
+    "rerank_model",
+    "answer_k",
+    "cross_lingual_terms",
+    "sentence_lexical_weight",
+    "sentence_rank_weight",
+    "sentence_chunk_weight",
+    "sentence_stats_sample",
+}
+"""Settings that shape a question's evidence, and so the derived refusal threshold."""
 _HISTORY_TURNS = 6
 _HISTORY_CHARS = 1200
 
@@ -123,6 +140,8 @@ class Searcher(Protocol):
         timings: dict[str, float] | None = None,
     ) -> list[Hit]: ...
 
+    def record_refusal(self, threshold: RefusalThreshold) -> None: ...
+
 
 class AnswerPipeline:
     """Answers questions over one :class:`Searcher` (an ``Assistant``)."""
@@ -168,15 +187,41 @@ class AnswerPipeline:
         if self._policy is None:
             with self._lock:
                 if self._policy is None:
-                    self._policy = load_policy(
-                        Path(self.settings.refusal_calibration_file),
-                        self.assistant.embedder.id,
-                        self.settings.refusal_threshold,
+                    rules = RefusalPolicy(
+                        ProbeVectors(self.assistant.embedder.cached_query),
+                        None,
                         check_answer_type=self.settings.refusal_answer_type,
                         check_vocabulary=self.settings.refusal_vocabulary,
                         everyday_ratio=self.settings.refusal_everyday_ratio,
                     )
+                    fixed = self.settings.refusal_threshold
+                    rules.thresholds = (
+                        {"zh": fixed, "en": fixed}
+                        if fixed is not None
+                        else self.refusal_threshold(rules).thresholds
+                    )
+                    self._policy = rules
         return self._policy
+
+    def refusal_threshold(self, rules: RefusalPolicy | None = None) -> RefusalThreshold:
+        """The threshold derived from this corpus: the manifest's when it was derived under
+        the current settings, else derived now (and recorded in the manifest)."""
+        rules = rules or self.policy
+        used = self.settings.model_dump(mode="json", include=_EVIDENCE_SETTINGS)
+        key = derivation_key({**used, "embedder": self.assistant.embedder.id})
+        stored = self.assistant.index.manifest.refusal
+        if stored is not None and stored.key == key:
+            return stored
+        derived = derive(
+            self.evidence,
+            lambda ev: [unit for unit, _ in self.choose(ev)],
+            rules,
+            self.assistant.index.chunks,
+            key,
+        )
+        log.info("refusal thresholds %s derived in %.1fs", derived.thresholds, derived.seconds)
+        self.assistant.record_refusal(derived)
+        return derived
 
     @property
     def backend(self) -> ChatBackend | None:
@@ -209,8 +254,8 @@ class AnswerPipeline:
         k: int | None = None,
         mode: RetrievalMode | None = None,
     ) -> Evidence:
-        """Retrieve and score sentences for ``question`` (also used by calibration); a
-        question that asks nothing (:func:`has_content`) retrieves nothing."""
+        """Retrieve and score sentences for ``question`` (also used to derive the refusal
+        threshold); a question that asks nothing (:func:`has_content`) retrieves nothing."""
         timings = timings if timings is not None else {}
         t0 = time.perf_counter()
         hits = (

@@ -1,41 +1,61 @@
-"""Refusing questions the survey does not cover, with a threshold measured, not guessed.
+"""Refusing questions the survey does not cover, with a threshold derived from the corpus.
 
-A few support signals are computed for every question from its hits and their scored
-sentences. :func:`calibrate` runs the eval set's answerable and unanswerable
-questions, measures how well each signal separates them (ROC AUC and the best
-operating point), keeps the best signal with a threshold that refuses as many
-unanswerable questions as possible while refusing at most ``max_false_refusals`` of
-the answerable ones, and stores both with the evidence (eval/calibration.json).
-Retrieval changes shift the signals, so calibration is a command to re-run, and the
-file records the embedder and corpus it was measured on.
+Rules refuse what can be told without a threshold: a question with no content, one naming
+something the corpus never mentions or sharing no word with it, one using only everyday
+words, and one asking for a kind of answer (a figure, a name) that the sentences an answer
+would quote do not hold (:mod:`assistant.answer.answer_type`).
+
+The rest is a matter of degree. A question's *support* is how much nearer it comes to the
+survey than to everyday questions: the cosine of its best-matching sentence among the
+retrieved chunks minus its cosine to the nearest question of a fixed bank of off-topic
+probes (``probes.json``: everyday questions in both languages, far from any research
+survey). A question about the survey's field lands nearer the survey's sentences; "how long
+should I boil an egg" nearer the bank. The threshold is derived from the corpus being
+indexed (:func:`derive`), not fitted to questions: each bank probe is asked of this corpus
+(with its nearest *other* probe as the bank), which gives the support an off-topic question
+reaches here, per language (an English question over a Chinese survey matches its
+sentences less well, and so does an English probe); the threshold for a language is the
+95% quantile of the probe values plus a margin, and never above the lowest tenth of the values that
+questions built from the corpus's own headings reach (so that a corpus which is itself
+about everyday matters is not refused wholesale). The margin is the one constant, chosen
+across the twelve eval chapters and checked leave-one-chapter-out (docs/answers.md). The
+derivation is stored in the index manifest and shown by ``python -m assistant info``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import math
-import os
 import re
-from collections.abc import Callable, Collection, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import cached_property
-from pathlib import Path
+from functools import cached_property, lru_cache
+from importlib import resources
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from assistant.answer.answer_type import AnswerType, capitalised, proper_names, unanswered
 from assistant.answer.scoring import ScoredUnit, UnitScorer, content_terms
 from assistant.answer.units import Unit
 from assistant.indexing.lexicon import everyday_frequency
-from assistant.invocation import command
-from assistant.models import Hit
-from assistant.text import CJK_CHAR
+from assistant.models import Chunk, Hit, ProbeFigures, RefusalThreshold
+from assistant.text import CJK_CHAR, detect_language
 
 log = logging.getLogger(__name__)
+
+SIGNAL = "contrast"
+QUANTILE = 0.95
+"""Of the off-topic probes' support: near the highest, not it (one probe that happens to
+touch the corpus should not move the threshold alone)."""
+MARGIN = 0.0
+"""Added to that quantile (chosen across corpora, leave-one-out: docs/answers.md)."""
+_HEADINGS = 30
+"""Questions built from the corpus's headings, spread evenly over them."""
+_NAMES = 2
+"""Names the near-miss probes ask about (those the most chunks write)."""
 
 
 @dataclass
@@ -57,64 +77,38 @@ class Evidence:
         """The other language's words for each of :attr:`terms`."""
         return self.scorer.translations(self.terms)
 
-
-def _best(scored: Sequence[ScoredUnit], key: Callable[[ScoredUnit], float]) -> float:
-    return max((key(s) for s in scored), default=0.0)
-
-
-def _term_support(ev: Evidence) -> float:
-    """IDF-weighted share of the question's content terms that some hit contains.
-
-    Terms missing from every retrieved chunk (``batch size`` asked about a paper whose
-    abstract never gives one) are the signature of a near-miss question.
-    """
-    qterms, translated = ev.terms, ev.translations
-    if not qterms:
-        return 0.0
-    weights = ev.scorer.term_weights
-    texts = [s.unit for s in ev.scored]
-    total = got = 0.0
-    for term in qterms:
-        w = weights.weight(term, translated.get(term, ()))
-        total += w
-        if any(ev.scorer.coverage([term], unit, translated) > 0 for unit in texts):
-            got += w
-    return got / total if total else 0.0
+    @cached_property
+    def language(self) -> str:
+        return detect_language(self.question)
 
 
-def _centred(ev: Evidence) -> float:
-    """Best unit's similarity above the mean similarity of its chunk kind's units."""
-    if not ev.scored:
-        return 0.0
-    query = ev.scorer.query_vector(ev.question).astype(np.float64)
-    means = {kind: float(query @ stats.mean) for kind, stats in ev.scorer.stats.items()}
-    return max(s.dense - means.get(s.hit.chunk.kind, 0.0) for s in ev.scored)
+@lru_cache(maxsize=1)
+def probe_bank() -> dict:
+    """The fixed probe questions (``probes.json``): off-topic ones per language, near-miss
+    templates (``{name}``) and the templates of questions built from headings."""
+    return json.loads(resources.files(__package__).joinpath("probes.json").read_text("utf-8"))
 
 
-SIGNALS: dict[str, Callable[[Evidence], float]] = {
-    "sentence_lift": lambda ev: _best(ev.scored, lambda s: s.lift),
-    "sentence_centred": _centred,
-    "sentence_z": lambda ev: _best(ev.scored, lambda s: s.z),
-    "sentence_score": lambda ev: _best(ev.scored, lambda s: s.score),
-    "sentence_dense": lambda ev: _best(ev.scored, lambda s: s.dense),
-    "sentence_coverage": lambda ev: _best(ev.scored, lambda s: s.lexical),
-    "chunk_fused": lambda ev: max((h.score for h in ev.hits), default=0.0),
-    "chunk_dense": lambda ev: max(
-        (h.retriever_scores.get("dense", 0.0) for h in ev.hits), default=0.0
-    ),
-    "chunk_bm25": lambda ev: max(
-        (h.retriever_scores.get("bm25", 0.0) for h in ev.hits), default=0.0
-    ),
-    "term_support": _term_support,
-    "lift_and_terms": lambda ev: _best(ev.scored, lambda s: s.lift) + 0.05 * _term_support(ev),
-}
-"""Candidate signals, higher meaning better supported. ``sentence_lift`` (similarity
-above a content-free question's) and ``sentence_centred`` (above the mean similarity of
-the corpus's units of that kind) are on one scale for Chinese and English questions,
-where raw similarities are not; ``lift_and_terms`` adds the share of the question's
-terms found in the hits, since the two fail on different questions. ``sentence_z``
-ranks sentences well but measures no support: the best of a few hundred standardised
-similarities is high for any question, an off-topic one included."""
+class ProbeVectors:
+    """The off-topic bank's question vectors, embedded once per embedder."""
+
+    def __init__(self, embed: Callable[[str], np.ndarray]) -> None:
+        bank = probe_bank()["off_topic"]
+        self.questions = [(lang, q) for lang in sorted(bank) for q in bank[lang]]
+        self.matrix = np.stack([embed(q) for _, q in self.questions]).astype(np.float64)
+
+    def nearest(self, vector: np.ndarray, skip: int | None = None) -> float:
+        """Cosine of the bank question nearest ``vector`` (not counting question ``skip``)."""
+        sims = self.matrix @ vector.astype(np.float64)
+        if skip is not None:
+            sims[skip] = -np.inf
+        return float(sims.max())
+
+
+def support(ev: Evidence, bank: ProbeVectors, skip: int | None = None) -> float:
+    """Best sentence cosine minus the cosine to the nearest off-topic probe."""
+    best = max((s.dense for s in ev.scored), default=0.0)
+    return best - bank.nearest(ev.scorer.query_vector(ev.question), skip)
 
 
 def unknown_names(ev: Evidence) -> tuple[str, ...]:
@@ -208,74 +202,41 @@ class Refusal:
     """The kind of answer the evidence lacks, when that is why."""
 
 
-class Calibration(BaseModel):
-    """The stored refusal rule and the evidence behind it."""
-
-    signal: str
-    threshold: float
-    embedder: str
-    retrieval_mode: str
-    answer_k: int
-    corpus_hash: str
-    created: str
-    questions: int
-    answerable: int
-    unanswerable: int
-    refused_unanswerable: float
-    false_refusals: float
-    max_false_refusals: float
-    rule_refused: list[str] = Field(default_factory=list)
-    """Questions the policy's rules refuse whatever the signal (unknown names, no shared
-    word, answer type; counted in the rates above; the threshold was chosen for the
-    others)."""
-    auc: dict[str, float] = Field(default_factory=dict)
-    """Separation of every candidate signal (1.0: every unanswerable question scores
-    below every answerable one)."""
-    per_question: list[dict] = Field(default_factory=list)
-
-
 class RefusalPolicy:
-    """Refuse when the chosen signal is below the threshold; or whatever the signal
-    (:meth:`rule`): when the question names something the corpus never mentions or shares
-    no word with it (``check_vocabulary``), or asks for a figure or a name that the
-    sentences an answer would quote do not hold (``check_answer_type``,
-    :mod:`assistant.answer.answer_type`)."""
+    """Refuse when :func:`support` is below the language's threshold; or whatever it is
+    (:meth:`rule`): when the question asks nothing, names something the corpus never
+    mentions or shares no word with it (``check_vocabulary``), or asks for a figure or a
+    name that the sentences an answer would quote do not hold (``check_answer_type``)."""
 
     def __init__(
         self,
-        signal: str | None,
-        threshold: float | None,
-        source: str,
+        bank: ProbeVectors,
+        thresholds: dict[str, float] | None,
         check_answer_type: bool = True,
         check_vocabulary: bool = True,
         everyday_ratio: float | None = None,
     ) -> None:
-        self.signal = signal
-        self.threshold = threshold
-        self.source = source
-        """Where the rule came from (calibration file, setting, or none)."""
+        self.bank = bank
+        self.thresholds = thresholds
+        """Per question language; None: no threshold (only the rules refuse)."""
         self.check_answer_type = check_answer_type
         self.check_vocabulary = check_vocabulary
         self.everyday_ratio = everyday_ratio
         """Off topic when no shared word is this much more the corpus's than everyday
         language's (:func:`everyday_only`; None: not checked)."""
 
-    @property
-    def active(self) -> bool:
-        return self.signal is not None and self.threshold is not None
-
-    def value(self, ev: Evidence) -> float | None:
-        return SIGNALS[self.signal](ev) if self.signal else None
+    def value(self, ev: Evidence) -> float:
+        return support(ev, self.bank)
 
     def refusal(
         self,
         ev: Evidence,
         quoted: Sequence[Unit] | None = None,
-        support: float | None = None,
+        value: float | None = None,
     ) -> Refusal | None:
         """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
-        would quote, checked against the question's answer type when given; ``support``
-        is :meth:`value` when the caller has computed it already."""
+        would quote, checked against the question's answer type when given; ``value`` is
+        :meth:`value` when the caller has computed it already."""
         if not has_content(ev.question):
             return Refusal("no content")
         if not ev.hits or not ev.scored:
@@ -283,20 +244,14 @@ class RefusalPolicy:
         ruled = self.rule(ev, quoted)
         if ruled is not None and ruled.reason != "answer type":
             return ruled
-        if self.active:
-            value = self.value(ev) if support is None else support
-            if value < self.threshold:  # type: ignore[operator]
+        if self.thresholds is not None:
+            value = self.value(ev) if value is None else value
+            if value < self.thresholds.get(ev.language, min(self.thresholds.values())):
                 return Refusal("weak support")
         return ruled
 
-    def reason(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> str | None:
-        """:meth:`refusal`'s reason alone."""
-        found = self.refusal(ev, quoted)
-        return found.reason if found else None
-
     def rule(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
-        """The refusals that do not depend on the calibrated signal (what calibration
-        takes as given when it chooses the threshold)."""
+        """The refusals that do not depend on the threshold."""
         if self.check_vocabulary and ev.hits:
             if shares_no_term(ev):
                 return Refusal("off topic")
@@ -312,207 +267,108 @@ class RefusalPolicy:
         return None
 
 
-def load_policy(
-    path: Path,
-    embedder_id: str,
-    override: float | None,
-    default_signal: str = "sentence_lift",
-    check_answer_type: bool = True,
-    check_vocabulary: bool = True,
-    everyday_ratio: float | None = None,
-) -> RefusalPolicy:
-    """The policy from the calibration file; ``override`` replaces its threshold.
+def derivation_key(settings_used: dict[str, object]) -> str:
+    """What a derived threshold depends on besides the corpus: the settings that shape
+    evidence, the probe bank and the margin."""
+    payload = json.dumps(
+        {"settings": settings_used, "bank": probe_bank(), "rule": [SIGNAL, QUANTILE, MARGIN]},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
 
-    A file calibrated with another embedder is ignored (its scores are on another
-    scale) with a warning saying how to recalibrate.
-    """
-    calibration = read_calibration(path)
-    if calibration is not None and calibration.embedder != embedder_id:
-        log.warning(
-            "refusal calibration %s was measured with embedder %s, not %s; ignoring it "
-            f"(run `{command('calibrate-refusal')}`)",
-            path,
-            calibration.embedder,
-            embedder_id,
-        )
-        calibration = None
-    if calibration is not None and calibration.signal not in SIGNALS:
-        log.warning(
-            "refusal calibration %s uses signal %r, which this version does not compute; "
-            f"ignoring it (run `{command('calibrate-refusal')}`)",
-            path,
-            calibration.signal,
-        )
-        calibration = None
-    if override is not None:
-        signal = calibration.signal if calibration else default_signal
-        return RefusalPolicy(
-            signal,
-            override,
-            "setting refusal_threshold",
-            check_answer_type,
-            check_vocabulary,
-            everyday_ratio,
-        )
-    if calibration is None:
-        log.warning(
-            "no refusal calibration at %s: only questions with no hits are refused "
-            f"(run `{command('calibrate-refusal')}`)",
-            path,
-        )
-        return RefusalPolicy(
-            None, None, "none", check_answer_type, check_vocabulary, everyday_ratio
-        )
-    return RefusalPolicy(
-        calibration.signal,
-        calibration.threshold,
-        str(path),
-        check_answer_type,
-        check_vocabulary,
-        everyday_ratio,
+
+def _figures(values: Sequence[float]) -> ProbeFigures:
+    return ProbeFigures(
+        n=len(values),
+        least=round(min(values), 5),
+        median=round(float(np.median(values)), 5),
+        most=round(max(values), 5),
     )
 
 
-def read_calibration(path: Path) -> Calibration | None:
-    if not path.is_file():
-        return None
-    try:
-        return Calibration.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable refusal calibration %s: %s", path, exc)
-        return None
+def heading_questions(chunks: Sequence[Chunk], most: int = _HEADINGS) -> list[tuple[str, str]]:
+    """``(language, question)`` built from the corpus's section headings and paper titles,
+    spread evenly over them, in the language each is written in."""
+    templates = probe_bank()["from_corpus"]["heading"]
+    titles = [c.section_title if c.kind == "section" else c.title for c in chunks]
+    titles = list(dict.fromkeys(t for t in titles if t))
+    step = max(1, len(titles) / most)
+    picked = [titles[int(n * step)] for n in range(min(most, len(titles)))]
+    out = []
+    for title in picked:
+        language = "zh" if CJK_CHAR.search(title) else "en"
+        out.append((language, templates[language].format(text=title)))
+    return out
 
 
-def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
-    """P(answerable scores above unanswerable), ties counting half (Mann-Whitney)."""
-    if not positives or not negatives:
-        return math.nan
-    wins = 0.0
-    for p in positives:
-        for n in negatives:
-            wins += 1.0 if p > n else 0.5 if p == n else 0.0
-    return wins / (len(positives) * len(negatives))
+def frequent_names(chunks: Sequence[Chunk], most: int = _NAMES) -> list[str]:
+    """The names (``DreamZero``, ``GPU``) the most chunks write, ties in name order."""
+    df: dict[str, int] = {}
+    for chunk in chunks:
+        for name in set(proper_names(chunk.text)):
+            df[name] = df.get(name, 0) + 1
+    return sorted(df, key=lambda n: (-df[n], n))[:most]
 
 
-def choose_threshold(
-    answerable: Sequence[float], unanswerable: Sequence[float], max_false_refusals: float
-) -> tuple[float, float, float]:
-    """(threshold, share of unanswerable refused, share of answerable refused).
-
-    Refusal is ``value < threshold``. Among thresholds that refuse at most
-    ``max_false_refusals`` of the answerable questions, take the one that refuses the
-    most unanswerable questions *net of* the answerable ones it also refuses (ties: the
-    fewer false refusals): refusing one near miss at the price of three good answers is
-    a worse product, however the budget reads. The threshold sits halfway between the
-    highest refused value and the next value, for margin.
-    """
-    pos, neg = list(answerable), list(unanswerable)
-    allowed = math.floor(max_false_refusals * len(pos) + 1e-9)
-    values = sorted(set(pos) | set(neg))
-    best = (0, 0, -math.inf)  # (net refused, -false refusals, threshold)
-    for n, value in enumerate(values):
-        threshold = (value + values[n + 1]) / 2 if n + 1 < len(values) else value + 1e-6
-        false = sum(1 for p in pos if p < threshold)
-        if false > allowed:
-            break
-        refused = sum(1 for v in neg if v < threshold)
-        best = max(best, (refused - false, -false, threshold))
-    threshold = best[2]
-    refused = sum(1 for n in neg if n < threshold) / max(len(neg), 1)
-    false = sum(1 for p in pos if p < threshold) / max(len(pos), 1)
-    return threshold, refused, false
+def threshold_rule(
+    off: dict[str, Sequence[float]], own: dict[str, Sequence[float]]
+) -> dict[str, float]:
+    """Per language: the :data:`QUANTILE` of the off-topic probes' support plus
+    :data:`MARGIN`, at most the lowest tenth of the corpus-built questions' (given five)."""
+    thresholds = {}
+    for language, values in off.items():
+        threshold = float(np.quantile(values, QUANTILE)) + MARGIN
+        if len(own.get(language, ())) >= 5:
+            threshold = min(threshold, float(np.percentile(own[language], 10)))
+        thresholds[language] = round(threshold, 5)
+    return thresholds
 
 
-def calibrate(
-    rows: Sequence[tuple[str, bool, dict[str, float]]],
-    max_false_refusals: float,
-    meta: dict[str, object],
-    ruled: Collection[str] = (),
-) -> Calibration:
-    """Pick the best signal and threshold from ``(id, answerable, signals)`` rows.
-
-    ``ruled`` are the questions :meth:`RefusalPolicy.rule` refuses whatever the signal: the
-    threshold is chosen for the others, with the false refusals the check already makes
-    taken out of the budget, and the reported rates count both rules."""
-    answerable = [r for r in rows if r[1]]
-    unanswerable = [r for r in rows if not r[1]]
-    if not answerable or not unanswerable:
-        raise ValueError("calibration needs both answerable and unanswerable questions")
-    ruled = set(ruled)
-    ruled_pos = sum(1 for r in answerable if r[0] in ruled)
-    ruled_neg = sum(1 for r in unanswerable if r[0] in ruled)
-    open_pos = [r for r in answerable if r[0] not in ruled]
-    open_neg = [r for r in unanswerable if r[0] not in ruled]
-    budget = math.floor(max_false_refusals * len(answerable) + 1e-9) - ruled_pos
-    share = max(budget, 0) / len(open_pos) if open_pos else 0.0
-    results = {}
-    for name in SIGNALS:
-        pos = [r[2][name] for r in open_pos]
-        neg = [r[2][name] for r in open_neg]
-        if pos and neg:
-            threshold, _, _ = choose_threshold(pos, neg, share)
-        else:
-            threshold = -math.inf
-        refused_n = ruled_neg + sum(v < threshold for v in neg)
-        false_n = ruled_pos + sum(v < threshold for v in pos)
-        separation = auc([r[2][name] for r in answerable], [r[2][name] for r in unanswerable])
-        results[name] = (
-            refused_n - false_n,
-            separation,
-            -false_n,
-            threshold,
-            refused_n / len(unanswerable),
-            false_n / len(answerable),
-        )
-    best = max(results, key=lambda name: results[name][:3])
-    _, _, _, threshold, refused, false = results[best]
-    return Calibration(
-        signal=best,
-        threshold=round(threshold, 6) if math.isfinite(threshold) else -1e9,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        questions=len(rows),
-        answerable=len(answerable),
-        unanswerable=len(unanswerable),
-        refused_unanswerable=round(refused, 4),
-        false_refusals=round(false, 4),
-        max_false_refusals=max_false_refusals,
-        rule_refused=sorted(ruled),
-        auc={name: round(v[1], 4) for name, v in results.items()},
-        per_question=[
-            {
-                "id": qid,
-                "answerable": ok,
-                "rule_refused": qid in ruled,
-                **{k: round(v, 5) for k, v in signals.items()},
-            }
-            for qid, ok, signals in rows
-        ],
-        **meta,  # type: ignore[arg-type]
+def derive(
+    evidence: Callable[[str], Evidence],
+    choose: Callable[[Evidence], Sequence[Unit]],
+    policy: RefusalPolicy,
+    chunks: Sequence[Chunk],
+    key: str,
+) -> RefusalThreshold:
+    """The thresholds for this corpus (see the module docstring); ``evidence`` retrieves
+    and scores a question as answering does, ``choose`` gives the units its answer would
+    quote (for the near-miss probes, which the whole ``policy`` is asked to refuse)."""
+    started = time.perf_counter()
+    bank = policy.bank
+    off: dict[str, list[float]] = {}
+    for n, (language, question) in enumerate(bank.questions):
+        off.setdefault(language, []).append(support(evidence(question), bank, skip=n))
+    own: dict[str, list[float]] = {}
+    for language, question in heading_questions(chunks):
+        own.setdefault(language, []).append(support(evidence(question), bank))
+    thresholds = threshold_rule(off, own)
+    derived = RefusalPolicy(
+        bank, thresholds, policy.check_answer_type, policy.check_vocabulary, policy.everyday_ratio
     )
-
-
-def write_calibration(calibration: Calibration, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(
-        json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n",
-        encoding="utf-8",
+    near = [
+        template.format(name=name)
+        for templates in probe_bank()["near_miss"].values()
+        for template in templates
+        for name in frequent_names(chunks)
+    ]
+    refused = 0
+    for question in near:
+        ev = evidence(question)
+        refused += derived.refusal(ev, choose(ev)) is not None
+    return RefusalThreshold(
+        signal=SIGNAL,
+        thresholds=thresholds,
+        method=(
+            f"per language: the {QUANTILE:.0%} quantile of the support off-topic probes reach "
+            f"on this corpus (each with its nearest other probe as the bank) + margin {MARGIN}, "
+            "capped at the lowest tenth of the support of questions built from its headings"
+        ),
+        key=key,
+        margin=MARGIN,
+        off_topic={lang: _figures(v) for lang, v in sorted(off.items())},
+        corpus={lang: _figures(v) for lang, v in sorted(own.items())},
+        near_miss_refused=f"{refused}/{len(near)}",
+        seconds=round(time.perf_counter() - started, 2),
     )
-    os.replace(tmp, path)
-
-
-def measure(
-    pipeline, questions: Sequence[tuple[str, str, bool]]
-) -> tuple[list[tuple[str, bool, dict]], list[str]]:
-    """Every signal for each ``(id, question, answerable)``, from the live pipeline, and
-    the ids of the questions its policy refuses whatever the signal (:meth:`RefusalPolicy.rule`)."""
-    from assistant.answer.extractive import select
-
-    rows, ruled = [], []
-    for qid, text, answerable in questions:
-        ev = pipeline.evidence(text)
-        rows.append((qid, answerable, {name: float(fn(ev)) for name, fn in SIGNALS.items()}))
-        quoted = [unit for unit, _ in select(ev.scored, pipeline.limits)]
-        if pipeline.policy.rule(ev, quoted) is not None:
-            ruled.append(qid)
-    return rows, ruled

@@ -293,7 +293,9 @@ class ScoringWeights:
     chunk: float = 0.5
     named: float = 3.0
     """Bonus for chunks the question names (an arXiv ID, a section number): retrieval
-    found them by exact lookup, and the user asked about them, not about look-alikes.
+    found them by exact lookup, and the user asked about them, not about look-alikes;
+    likewise for units about a name the question uses (``DreamZero``): a sentence about a
+    look-alike (another model, another benchmark) matches as well but answers nothing.
     Given twice to the paper a link points to when the question asks where a link (by
     its anchor) points: the anchor's own words favour the paper it names instead."""
     stats_sample: int = 500
@@ -523,6 +525,8 @@ class UnitScorer:
                 titles[title] = chunk.kind == "section" and bool(words) and set(words) <= asked
             return titles[title]
 
+        looked_up = any("lookup" in h.retrievers or "anchor" in h.retrievers for h in hits)
+        mentioned = () if looked_up else expected.names
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit, translated)
@@ -536,6 +540,7 @@ class UnitScorer:
                 + (w.named if authors and unit.kind == "byline" else 0.0)
                 + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
                 + (w.named if titled(hit.chunk) else 0.0)
+                + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))

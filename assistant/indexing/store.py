@@ -248,6 +248,14 @@ class IndexStore:
                 f"index manifest {path} is unreadable ({exc}); {rebuild_hint()}"
             ) from exc
 
+    def record_refusal(self, manifest: Manifest) -> None:
+        """Store the refusal threshold derived for the active build (``manifest``'s), unless
+        another build became active meanwhile."""
+        with self.lock():
+            current = self.read_manifest()
+            if current is not None and current.build_id == manifest.build_id:
+                self._write_manifest(current.model_copy(update={"refusal": manifest.refusal}))
+
     def _write_manifest(self, manifest: Manifest) -> None:
         atomic_write_text(self.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
 

@@ -47,7 +47,7 @@ from assistant.ingest.corpus import (
 )
 from assistant.ingest.survey import SurveyCopy, add_survey_files
 from assistant.invocation import command
-from assistant.models import Answer, Hit, Manifest, Paper
+from assistant.models import Answer, Hit, Manifest, Paper, RefusalThreshold
 from assistant.search.retrieval import MODES, Retriever
 from assistant.settings import RetrievalMode, Settings
 from assistant.text import validate_question
@@ -348,15 +348,28 @@ class Assistant:
             raise InvalidInput("embed() takes a list of texts, not one string")
         return self.embedder.embed_documents(list(texts))
 
+    def record_refusal(self, threshold: RefusalThreshold) -> None:
+        """Keep the refusal threshold derived from this corpus in the manifest (a read-only
+        or busy index keeps it in memory: it is derived again, identically, next time)."""
+        index = self.index
+        index.manifest = index.manifest.model_copy(update={"refusal": threshold})
+        try:
+            self.store.record_refusal(index.manifest)
+        except (AssistantError, OSError) as exc:
+            log.warning("could not record the refusal threshold in the manifest: %s", exc)
+
     def prepare_answers(self, progress: bool = False) -> int:
         """Embed, now rather than on the first questions, the sentence statistics sample
         answers are scored against and every quotable sentence of the corpus (up to
         ``prepare_sentences_max``; cached beside the index, a no-op once done), so that
-        no question waits for sentences to be embedded. Returns how many sentences were
+        no question waits for sentences to be embedded; and derive the refusal threshold
+        from the corpus (stored in the manifest; a no-op once done). Returns how many sentences were
         embedded now besides the statistics sample (0 when the sample already held all)."""
         scorer = self.answers.scorer
         _ = scorer.stats
-        return scorer.prepare(self.settings.prepare_sentences_max, progress=progress)
+        embedded = scorer.prepare(self.settings.prepare_sentences_max, progress=progress)
+        self.answers.refusal_threshold()
+        return embedded
 
     def audit(self) -> AuditReport:
         """Check every arXiv link of the survey against the linked paper's real title.
@@ -466,5 +479,19 @@ class Assistant:
             "retrieval_mode": self.settings.retrieval_mode,
             "llm_backend": self.settings.llm_backend,
             "manifest": manifest.model_dump() if manifest else None,
+            "refusal": self._refusal_facts(manifest),
         }
         return facts
+
+    def _refusal_facts(self, manifest: Manifest | None) -> dict[str, object]:
+        """The refusal threshold in force and where it comes from."""
+        fixed = self.settings.refusal_threshold
+        if fixed is not None:
+            return {"thresholds": {"zh": fixed, "en": fixed}, "source": "setting refusal_threshold"}
+        if manifest is None or manifest.refusal is None:
+            return {"thresholds": None, "source": f"not derived yet (`{command('index')}`)"}
+        return {
+            "thresholds": manifest.refusal.thresholds,
+            "source": "derived from the corpus at index time",
+            "derivation": manifest.refusal.model_dump(),
+        }

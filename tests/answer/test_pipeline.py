@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from assistant import Answer, Assistant, Settings
 from assistant.answer.pipeline import refusal_text
-from assistant.answer.refusal import SIGNALS, Refusal
+from assistant.answer.refusal import Refusal
 from assistant.errors import InvalidInput
 from assistant.evaluation.answers import AnswerEvaluator, EvalQuestion
 from assistant.prompts import phrase
@@ -20,7 +20,6 @@ def make(built_index, tmp_path, **overrides) -> Assistant:
     settings = Settings(
         corpus_dir=BUNDLED_CORPUS,
         index_dir=built_index,
-        refusal_calibration_file=tmp_path / "no-calibration.json",
         **overrides,
     )
     return Assistant(settings)
@@ -159,10 +158,9 @@ def test_connection_refused_falls_back_visibly(built_index, tmp_path):
 
 
 def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path):
-    probe = make(built_index, tmp_path)
-    lift = SIGNALS["sentence_lift"]
-    off_topic = lift(probe.answers.evidence("法国的首都是哪里？有什么著名的博物馆？"))
-    on_topic = lift(probe.answers.evidence("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
+    probe = make(built_index, tmp_path).answers
+    off_topic = probe.policy.value(probe.evidence("法国的首都是哪里？有什么著名的博物馆？"))
+    on_topic = probe.policy.value(probe.evidence("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
     assert off_topic < on_topic
     with OpenAIStub() as stub:
         assistant = llm(
@@ -250,17 +248,19 @@ def test_a_question_naming_what_the_corpus_never_mentions_is_refused_saying_so(
     assert answer.text == phrase("refusal_unknown_name", "en", names="TCP")
     # written with other spacing than in the corpus, a name still counts as mentioned
     assert not make(built_index, tmp_path).ask("What does V-JEPA2-AC show?").refused
-    unchecked = make(built_index, tmp_path, refusal_vocabulary=False).ask(question)
-    assert not unchecked.refused
+    unchecked = make(built_index, tmp_path, refusal_vocabulary=False, refusal_threshold=-1.0)
+    assert not unchecked.ask(question).refused
 
 
 def test_a_question_sharing_no_word_with_the_corpus_is_refused(built_index, tmp_path):
     answer = make(built_index, tmp_path).ask("如何烤制法式面包？")
     assert answer.refused and answer.refusal_reason == "off topic"
     assert answer.text == phrase("refusal", "zh")
-    assert (
-        not make(built_index, tmp_path, refusal_vocabulary=False).ask("如何烤制法式面包？").refused
-    )
+    unchecked = make(built_index, tmp_path, refusal_vocabulary=False, refusal_threshold=-1.0)
+    assert not unchecked.ask("如何烤制法式面包？").refused
+    # without the rule, the threshold derived from the corpus refuses it too
+    weak = make(built_index, tmp_path, refusal_vocabulary=False).ask("如何烤制法式面包？")
+    assert weak.refused and weak.refusal_reason == "weak support"
 
 
 def test_one_known_name_is_enough_to_answer(built_index, tmp_path):
@@ -356,12 +356,17 @@ _CONTENTLESS = st.one_of(
 characters, and one letter, digit or CJK character among them."""
 
 
+@pytest.fixture(scope="module")
+def shared(built_index) -> Assistant:
+    return Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_CONTENTLESS)
-def test_a_question_with_no_content_is_never_answered(built_index, tmp_path_factory, text):
+def test_a_question_with_no_content_is_never_answered(shared, text):
     """300 random content-free inputs: each is rejected as invalid or refused, and no
     refusal quotes a passage."""
-    assistant = make(built_index, tmp_path_factory.getbasetemp())
+    assistant = shared
     try:
         answer = assistant.ask(text)
     except InvalidInput:

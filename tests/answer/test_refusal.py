@@ -1,99 +1,92 @@
-import logging
+"""The refusal threshold derived from the corpus, and the rules that need none."""
 
 import pytest
 
+from assistant import Assistant, Settings
 from assistant.answer.refusal import (
-    auc,
-    calibrate,
-    choose_threshold,
-    load_policy,
-    read_calibration,
-    write_calibration,
+    MARGIN,
+    derivation_key,
+    has_content,
+    heading_questions,
+    probe_bank,
+    threshold_rule,
 )
+from tests.conftest import BUNDLED_CORPUS
 
 
-def test_auc_counts_pairs_and_ties():
-    assert auc([3, 4], [1, 2]) == 1.0
-    assert auc([1], [2]) == 0.0
-    assert auc([1], [1]) == 0.5
+def test_the_probe_bank_has_off_topic_questions_and_templates_in_both_languages():
+    bank = probe_bank()
+    for language in ("zh", "en"):
+        assert len(bank["off_topic"][language]) >= 20
+        assert all("{name}" in t for t in bank["near_miss"][language])
+        assert "{text}" in bank["from_corpus"]["heading"][language]
 
 
-def test_threshold_respects_the_false_refusal_budget():
-    answerable = [0.5, 0.6, 0.7, 0.8, 0.9] * 4  # 20 answerable
-    unanswerable = [0.1, 0.2, 0.55, 0.95]
-    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.0)
-    assert 0.2 < threshold <= 0.5 and refused == 0.5 and false == 0.0
-    # allowing one false refusal in 20 (5%) does not help here: 0.55 sits above four 0.5s
-    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.05)
-    assert refused == 0.5 and false == 0.0
-    # allowing four: refusing 0.55 would cost four good answers for one near miss
-    threshold, refused, false = choose_threshold(answerable, unanswerable, 0.2)
-    assert refused == 0.5 and false == 0.0 and 0.2 < threshold <= 0.5
-    # it takes a refusal that gains more than it costs
-    near = [0.1, 0.55, 0.56, 0.57, 0.58, 0.59]
-    threshold, refused, false = choose_threshold(answerable, near, 0.2)
-    assert refused == 1.0 and false == 0.2 and 0.59 < threshold <= 0.6
+def test_threshold_rule_sits_near_the_top_probe_and_below_the_corpus_questions():
+    off = {"zh": [i / 100 for i in range(20)], "en": [0.0] * 19 + [0.5]}
+    own = {"zh": [0.5] * 10}
+    thresholds = threshold_rule(off, own)
+    assert 0.18 <= thresholds["zh"] - MARGIN <= 0.19  # the 95% quantile
+    assert thresholds["en"] - MARGIN < 0.5  # one outlying probe does not set it
+    capped = threshold_rule({"zh": [0.3] * 20}, {"zh": [0.1] * 9 + [0.9]})
+    assert capped["zh"] == pytest.approx(0.1)  # never above the corpus's own questions
+    few = threshold_rule({"zh": [0.3] * 20}, {"zh": [0.1] * 4})
+    assert few["zh"] == pytest.approx(0.3 + MARGIN)
 
 
-def test_calibrate_picks_the_separating_signal(tmp_path):
-    rows = [(f"a{i}", True, _signals(good=0.5 + i / 100, bad=0.3)) for i in range(20)]
-    rows += [(f"u{i}", False, _signals(good=0.1 + i / 100, bad=0.3)) for i in range(4)]
-    calibration = calibrate(rows, 0.05, _meta())
-    assert calibration.signal == "sentence_lift"
-    assert calibration.refused_unanswerable == 1.0 and calibration.false_refusals == 0.0
-    assert calibration.auc["sentence_lift"] == 1.0 and calibration.auc["chunk_bm25"] == 0.5
-    path = tmp_path / "calibration.json"
-    write_calibration(calibration, path)
-    assert read_calibration(path) == calibration
+@pytest.mark.parametrize("question", ["😀😀", "a", "]i[", "\u200b", "？！", "的", "What is it?"])
+def test_questions_without_content(question):
+    assert not has_content(question)
 
 
-def test_questions_the_answer_type_check_refuses_leave_the_threshold_to_the_rest():
-    rows = [(f"a{i}", True, _signals(good=0.5 + i / 100, bad=0.3)) for i in range(20)]
-    rows += [("u0", False, _signals(good=0.9, bad=0.3)), ("u1", False, _signals(0.1, 0.3))]
-    rows += [("a-ruled", True, _signals(good=0.6, bad=0.3))]
-    calibration = calibrate(rows, 0.05, _meta(), ruled=["u0", "a-ruled"])
-    # u0 (high signal) is refused by the check, u1 by the threshold; the check's false
-    # refusal (1 of 21) uses up the budget, so the threshold refuses no answerable one
-    assert calibration.refused_unanswerable == 1.0
-    assert calibration.false_refusals == round(1 / 21, 4)
-    assert 0.1 < calibration.threshold <= 0.5
-    assert calibration.rule_refused == ["a-ruled", "u0"]
-    assert [r["rule_refused"] for r in calibration.per_question][-3:] == [True, False, True]
+@pytest.mark.parametrize("question", ["Genie 2?", "熵是什么东西", "GR00T", "ab"])
+def test_questions_with_content(question):
+    assert has_content(question)
 
 
-def test_calibration_needs_both_kinds():
-    with pytest.raises(ValueError):
-        calibrate([("a", True, _signals(0.5, 0.5))], 0.05, _meta())
+def test_the_derivation_key_follows_the_settings_that_shape_evidence():
+    assert derivation_key({"answer_k": 12}) == derivation_key({"answer_k": 12})
+    assert derivation_key({"answer_k": 12}) != derivation_key({"answer_k": 8})
 
 
-def test_policy_loading(tmp_path, caplog):
-    path = tmp_path / "calibration.json"
-    rows = [("a", True, _signals(0.9, 0.1)), ("u", False, _signals(0.1, 0.1))]
-    write_calibration(calibrate(rows, 0.0, _meta()), path)
-    policy = load_policy(path, "emb", None)
-    assert policy.active and policy.signal == "sentence_lift" and 0.1 < policy.threshold < 0.9
-    assert load_policy(path, "emb", 0.42).threshold == 0.42
-    with caplog.at_level(logging.WARNING):
-        other = load_policy(path, "another-embedder", None)
-    assert not other.active and "another-embedder" in caplog.text
-    assert not load_policy(tmp_path / "missing.json", "emb", None).active
+def test_heading_questions_are_spread_over_the_corpus_in_its_languages(assistant):
+    built = heading_questions(assistant.index.chunks)
+    assert {"zh", "en"} == {lang for lang, _ in built}  # section titles and paper titles
+    assert any("九大趋势" in q for _, q in built) and len(built) == len(set(built))
 
 
-def test_a_calibration_naming_a_signal_no_longer_computed_is_ignored(tmp_path, caplog):
-    path = tmp_path / "calibration.json"
-    rows = [("a", True, _signals(0.9, 0.1)), ("u", False, _signals(0.1, 0.1))]
-    calibration = calibrate(rows, 0.0, _meta()).model_copy(update={"signal": "retired"})
-    write_calibration(calibration, path)
-    with caplog.at_level(logging.WARNING):
-        policy = load_policy(path, "emb", None)
-    assert not policy.active and "retired" in caplog.text and "calibrate-refusal" in caplog.text
+def test_thresholds_are_derived_at_index_time_stored_and_shown(built_index, tmp_path):
+    assistant = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index))
+    assistant.prepare_answers()
+    stored = assistant.manifest().refusal
+    assert stored is not None and set(stored.thresholds) == {"zh", "en"}
+    assert stored.off_topic["zh"].n == len(probe_bank()["off_topic"]["zh"])
+    for language, threshold in stored.thresholds.items():
+        figures = stored.off_topic[language]
+        assert figures.least <= threshold - MARGIN <= figures.most or threshold <= figures.most
+    facts = assistant.info()["refusal"]
+    assert facts["thresholds"] == stored.thresholds and facts["derivation"]["seconds"] > 0
+    again = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index))
+    assert again.answers.refusal_threshold() == stored  # read back, not derived again
+    other = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index, answer_k=6))
+    fresh = other.answers.refusal_threshold()
+    assert fresh.key != stored.key and fresh.off_topic["en"].n == stored.off_topic["en"].n
+    assistant.record_refusal(stored)  # other tests share this index
+    fixed = Assistant(
+        Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index, refusal_threshold=0.5)
+    )
+    assert fixed.info()["refusal"] == {
+        "thresholds": {"zh": 0.5, "en": 0.5},
+        "source": "setting refusal_threshold",
+    }
 
 
-def _signals(good: float, bad: float) -> dict[str, float]:
-    from assistant.answer.refusal import SIGNALS
-
-    return {name: (good if name == "sentence_lift" else bad) for name in SIGNALS}
-
-
-def _meta() -> dict:
-    return {"embedder": "emb", "retrieval_mode": "hybrid", "answer_k": 8, "corpus_hash": "x"}
+def test_an_everyday_question_outside_the_bank_is_refused_for_weak_support(assistant):
+    answer = assistant.ask("法国的首都是哪里？有什么著名的博物馆？")
+    assert answer.refused and answer.refusal_reason in ("weak support", "off topic")
+    policy = assistant.answers.policy
+    weak = policy.value(assistant.answers.evidence("法国的首都是哪里？有什么著名的博物馆？"))
+    assert weak < policy.thresholds["zh"]
+    strong = policy.value(assistant.answers.evidence("FLARE 在真实 GR-1 上的成功率是多少？"))
+    assert strong > policy.thresholds["zh"]
+    assert not assistant.ask("FLARE 在真实 GR-1 上的成功率是多少？").refused

@@ -1,4 +1,4 @@
-"""``ask``, ``eval-answers`` and ``calibrate-refusal``: thin shells over the answer API."""
+"""``ask``, ``eval-answers`` and ``eval-claims``: thin shells over the answer API."""
 
 from __future__ import annotations
 
@@ -100,35 +100,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(handler=cmd_eval_claims)
 
-    p = sub.add_parser(
-        "calibrate-refusal",
-        parents=[common],
-        help="measure the refusal threshold on answerable vs unanswerable questions",
-        description="Compute each candidate support signal for every eval question, pick "
-        "the signal that best separates unanswerable from answerable questions and the "
-        "threshold that refuses the most unanswerable ones within the allowed false-refusal "
-        "rate, and store them with the evidence. Re-run after retrieval or corpus changes.",
-    )
-    p.add_argument(
-        "--questions", metavar="FILE", type=Path, default=None, help="question set (JSONL)"
-    )
-    p.add_argument(
-        "--out",
-        metavar="FILE",
-        type=Path,
-        default=None,
-        help="where to store it (default: eval/calibration.json)",
-    )
-    p.add_argument(
-        "--max-false-refusals",
-        type=float,
-        default=0.05,
-        metavar="SHARE",
-        help="highest share of answerable questions the threshold may refuse (default 0.05)",
-    )
-    p.add_argument("--json", action="store_true", help="print the calibration as JSON")
-    p.set_defaults(handler=cmd_calibrate)
-
 
 def _source_lines(citation: Citation) -> list[str]:
     lines = [f"[{citation.marker}] {citation.label}"]
@@ -223,47 +194,4 @@ def cmd_eval_claims(args: argparse.Namespace) -> int:
     print(checked.to_text())
     print()
     print(replayed.to_text())
-    return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from assistant.answer.refusal import calibrate, measure, write_calibration
-
-    assistant = make_assistant(args)
-    settings = assistant.settings
-    from assistant.evaluation.retrieval import load_questions
-
-    questions = load_questions(args.questions or settings.eval_questions_file)
-    rows, ruled = measure(assistant.answers, [(q.id, q.question, q.answerable) for q in questions])
-    manifest = assistant.index.manifest
-    calibration = calibrate(
-        rows,
-        args.max_false_refusals,
-        {
-            "embedder": assistant.embedder.id,
-            "retrieval_mode": settings.retrieval_mode,
-            "answer_k": settings.answer_k,
-            "corpus_hash": manifest.corpus_hash,
-        },
-        ruled=ruled,
-    )
-    out = args.out or Path(settings.refusal_calibration_file)
-    write_calibration(calibration, out)
-    if args.json:
-        print_json(calibration.model_dump(exclude={"per_question"}))
-        return 0
-    print(
-        f"signal {calibration.signal}, threshold {calibration.threshold:.4f}: refuses "
-        f"{calibration.refused_unanswerable:.0%} of {calibration.unanswerable} unanswerable "
-        f"and {calibration.false_refusals:.0%} of {calibration.answerable} answerable questions"
-    )
-    if ruled:
-        print(
-            f"  (with the vocabulary and answer-type rules, which refuse {len(ruled)}: "
-            f"{', '.join(ruled)})"
-        )
-    print("separation (AUC) of each signal:")
-    for name, value in sorted(calibration.auc.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<18} {value:.3f}")
-    print(f"written to {out}")
     return 0
