@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant.answer.makers import AUTHORS, ORGANISATION_ASKED, credits_maker
+from assistant.answer.rules import on
 from assistant.answer.units import LINK_MARK, Unit
 from assistant.text import FRAMING, LATIN_NAME, names_in
 
@@ -519,7 +520,7 @@ def attributed(clause: Clause, names: Sequence[str], measure: str | None = None)
     """Whether a figure in ``clause`` may belong to one of the question's ``names``: the
     clause names one of them, or has no subject, or one of them is its subject (the
     metric asked for is no subject: ``FVD 为 89.4``)."""
-    if not names:
+    if not names or not on("clauses"):
         return True
     wanted = set(names)
     subjects = clause.subjects - {measure}
@@ -735,14 +736,15 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
     expected = expectation(question)
     if expected.kind is None:
         return None
-    if expected.compared and not _compares(expected, units):
+    if expected.compared and on("type:comparison") and not _compares(expected, units):
         return "comparison"
     if expected.kind == "comparison":
         return None
     if expected.kind == "names":
-        return None if _enumerates(units, expected.listed) else "names"
+        return None if not on("type:names") or _enumerates(units, expected.listed) else "names"
     for kind in (expected.kind, *expected.also):
-        if not _holds(kind, expected, units, question):
+        family = "type:counts" if kind in _QUANTITIES else f"type:{kind}"
+        if on(family) and not _holds(kind, expected, units, question):
             return kind
     return None
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from assistant.answer.answer_type import expectation
+from assistant.answer.rules import on
 from assistant.answer.scoring import ScoredUnit, content_terms
 from assistant.answer.units import Unit, chunk_units
 from assistant.models import Chunk, Hit
@@ -123,7 +124,7 @@ def whole_list(
     ``covers(terms, text)`` is the weighted share of ``terms`` that ``text`` holds, in
     either language; ``scored`` holds the units of the retrieved chunks and siblings."""
     wanted = asked_list(question)
-    if wanted is None:
+    if wanted is None or not on("lists"):
         return None
     asked = content_terms(question)
     best: tuple[float, list[ScoredUnit]] | None = None

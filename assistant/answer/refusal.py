@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from assistant.answer.answer_type import AnswerType, capitalised, proper_names, unanswered
+from assistant.answer.rules import on
 from assistant.answer.scoring import ScoredUnit, UnitScorer, content_terms
 from assistant.answer.units import Unit
 from assistant.indexing.lexicon import everyday_frequency
@@ -244,7 +245,7 @@ class RefusalPolicy:
         ruled = self.rule(ev, quoted)
         if ruled is not None and ruled.reason != "answer type":
             return ruled
-        if self.thresholds is not None:
+        if self.thresholds is not None and on("threshold"):
             value = self.value(ev) if value is None else value
             if value < self.thresholds.get(ev.language, min(self.thresholds.values())):
                 return Refusal("weak support")
@@ -253,12 +254,13 @@ class RefusalPolicy:
     def rule(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
         """The refusals that do not depend on the threshold."""
         if self.check_vocabulary and ev.hits:
-            if shares_no_term(ev):
+            if on("no-shared-term") and shares_no_term(ev):
                 return Refusal("off topic")
-            missing = unknown_names(ev) or unknown_figures(ev)
+            missing = on("unknown-names") and (unknown_names(ev) or unknown_figures(ev))
             if missing:
                 return Refusal("unknown name", missing)
-            if self.everyday_ratio and everyday_only(ev, self.everyday_ratio):
+            everyday = on("everyday") and self.everyday_ratio
+            if everyday and everyday_only(ev, everyday):
                 return Refusal("off topic")
         if self.check_answer_type and quoted is not None and ev.scored:
             asked = unanswered(ev.question, quoted)

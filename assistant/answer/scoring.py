@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from assistant.answer.answer_type import expectation
 from assistant.answer.makers import asks_who, credits_maker
+from assistant.answer.rules import on
 from assistant.answer.tables import extreme_row
 from assistant.answer.units import Unit, chunk_units
 from assistant.indexing.embeddings import Embedder
@@ -491,6 +492,7 @@ class UnitScorer:
         expected = expectation(question)
         authors = expected.kind == "authors"
         maker = "organisation" in (expected.kind, *expected.also)
+        maker = maker and on("makers")
         bylines = authors or (maker and asks_who(question))
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
@@ -526,7 +528,8 @@ class UnitScorer:
             return titles[title]
 
         looked_up = any("lookup" in h.retrievers or "anchor" in h.retrievers for h in hits)
-        mentioned = () if looked_up else expected.names
+        mentioned = () if looked_up or not on("mentions") else expected.names
+        restated = on("titles")
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit, translated)
@@ -539,18 +542,18 @@ class UnitScorer:
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if authors and unit.kind == "byline" else 0.0)
                 + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
-                + (w.named if titled(hit.chunk) else 0.0)
+                + (w.named if restated and titled(hit.chunk) else 0.0)
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))
             )
-        extreme = extreme_row(
+        extreme = on("tables") and extreme_row(
             question,
             [unit for unit, _ in units],
             lambda header: self.header_match(qterms, header, translated),
         )
-        if extreme is not None:
+        if extreme:
             top = max(s.score for s in scored) + w.named
             scored = [
                 replace(s, score=top, extreme=True) if s.unit is extreme else s for s in scored

@@ -509,3 +509,61 @@ def default_sets(settings: Settings) -> list[QuestionSet]:
     return discover_sets(
         settings.eval_heldout_dir, settings.corpus_dir, settings.eval_questions_file
     )
+
+
+# --- ablation of the answer stage's rule families ----------------------------------------------
+
+
+def _tally(rows: Sequence) -> tuple[int, int, int, int]:
+    """(gold cited, expected found, unanswerable refused, answerable refused) counts."""
+    answerable = [r for r in rows if r.answerable]
+    return (
+        sum(r.cites_gold for r in answerable),
+        sum(bool(r.expect_any) for r in answerable),
+        sum(r.refused for r in rows if not r.answerable),
+        sum(r.refused for r in answerable),
+    )
+
+
+def ablation(
+    assistant,
+    questions: Sequence[EvalQuestion],
+    families: Sequence[str],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict[str, tuple[int, int, int, int]]]:
+    """``{family: {set or "union": counts}}`` (see :func:`_tally`), answering every question
+    with that one family of :mod:`assistant.answer.rules` off; ``""`` is everything on."""
+    from assistant.answer.rules import ablated
+
+    sets = list(dict.fromkeys(set_of(q.id) for q in questions))
+    out: dict[str, dict[str, tuple[int, int, int, int]]] = {}
+    for family in ["", *families]:
+        with ablated([family] if family else []):
+            results = AnswerEvaluator(questions)(assistant).results
+        out[family] = {name: _tally([r for r in results if set_of(r.id) == name]) for name in sets}
+        out[family][UNION] = _tally(results)
+        if progress:
+            progress(family or "all on")
+    return out
+
+
+def format_ablation(table: dict[str, dict[str, tuple[int, int, int, int]]]) -> str:
+    """A Markdown table: per family and set, how the counts change with the family off
+    (gold cited / expected found / unanswerable refused / answerable refused; blank: no
+    change)."""
+    base = table[""]
+    groups = list(base)
+    lines = [
+        "| family off | " + " | ".join(groups) + " |",
+        "|---|" + "---|" * len(groups),
+        "| (all on: counts) | " + " | ".join("/".join(map(str, base[g])) for g in groups) + " |",
+    ]
+    for family, counts in table.items():
+        if not family:
+            continue
+        cells = []
+        for g in groups:
+            delta = [now - then for now, then in zip(counts[g], base[g], strict=True)]
+            cells.append("/".join(f"{d:+d}" for d in delta) if any(delta) else "")
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

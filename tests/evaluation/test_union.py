@@ -248,3 +248,27 @@ def test_union_bed_rejects_unknown_sets(two_chapters, tmp_path):
         UnionBed(settings, only=["heldout99"])
     with pytest.raises(InvalidInput, match="set prefix"):
         UnionEvaluator([EvalQuestion(id="q", question="q", sections=["1"])])
+
+
+def test_ablation_counts_per_set_with_each_family_off(two_chapters, tmp_path):
+    from assistant.evaluation.union import ablation, format_ablation
+
+    settings = Settings(
+        corpus_dir=two_chapters / "bundled",
+        eval_questions_file=two_chapters / "questions.jsonl",
+        eval_heldout_dir=two_chapters / "eval",
+        eval_union_dir=tmp_path / "bed",
+        embedder="hash",
+    )
+    bed = UnionBed(settings)
+    bed.build()
+    table = ablation(bed.assistant, bed.questions(), ["threshold", "no-shared-term"])
+    assert list(table) == ["", "threshold", "no-shared-term"]
+    assert set(table[""]) == {BUNDLED, "heldout2", "heldout10", "union"}
+    union = table[""]["union"]
+    assert sum(table[""][name][3] for name in (BUNDLED, "heldout2", "heldout10")) == union[3]
+    for family in ("threshold", "no-shared-term"):  # fewer rules never refuse more
+        assert table[family]["union"][2] <= union[2] and table[family]["union"][3] <= union[3]
+    text = format_ablation(table)
+    assert text.splitlines()[0].startswith("| family off | bundled |")
+    assert "| threshold |" in text and "(all on: counts)" in text

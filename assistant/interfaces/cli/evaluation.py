@@ -83,6 +83,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="with --union: retrieval only (answers take most of the time)",
     )
     union.add_argument(
+        "--ablate",
+        metavar="FAMILIES",
+        default=None,
+        help="with --union: answers only, once with everything on and once with each rule "
+        "family of the answer stage off (comma-separated, or 'all'); prints how gold "
+        "citations, expected strings and both kinds of refusal change, per set",
+    )
+    union.add_argument(
         "--sets",
         metavar="NAMES",
         default=None,
@@ -107,7 +115,7 @@ def _answer_evaluator(questions: list, k: int):
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.union:
         return cmd_union(args)
-    for flag in ("alone", "no_answers", "sets"):
+    for flag in ("alone", "no_answers", "sets", "ablate"):
         if getattr(args, flag):
             raise InvalidInput(f"--{flag.replace('_', '-')} needs --union")
     assistant = make_assistant(args)
@@ -164,7 +172,10 @@ def cmd_union(args: argparse.Namespace) -> int:
     only = [name.strip() for name in args.sets.split(",") if name.strip()] if args.sets else None
     bed = UnionBed(settings, only=only)
     log.info("union corpus: %d files, %d papers", bed.corpus.files, bed.corpus.papers)
+    families = _families(args.ablate) if args.ablate else None
     bed.build(progress=not args.json)
+    if families is not None:
+        return _ablate(args, bed, families)
     alone = bed.alone() if args.alone else None
     modes = list(MODES) if args.eval_mode == "all" else [args.eval_mode]
     evaluator = UnionEvaluator(bed.questions(), modes=modes, k=args.k, answers=not args.no_answers)
@@ -184,4 +195,28 @@ def cmd_union(args: argparse.Namespace) -> int:
     else:
         print(report.to_text())
     print(f"saved {saved}", file=sys.stderr)
+    return 0
+
+
+def _families(wanted: str) -> list[str]:
+    from assistant.answer.rules import FAMILIES
+
+    names = [f.strip() for f in wanted.split(",") if f.strip()]
+    families = list(FAMILIES) if names == ["all"] else names
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise InvalidInput(
+            f"unknown rule families {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
+        )
+    return families
+
+
+def _ablate(args: argparse.Namespace, bed, families: list[str]) -> int:
+    from assistant.evaluation.union import ablation, format_ablation
+
+    table = ablation(bed.assistant, bed.questions(), families, progress=log.info)
+    if args.json:
+        print_json(table)
+    else:
+        print(format_ablation(table))
     return 0

@@ -150,6 +150,7 @@ def test_eval_union_prints_per_set_tables_and_saves(tmp_path, monkeypatch, capsy
     "argv, message",
     [
         (["eval", "--alone"], "--alone needs --union"),
+        (["eval", "--ablate", "all"], "--ablate needs --union"),
         (["eval", "--union", "--corpus", "x"], "drop --corpus"),
         (["eval", "--union", "--answers"], "--no-answers"),
     ],
