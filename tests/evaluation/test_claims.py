@@ -48,7 +48,6 @@ def llm_assistant(built_index, stub, tmp_path_factory):
     settings = Settings(
         corpus_dir=BUNDLED_CORPUS,
         index_dir=built_index,
-        refusal_calibration_file=ROOT / "eval" / "calibration.json",
         llm_backend="openai-compatible",
         llm_base_url=stub.base_url,
         llm_model="stub",
