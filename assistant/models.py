@@ -504,12 +504,21 @@ class RefusalThreshold(BaseModel):
     seconds: float = 0.0
 
 
+class IndexedFile(BaseModel):
+    """One corpus file's share of an index: its chunks, term counts and links, stored
+    once under a key of its bytes and the chunking parameters (``files/<key>.*``)."""
+
+    path: str
+    key: str
+    chunks: int
+
+
 class Manifest(BaseModel):
-    """What an index was built from; stored as JSON beside it and as collection metadata."""
+    """What an index was built from and where its parts are; ``manifest.json``, and a
+    copy in the build's folder."""
 
     version: int = 1
     build_id: str
-    collection: str
     embedder: str
     dim: int
     chunking: dict[str, int]
@@ -521,6 +530,24 @@ class Manifest(BaseModel):
     corpus_dir: str
     abstracts_file: str | None = None
     hnsw: dict[str, int] = Field(default_factory=dict)
-    """Chroma HNSW parameters the collection was built with (``hnsw:M``, ``…_ef``)."""
+    """Chroma HNSW parameters the collections were built with (``hnsw:M``, ``…_ef``)."""
+    collections: dict[str, str] = Field(default_factory=dict)
+    """Chunk kind → the Chroma collection holding its vectors, one row per content hash."""
+    files: list[IndexedFile] = Field(default_factory=list)
+    """The corpus files, in reading order (their section chunks come first, in this order)."""
+    papers_key: str | None = None
+    """Key of the abstracts file's stored term counts (``papers/<key>.npz``)."""
+    vectors: dict[str, int] = Field(default_factory=dict)
+    """Chunk kind → distinct content hashes this build uses (rows it needs)."""
+    retired: dict[str, int] = Field(default_factory=dict)
+    """Chunk kind → rows only the previous build uses, kept for its readers until the next
+    build: queries ask for this many more neighbours and drop rows they do not know."""
+    deleted: int = 0
+    """Rows deleted from these collections since they were made; past a share of the live
+    rows the next build writes fresh collections (HNSW keeps deleted points)."""
+    previous: str | None = None
+    """The build this one replaced (its files stay until the next build)."""
+    collection: str | None = None
+    """Index format 5 and older: the one collection of the build (deleted on upgrade)."""
     refusal: RefusalThreshold | None = None
     """The refusal threshold derived from this corpus once the index is built."""

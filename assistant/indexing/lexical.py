@@ -3,17 +3,27 @@
 bm25s's own tokenizer (and llama-index's ``BM25Retriever`` built on it) turns a run of
 Chinese characters into one token, so every Chinese score is zero; here the caller
 supplies tokens (jieba for Chinese by default, see :func:`assistant.text.tokenize`).
+
+bm25s cannot add or remove documents, and tokenising is nine tenths of building it
+(jieba: ~4000 chunks/s). So the index is made from :class:`TermCounts`, the tokenised
+form of a run of documents that the store keeps per corpus file: an update tokenises
+only the files that changed and assembles bm25s's score matrix from the counts with a
+few vectorised passes (:meth:`BM25Index.from_counts`), exactly as ``bm25s.BM25.index``
+would compute it (same Lucene IDF and term-frequency formula, same float32 scores).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import scipy.sparse as sp
 
 from assistant.errors import IndexCorrupt
 from assistant.text import Tokenizer, tokenize
@@ -21,6 +31,66 @@ from assistant.text import Tokenizer, tokenize
 log = logging.getLogger(__name__)
 
 _IDS_FILE = "ids.json"
+
+
+@dataclass
+class TermCounts:
+    """The documents of a run (one corpus file, the abstracts) as BM25 sees them: for each
+    document its distinct terms with their counts and its length in tokens, over the
+    run's own vocabulary (so a run can be stored and reused on its own)."""
+
+    vocab: list[str]
+    indptr: np.ndarray
+    """Document ``d``'s entries are ``terms[indptr[d]:indptr[d + 1]]`` (int64)."""
+    terms: np.ndarray
+    """Positions in ``vocab`` (int32)."""
+    counts: np.ndarray
+    """How often each term occurs in its document (int32)."""
+    lengths: np.ndarray
+    """Tokens per document, repeats included (int32)."""
+
+    @classmethod
+    def of(cls, texts: Iterable[str], tokenizer: Tokenizer = tokenize) -> TermCounts:
+        """Tokenise ``texts``; a text without tokens counts as one empty token, as in bm25s."""
+        vocab: dict[str, int] = {}
+        indptr, terms, counts, lengths = [0], [], [], []
+        for text in texts:
+            tokens = tokenizer(text) or [""]
+            for token, count in Counter(tokens).items():
+                terms.append(vocab.setdefault(token, len(vocab)))
+                counts.append(count)
+            indptr.append(len(terms))
+            lengths.append(len(tokens))
+        return cls(
+            vocab=list(vocab),
+            indptr=np.asarray(indptr, dtype=np.int64),
+            terms=np.asarray(terms, dtype=np.int32),
+            counts=np.asarray(counts, dtype=np.int32),
+            lengths=np.asarray(lengths, dtype=np.int32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def arrays(self, prefix: str = "tf_") -> dict[str, np.ndarray]:
+        """The counts as named arrays (for ``np.savez``; :meth:`from_arrays` reads them)."""
+        return {
+            f"{prefix}vocab": np.asarray(self.vocab, dtype=str),
+            f"{prefix}indptr": self.indptr,
+            f"{prefix}terms": self.terms,
+            f"{prefix}counts": self.counts,
+            f"{prefix}lengths": self.lengths,
+        }
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, np.ndarray], prefix: str = "tf_") -> TermCounts:
+        return cls(
+            vocab=data[f"{prefix}vocab"].tolist(),
+            indptr=np.asarray(data[f"{prefix}indptr"], dtype=np.int64),
+            terms=np.asarray(data[f"{prefix}terms"], dtype=np.int32),
+            counts=np.asarray(data[f"{prefix}counts"], dtype=np.int32),
+            lengths=np.asarray(data[f"{prefix}lengths"], dtype=np.int32),
+        )
 
 
 class BM25Index:
@@ -36,22 +106,57 @@ class BM25Index:
         cls, ids: Sequence[str], texts: Iterable[str], tokenizer: Tokenizer = tokenize
     ) -> BM25Index:
         """Tokenise ``texts`` and index them; ``ids[i]`` names the i-th text.
+        ``texts`` may be a generator: only their term counts are kept."""
+        return cls.from_counts(ids, [TermCounts.of(texts, tokenizer)], tokenizer)
 
-        Tokens become vocabulary ids one document at a time, so the token strings of
-        the whole corpus are never held at once (at 100k chunks that is the difference
-        between ~100 MB of shared int ids and ~1 GB of short strings); bm25s then
-        indexes the ids exactly as it would the tokens. ``texts`` may be a generator,
-        so that the texts need not be held at once either.
+    @classmethod
+    def from_counts(
+        cls, ids: Sequence[str], runs: Iterable[TermCounts], tokenizer: Tokenizer = tokenize
+    ) -> BM25Index:
+        """The index of the documents of ``runs``, in order; ``ids[i]`` names the i-th.
+
+        Computes what ``bm25s.BM25().index`` computes (Lucene IDF
+        ``log(1 + (N - df + 0.5) / (df + 0.5))``, term frequency
+        ``tf / (k1 (1 - b + b · len / avg len) + tf)``, scores in float32, a CSC matrix
+        of documents × terms), but from counts and in whole-array passes: ~0.5 s instead
+        of ~6 s for bm25s's per-document loop at 100k chunks, and no text is tokenised.
         """
         vocab: dict[str, int] = {"": 0}
-        corpus: list[list[int]] = []
-        for text in texts:
-            tokens = tokenizer(text) or [""]
-            corpus.append([vocab.setdefault(token, len(vocab)) for token in tokens])
-        if len(corpus) != len(ids):
-            raise ValueError(f"{len(ids)} ids for {len(corpus)} texts")
+        terms, counts, lengths, sizes = [], [], [], []
+        for run in runs:
+            local = np.fromiter(
+                (vocab.setdefault(token, len(vocab)) for token in run.vocab),
+                dtype=np.int32,
+                count=len(run.vocab),
+            )
+            terms.append(local[run.terms] if len(run.terms) else run.terms)
+            counts.append(run.counts)
+            lengths.append(run.lengths)
+            sizes.append(np.diff(run.indptr))
+        docs = int(sum(len(part) for part in lengths))
+        if docs != len(ids):
+            raise ValueError(f"{len(ids)} ids for {docs} texts")
         bm25 = bm25s.BM25()
-        bm25.index((corpus, vocab), show_progress=False)
+        if docs:
+            bm25.scores = _score_matrix(
+                np.concatenate(terms),
+                np.concatenate(counts),
+                np.concatenate(lengths),
+                np.concatenate(sizes),
+                len(vocab),
+                bm25,
+            )
+        else:
+            empty = np.zeros(0, dtype=np.int32)
+            bm25.scores = {
+                "data": np.zeros(0, dtype=np.float32),
+                "indices": empty,
+                "indptr": np.zeros(len(vocab) + 1, dtype=np.int64),
+                "num_docs": 0,
+            }
+        bm25.vocab_dict = vocab
+        bm25.unique_token_ids_set = set(vocab.values())
+        bm25.nonoccurrence_array = None
         return cls(bm25, ids, tokenizer)
 
     def save(self, folder: Path) -> None:
@@ -133,3 +238,35 @@ class BM25Index:
             for doc, score in zip(docs[0], scores[0], strict=True)
             if score > 0
         ]
+
+
+def _score_matrix(
+    terms: np.ndarray,
+    counts: np.ndarray,
+    lengths: np.ndarray,
+    sizes: np.ndarray,
+    vocab: int,
+    bm25: bm25s.BM25,
+) -> dict[str, object]:
+    """bm25s's ``scores`` dict for documents given as (term, count) entries: ``sizes[d]``
+    entries per document ``d`` of ``lengths[d]`` tokens. Each operation and its dtypes
+    follow bm25s's Lucene scorer, so the float32 scores are bm25s's own."""
+    docs = len(lengths)
+    df = np.bincount(terms, minlength=vocab)
+    seen = df > 0
+    idf = np.zeros(vocab, dtype=np.float32)
+    idf[seen] = np.log(1 + (docs - df[seen] + 0.5) / (df[seen] + 0.5))
+    avg = np.asarray(lengths, dtype=np.int64).mean()
+    per_entry = np.repeat(lengths, sizes)
+    tf = counts.astype(np.float32)
+    tfc = tf / (bm25.k1 * ((1 - bm25.b) + bm25.b * per_entry / avg) + tf)
+    data = (idf[terms] * tfc).astype(np.float32)
+    indptr = np.zeros(docs + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    matrix = sp.csr_matrix((data, terms, indptr), shape=(docs, vocab)).tocsc()
+    return {
+        "data": matrix.data.astype(np.float32, copy=False),
+        "indices": matrix.indices.astype(np.int32, copy=False),
+        "indptr": matrix.indptr.astype(np.int64, copy=False),
+        "num_docs": docs,
+    }

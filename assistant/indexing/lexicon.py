@@ -184,19 +184,31 @@ class Lexicon:
         return len(self.zh_to_en)
 
     @classmethod
-    def for_vocabulary(cls, vocabulary: Iterable[str], cache: Path | None = None) -> Lexicon:
+    def for_vocabulary(
+        cls, vocabulary: Iterable[str], cache: Path | None = None, previous: Path | None = None
+    ) -> Lexicon:
         """The lexicon of the corpus's Chinese words (two characters or more), read from
-        ``cache`` when it holds the same vocabulary (parsing the dictionary takes seconds)."""
+        ``cache`` when it holds the same vocabulary (parsing the dictionary takes seconds).
+
+        With ``previous`` (the cache of an earlier build) only words it did not cover are
+        looked up in the dictionary: a word's glosses depend on that word alone, so the
+        result is the one a full lookup gives, at the cost of an index update's new words."""
         wanted = {w for w in vocabulary if len(w) > 1 and CJK_CHAR.match(w)}
         key = sorted(wanted)
-        if cache is not None and cache.is_file():
-            try:
-                data = json.loads(cache.read_text(encoding="utf-8"))
-                if data.get("vocabulary") == key and data.get("version") == LEXICON_VERSION:
-                    return cls({zh: map(tuple, gl) for zh, gl in data["glosses"].items()})
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("ignoring unreadable lexicon cache %s: %s", cache, exc)
-        glosses = read_cedict(cedict_path(), wanted)
+        data = _read_cache(cache) if cache is not None else None
+        if data is not None and data["vocabulary"] == key:
+            return cls({zh: map(tuple, gl) for zh, gl in data["glosses"].items()})
+        glosses: dict[str, set[tuple[str, ...]]] = {}
+        missing = wanted
+        earlier = _read_cache(previous) if previous is not None else None
+        if earlier is not None:
+            covered = set(earlier["vocabulary"])
+            glosses = {
+                zh: {tuple(g) for g in gl} for zh, gl in earlier["glosses"].items() if zh in wanted
+            }
+            missing = wanted - covered
+        if missing:
+            glosses.update(read_cedict(cedict_path(), missing))
         lexicon = cls(glosses)
         if cache is not None:
             payload = {
@@ -240,3 +252,20 @@ class Lexicon:
             if found:
                 out[term] = frozenset(found)
         return out
+
+
+def _read_cache(path: Path) -> dict | None:
+    """A lexicon cache file of this :data:`LEXICON_VERSION`, or None."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if (
+            data.get("version") == LEXICON_VERSION
+            and isinstance(data.get("glosses"), dict)
+            and isinstance(data.get("vocabulary"), list)
+        ):
+            return data
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("ignoring unreadable lexicon cache %s: %s", path, exc)
+    return None

@@ -1,47 +1,58 @@
-"""Chroma + BM25 index on disk: atomic, incremental builds and checked loads.
+"""Chroma + BM25 index on disk: incremental, atomic builds and checked loads.
 
 Layout of ``index_dir``::
 
-    manifest.json           the active build (written last, by atomic rename)
-    audit.json              the link audit of the active build's corpus (assistant/ingest/audit.py)
+    manifest.json           the active build (replaced last, by atomic rename)
+    builds/<build_id>/      what is the build's own: manifest.json (a copy), abstracts.jsonl
+                            (abstract chunks), bm25/, lexicon.json, audit.json (the link audit,
+                            assistant/ingest/audit.py), vectors.npz (content hashes in use)
+    files/, papers/         per corpus file and per abstracts file: chunks, term counts and
+                            links, stored once by content key (assistant/indexing/parts.py)
     chroma/                 Chroma's persistent store (unused with a Chroma server)
-    builds/<build_id>/      chunks.jsonl, the BM25 sidecar and lexicon.json of one build
+    collections.json        every Chroma collection this folder made and has not deleted
     embeddings.sqlite       every passage vector computed so far (see embeddings/cache.py)
     .lock                   held while a build runs (PID inside)
 
-Every build writes a *new* collection ``<prefix>-<build_id>`` and a new build folder;
-``manifest.json`` switches to them only when both are complete, and only then is the
-previous build deleted. A crash or kill mid-build leaves the previous index answering.
-Vectors come from the persistent embedding cache, so no text is embedded twice, even
-across ``--rebuild`` (with the cache switched off, unchanged chunks' vectors are copied
-from the previous collection instead); Chroma's own embedding function is never used
-(``embedding_function=None``), since it would download a model. An unchanged corpus is
-recognised from its raw bytes before any Markdown is parsed (:meth:`IndexStore.up_to_date`).
+How a build updates the index in place (measurements: docs/performance.md):
+
+- Only changed files are parsed, chunked and tokenised; every other file's part is
+  reused. The abstract chunks (which list the sections citing each paper) are remade
+  from the parts' links, and only the links of changed files are audited again.
+- Vectors live in one Chroma collection per chunk kind with one row per content hash
+  (:mod:`assistant.indexing.chroma`); a build writes only the rows for texts the
+  collections lack, taking vectors from the embedding cache (so no text is embedded
+  twice, even across ``--rebuild``) and embedding the rest.
+- BM25 is assembled from the parts' term counts (:meth:`BM25Index.from_counts`), the
+  lexicon from the previous one plus the dictionary entries of new words.
+
+Why that is atomic: parts are immutable, the build's own files go to a new
+``builds/<build_id>/``, and Chroma rows are keyed by content, so until ``manifest.json``
+is replaced the previous build has everything it had (new rows are invisible to it: its
+queries drop hashes it does not use). A kill before the rename leaves the previous build,
+after it the new one. Deleting comes after the rename and spares what the previous build
+uses (readers that loaded it keep working until the next build): its files, its
+collections and, for one more build, the rows it used (``Manifest.retired``). Rows a
+killed build added are found by a count and removed by the next build.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
-import math
 import os
 import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlparse
 
 import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
-from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import TextNode
-from llama_index.core.vector_stores.types import VectorStoreQueryResult
-from llama_index.vector_stores.chroma import ChromaVectorStore
 from tqdm.auto import tqdm
 
 from assistant.errors import (
@@ -54,15 +65,37 @@ from assistant.errors import (
     rebuild_hint,
 )
 from assistant.files import atomic_write_lines, atomic_write_text
+from assistant.indexing.chroma import (
+    ChunkVectorStore,
+    by_hash,
+    chroma_client,
+    collection_names,
+)
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.embeddings.cache import EmbeddingCache, text_key
-from assistant.indexing.lexical import BM25Index
+from assistant.indexing.lexical import BM25Index, TermCounts
 from assistant.indexing.lexicon import Lexicon
-from assistant.ingest.audit import AuditReport, audit_corpus
-from assistant.ingest.chunking import chunk_corpus
-from assistant.ingest.corpus import Corpus
+from assistant.indexing.parts import (
+    FilePart,
+    PapersPart,
+    PartStore,
+    count_lines,
+    part_key,
+    save_arrays,
+)
+from assistant.ingest.audit import AuditReport, LinkCheck, LinkChecker, SectionLinks
+from assistant.ingest.chunking import chunk_paper, chunk_section, indexable, paper_chunks
+from assistant.ingest.corpus import (
+    corpus_files,
+    corpus_fingerprint,
+    decode_markdown,
+    feed_abstracts,
+    feed_file,
+    load_papers,
+    parse_markdown,
+)
 from assistant.invocation import command
-from assistant.models import Chunk, Manifest
+from assistant.models import Chunk, IndexedFile, Manifest
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,77 +105,20 @@ LOCK_FILE = ".lock"
 CACHE_FILE = "embeddings.sqlite"
 LEXICON_FILE = "lexicon.json"
 AUDIT_FILE = "audit.json"
-"""The link audit of the indexed corpus: staged in the build folder, moved beside the
-manifest when the build becomes active."""
-INDEX_FORMAT = 5
+"""The link audit of the build's corpus, in the build's folder (:meth:`IndexStore.audit_path`)."""
+ABSTRACTS_FILE = "abstracts.jsonl"
+VECTORS_FILE = "vectors.npz"
+COLLECTIONS_FILE = "collections.json"
+INDEX_FORMAT = 6
 """Bumped when chunk fields or how chunk text is made change (4: abstracts carry their
-authors; 5: which are not embedded), so older indexes are rebuilt instead of half-read."""
-_CHROMA_BATCH = 1000
+authors; 5: which are not embedded; 6: parts per file, a collection per kind), so older
+indexes are rebuilt instead of half-read."""
+KINDS = ("section", "abstract")
+COMPACT_SHARE = 0.25
+"""Once rows deleted from a build's collections exceed this share of the rows in use, the
+next build writes fresh collections (HNSW keeps deleted points in its graph)."""
 _EMBED_GROUP = 256
 """Texts handed to the embedder at once: it batches inside; the cache is written per group."""
-_CACHE_SLICE = 5000
-"""Content hashes looked up in the embedding cache at once."""
-
-
-def chroma_client(settings: Settings) -> chromadb.ClientAPI:
-    """A persistent client under ``index_dir/chroma``, or an HTTP client for ``chroma_url``."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        url = urlparse(
-            settings.chroma_url if "//" in settings.chroma_url else f"http://{settings.chroma_url}"
-        )
-        host, ssl = url.hostname or "127.0.0.1", url.scheme == "https"
-        port = url.port or (443 if ssl else 8000)
-        try:
-            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
-            client.heartbeat()
-        except Exception as exc:
-            raise AssistantError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
-                "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` "
-                "or unset ASSISTANT_CHROMA_URL to use the local index"
-            ) from exc
-        return client
-    path = Path(settings.index_dir) / "chroma"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:
-        raise IndexCorrupt(
-            f"cannot open the Chroma store at {path}: {exc}; {rebuild_hint()}"
-        ) from exc
-
-
-class VectorTable:
-    """A build's vectors: one float32 matrix with a row per content hash.
-
-    One allocation instead of an array per chunk is smaller (no per-vector object), and,
-    being one large block, goes back to the operating system when freed; a hundred
-    thousand small arrays leave their space in the heap, where the BM25 arrays built
-    next cannot use it (at 100k chunks that space was ~150 MB of the build's peak).
-    """
-
-    def __init__(self, hashes: Iterable[str], dim: int) -> None:
-        self.rows = {h: n for n, h in enumerate(hashes)}
-        self.matrix = np.zeros((len(self.rows), dim), dtype=np.float32)
-        self._filled = np.zeros(len(self.rows), dtype=bool)
-
-    def put(self, content_hash: str, vector: np.ndarray) -> None:
-        row = self.rows[content_hash]
-        self.matrix[row] = vector
-        self._filled[row] = True
-
-    def __contains__(self, content_hash: object) -> bool:
-        row = self.rows.get(content_hash)  # type: ignore[arg-type]
-        return row is not None and bool(self._filled[row])
-
-    def __getitem__(self, content_hash: str) -> np.ndarray:
-        if content_hash not in self:
-            raise KeyError(content_hash)
-        return self.matrix[self.rows[content_hash]]
-
-    def __len__(self) -> int:
-        return int(self._filled.sum())
 
 
 @dataclass
@@ -157,7 +133,11 @@ class BuildReport:
     unchanged: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     link_mismatches: int = 0
-    """Survey links whose anchor does not describe the linked paper (see ``audit.json``)."""
+    """Survey links whose anchor does not describe the linked paper (see the audit)."""
+    parsed: int = 0
+    """Corpus files parsed in this run (the others' parts were reused)."""
+    written: int = 0
+    """Vector rows written to Chroma in this run."""
 
 
 @dataclass
@@ -166,7 +146,7 @@ class LoadedIndex:
 
     manifest: Manifest
     chunks: list[Chunk]
-    collection: chromadb.Collection
+    collections: dict[str, chromadb.Collection]
     bm25: BM25Index
     lexicon: Lexicon | None = None
     """Chinese–English term lexicon of the corpus (None when ``cross_lingual_terms`` is off)."""
@@ -175,45 +155,16 @@ class LoadedIndex:
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.chunks}
 
-    def vector_store(self) -> ChromaVectorStore:
-        return ChunkVectorStore(self.collection, self.by_id)
+    def hashes(self, kind: str) -> list[str]:
+        """The distinct content hashes of the kind's chunks, in chunk order."""
+        return list(dict.fromkeys(c.content_hash for c in self.chunks if c.kind == kind))
 
-
-class ChunkVectorStore(ChromaVectorStore):
-    """llama-index's Chroma store, answering plain similarity queries from ids alone.
-
-    Chroma finds the nearest ids and distances; the nodes are rebuilt from the chunks
-    already loaded in memory instead of Chroma reading every hit's document and
-    metadata back from SQLite, which is most of a dense query's cost (at 10k chunks
-    about 5 of 6 ms). Scores are llama-index's own (``exp(-distance)``); metadata
-    filters still run inside Chroma. Extra Chroma arguments, and any id missing from
-    the loaded chunks, take the library's path.
-    """
-
-    _chunks: dict[str, Chunk] = PrivateAttr()
-
-    def __init__(self, collection: chromadb.Collection, chunks: dict[str, Chunk]) -> None:
-        super().__init__(chroma_collection=collection)
-        self._chunks = chunks
-
-    def _query(
-        self, query_embeddings: list[float], n_results: int, where: dict, **kwargs: object
-    ) -> VectorStoreQueryResult:
-        if kwargs:
-            return super()._query(query_embeddings, n_results, where, **kwargs)
-        found = self._collection.query(
-            query_embeddings=query_embeddings,
-            n_results=n_results,
-            include=["distances"],
-            **({"where": where} if where else {}),
-        )
-        ids, distances = found["ids"][0], found["distances"][0]
-        if any(node_id not in self._chunks for node_id in ids):
-            return super()._query(query_embeddings, n_results, where)
-        return VectorStoreQueryResult(
-            nodes=[_to_node(self._chunks[node_id]) for node_id in ids],
-            similarities=[math.exp(-distance) for distance in distances],
-            ids=list(ids),
+    def vector_store(self, kind: str) -> ChunkVectorStore:
+        """The llama-index vector store over the kind's collection."""
+        return ChunkVectorStore(
+            self.collections[kind],
+            by_hash([c for c in self.chunks if c.kind == kind]),
+            slack=self.manifest.retired.get(kind, 0),
         )
 
 
@@ -223,6 +174,7 @@ class IndexStore:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.root = Path(settings.index_dir)
+        self.parts = PartStore(self.root)
         self._client: chromadb.ClientAPI | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -235,6 +187,11 @@ class IndexStore:
 
     def _build_dir(self, build_id: str) -> Path:
         return self.root / "builds" / build_id
+
+    def audit_path(self, manifest: Manifest | None = None) -> Path | None:
+        """The link audit of the active build (or of ``manifest``'s)."""
+        manifest = manifest or self.read_manifest()
+        return None if manifest is None else self._build_dir(manifest.build_id) / AUDIT_FILE
 
     def read_manifest(self) -> Manifest | None:
         """The active manifest, or None when nothing has been built here."""
@@ -254,10 +211,11 @@ class IndexStore:
         with self.lock():
             current = self.read_manifest()
             if current is not None and current.build_id == manifest.build_id:
-                self._write_manifest(current.model_copy(update={"refusal": manifest.refusal}))
-
-    def _write_manifest(self, manifest: Manifest) -> None:
-        atomic_write_text(self.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
+                text = current.model_copy(update={"refusal": manifest.refusal}).model_dump_json(
+                    indent=2
+                )
+                atomic_write_text(self._build_dir(current.build_id) / MANIFEST_FILE, text)
+                atomic_write_text(self.root / MANIFEST_FILE, text)
 
     def check_writable(self) -> None:
         try:
@@ -303,22 +261,34 @@ class IndexStore:
     # -- build -----------------------------------------------------------------------------
 
     def build(
-        self,
-        load: Callable[[], Corpus],
-        embedder: Embedder,
-        rebuild: bool = False,
-        progress: bool = True,
+        self, embedder: Embedder, rebuild: bool = False, progress: bool = True
     ) -> BuildReport:
-        """Bring the index up to date with the corpus ``load`` parses; a no-op when nothing
-        changed.
+        """Bring the index up to date with the corpus; a no-op when nothing changed.
 
-        The corpus is parsed here, under the lock, rather than passed in, so that nothing
-        holds it once it is chunked: its sections and link audit (~0.6 GB at 100k chunks)
-        would otherwise stay alive through embedding, Chroma writes and BM25.
-        """
+        ``rebuild`` parses every file again and writes fresh collections (vectors still
+        come from the embedding cache)."""
         self.check_writable()
         with self.lock():
-            return self._build_locked(load, embedder, rebuild, progress)
+            if not rebuild:
+                # an unchanged corpus is recognised from raw bytes, before parsing anything
+                start = time.perf_counter()
+                current = self.up_to_date(self.fingerprint(), embedder)
+                if current is not None:
+                    self._tidy(current)
+                    seconds = {"check": time.perf_counter() - start}
+                    return BuildReport(manifest=current, unchanged=True, seconds=seconds)
+            build = _Build(self, embedder, self._previous_manifest(), rebuild, progress)
+            try:
+                return build.run()
+            except BaseException:
+                shutil.rmtree(self._build_dir(build.build_id), ignore_errors=True)
+                raise
+
+    def fingerprint(self) -> str | None:
+        """The corpus hash from the raw bytes (see :func:`corpus_fingerprint`)."""
+        return corpus_fingerprint(
+            self.settings.corpus_dir, self.settings.abstracts_file, self.settings.corpus_exclude
+        )
 
     def up_to_date(self, corpus_hash: str | None, embedder: Embedder) -> Manifest | None:
         """The active manifest if it was built from ``corpus_hash`` with this embedder and
@@ -332,174 +302,64 @@ class IndexStore:
             and previous.chunking == self.settings.chunking_params()
             and previous.corpus_hash == corpus_hash
             and previous.version == INDEX_FORMAT
-            and previous.hnsw == self._hnsw_params()
+            and previous.hnsw == self.hnsw_params()
             and self._healthy(previous)
         ):
             return previous
         return None
 
-    def _hnsw_params(self) -> dict[str, int]:
+    def hnsw_params(self) -> dict[str, int]:
         return {
             "hnsw:M": self.settings.hnsw_m,
             "hnsw:construction_ef": self.settings.hnsw_construction_ef,
             "hnsw:search_ef": self.settings.hnsw_search_ef,
         }
 
-    def _build_locked(
-        self, load: Callable[[], Corpus], embedder: Embedder, rebuild: bool, progress: bool
-    ) -> BuildReport:
-        timings: dict[str, float] = {}
-        previous = self._previous_manifest()
-        t0 = time.perf_counter()
-        corpus = load()
-        timings["parse"] = time.perf_counter() - t0
-        for problem in corpus.problems:
-            log.warning(problem)
-        if not rebuild:
-            current = self.up_to_date(corpus.content_hash, embedder)
-            if current is not None:
-                return BuildReport(manifest=current, unchanged=True, seconds=timings)
-
-        t0 = time.perf_counter()
-        max_tokens = min(self.settings.chunk_max_tokens, embedder.max_tokens)
-        audit = audit_corpus(
-            corpus
-        )  # computed once: chunks carry its findings, the build stores it
-        chunks = chunk_corpus(
-            corpus, embedder.count_tokens, max_tokens, self.settings.chunk_overlap_tokens, audit
-        )
-        if not chunks:
-            raise AssistantError(f"the corpus at {corpus.root} produced no text to index")
-        timings["chunk"] = time.perf_counter() - t0
-
-        build_id = datetime.now(timezone.utc).strftime("%Y%m%dt%H%M%S") + "-" + secrets.token_hex(3)
-        name = f"{self.settings.collection}-{build_id}"
-        manifest = Manifest(
-            version=INDEX_FORMAT,
-            build_id=build_id,
-            collection=name,
-            embedder=embedder.id,
-            dim=embedder.dim,
-            chunking=self.settings.chunking_params(),
-            corpus_hash=corpus.content_hash,
-            chunks=len(chunks),
-            sections=sum(1 for c in chunks if c.kind == "section"),
-            abstracts=sum(1 for c in chunks if c.kind == "abstract"),
-            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            corpus_dir=str(corpus.root),
-            abstracts_file=str(self.settings.abstracts_file)
-            if self.settings.abstracts_file
-            else None,
-            hnsw=self._hnsw_params(),
-        )
-        folder = self._build_dir(build_id)
+    def _previous_manifest(self) -> Manifest | None:
         try:
-            mismatches = self._stage_audit(audit, folder)
-            del corpus  # the chunks are all the rest of the build needs
-            report = self._write_build(chunks, manifest, previous, embedder, rebuild, progress)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        report.seconds = {**timings, **report.seconds}
-        report.link_mismatches = mismatches
-        return report
+            return self.read_manifest()
+        except IndexCorrupt as exc:
+            log.warning("ignoring the previous index: %s", exc)
+            return None
 
-    def _write_build(
-        self,
-        chunks: list[Chunk],
-        manifest: Manifest,
-        previous: Manifest | None,
-        embedder: Embedder,
-        rebuild: bool,
-        progress: bool,
-    ) -> BuildReport:
-        """Embed, write the collection and the build folder, then switch the manifest."""
-        timings: dict[str, float] = {}
-        folder = self._build_dir(manifest.build_id)
-        texts: dict[str, str] = {}
-        for chunk in chunks:
-            texts.setdefault(chunk.content_hash, chunk.embedded_text)
-        vectors = VectorTable(texts, embedder.dim)
-        t0 = time.perf_counter()
-        cache = self._open_cache()
+    def _tidy(self, manifest: Manifest) -> None:
+        """Finish what a build killed after its switch left: rows neither it nor its
+        previous build uses (the counts tell), older build folders and parts."""
         try:
-            if cache is not None:
-                self._cached(cache, texts, embedder, vectors)
-            elif not rebuild:
-                for h, vector in self._reusable(previous, embedder).items():
-                    if h in texts:
-                        vectors.put(h, vector)
-            timings["reuse"] = time.perf_counter() - t0
-            todo = {h: t for h, t in texts.items() if h not in vectors}
-            log.info("embedding %d new chunks, reusing %d", len(todo), len(texts) - len(todo))
-            t0 = time.perf_counter()
-            self._embed(todo, embedder, progress, cache, vectors)
-            timings["embed"] = time.perf_counter() - t0
-            embedded = set(todo)
-            del texts, todo
-        finally:
-            if cache is not None:
-                cache.close()
+            with np.load(self._build_dir(manifest.build_id) / VECTORS_FILE) as data:
+                kept = {
+                    kind: set(data[f"live_{kind}"].tolist()) | set(data[f"retired_{kind}"].tolist())
+                    for kind in KINDS
+                }
+            for kind, name in manifest.collections.items():
+                collection = self.client.get_collection(name, embedding_function=None)
+                if collection.count() != len(kept[kind]):
+                    stray = sorted(set(_all_ids(collection)) - kept[kind])
+                    for start in range(0, len(stray), 1000):
+                        collection.delete(ids=stray[start : start + 1000])
+        except Exception as exc:
+            log.warning("could not remove unused vectors (%s); the next build will", exc)
+        keep = [manifest]
+        if manifest.previous is not None:
+            with contextlib.suppress(OSError, ValueError):
+                path = self._build_dir(manifest.previous) / MANIFEST_FILE
+                keep.append(Manifest.model_validate_json(path.read_text(encoding="utf-8")))
+        builds = self.root / "builds"
+        folders = {p.name for p in builds.iterdir()} if builds.is_dir() else set()
+        if folders - {m.build_id for m in keep}:
+            self.collect_garbage(keep)
 
-        t0 = time.perf_counter()
-        name = manifest.collection
-        collection = self.client.create_collection(
-            name=name,
-            embedding_function=None,
-            metadata={
-                "hnsw:space": "cosine",
-                **manifest.hnsw,
-                "assistant_manifest": manifest.model_dump_json(),
-            },
-        )
+    def _healthy(self, manifest: Manifest) -> bool:
+        """Whether the build's files and collections are intact (cheap checks only, so the
+        unchanged-corpus path stays fast); a damaged build is rebuilt."""
         try:
-            store = ChromaVectorStore(chroma_collection=collection)
-            batch = self.settings.chroma_batch_size
-            with contextlib.suppress(Exception):
-                batch = min(batch, int(self.client.get_max_batch_size()))
-            for start in range(0, len(chunks), batch):
-                part = chunks[start : start + batch]
-                store.add([_to_node(c, vectors[c.content_hash]) for c in part])
-            del vectors  # Chroma holds them now: ~150 MB at 100k back to the OS before BM25
-            timings["store"] = time.perf_counter() - t0
+            self._check(manifest)
+        except IndexCorrupt as exc:
+            log.warning("rebuilding: %s", exc)
+            return False
+        return True
 
-            t0 = time.perf_counter()
-            atomic_write_lines(folder / "chunks.jsonl", (c.model_dump_json() for c in chunks))
-            bm25 = BM25Index.build([c.id for c in chunks], (c.indexed_text for c in chunks))
-            bm25.save(folder / "bm25")
-            timings["bm25"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self._lexicon(bm25, folder)
-            timings["lexicon"] = time.perf_counter() - t0
-            del bm25
-            self._write_manifest(manifest)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(name)
-            raise
-        os.replace(folder / AUDIT_FILE, self.root / AUDIT_FILE)
-        t0 = time.perf_counter()
-        self._collect_garbage(keep=manifest)
-        timings["cleanup"] = time.perf_counter() - t0
-        removed = 0
-        if previous is not None:
-            removed = max(0, previous.chunks - len(chunks))
-        return BuildReport(
-            manifest=manifest,
-            embedded=len(embedded),
-            reused=sum(1 for c in chunks if c.content_hash not in embedded),
-            removed=removed,
-            seconds=timings,
-        )
-
-    @staticmethod
-    def _stage_audit(audit: AuditReport, folder: Path) -> int:
-        """Write the corpus's link audit into the new build's folder (it becomes
-        ``audit.json`` when the build does); returns how many links it finds mismatched."""
-        atomic_write_text(folder / AUDIT_FILE, audit.model_dump_json(indent=2))
-        return len(audit.mismatches)
-
-    def _open_cache(self) -> EmbeddingCache | None:
+    def open_cache(self) -> EmbeddingCache | None:
         """The embedding cache, or None when switched off; a damaged file is set aside."""
         if not self.settings.embed_cache:
             return None
@@ -513,143 +373,96 @@ class IndexStore:
                 path.rename(aside)
             return EmbeddingCache(path)
 
-    @staticmethod
-    def _cached(
-        cache: EmbeddingCache, texts: dict[str, str], embedder: Embedder, vectors: VectorTable
-    ) -> None:
-        """Fill ``vectors`` with what the cache holds for ``texts`` (content hash → text),
-        a slice at a time so that the cache's rows are never all in memory at once."""
-        hashes = list(texts)
-        for start in range(0, len(hashes), _CACHE_SLICE):
-            keys = {h: text_key(texts[h]) for h in hashes[start : start + _CACHE_SLICE]}
-            found = cache.get_many(embedder.id, embedder.dim, list(keys.values()))
-            for h, key in keys.items():
-                if key in found:
-                    vectors.put(h, found[key])
+    # -- collections this folder made ------------------------------------------------------
 
-    def _previous_manifest(self) -> Manifest | None:
+    def _made(self) -> list[str]:
+        path = self.root / COLLECTIONS_FILE
         try:
-            return self.read_manifest()
-        except IndexCorrupt as exc:
-            log.warning("ignoring the previous index: %s", exc)
-            return None
+            return list(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return []
 
-    def _reusable(self, previous: Manifest | None, embedder: Embedder) -> dict[str, np.ndarray]:
-        """content hash → embedding from the previous build, when it used the same embedder."""
-        if previous is None or previous.embedder != embedder.id or previous.dim != embedder.dim:
-            return {}
-        try:
-            collection = self.client.get_collection(previous.collection, embedding_function=None)
-            found: dict[str, np.ndarray] = {}
-            total = collection.count()
-            for offset in range(0, total, _CHROMA_BATCH):
-                got = collection.get(
-                    include=["embeddings", "metadatas"], limit=_CHROMA_BATCH, offset=offset
-                )
-                for meta, vector in zip(got["metadatas"], got["embeddings"], strict=True):
-                    if meta and meta.get("content_hash"):
-                        found[str(meta["content_hash"])] = np.asarray(vector, dtype=np.float32)
-            return found
-        except Exception as exc:
-            log.warning(
-                "cannot reuse embeddings from %s (%s); re-embedding", previous.collection, exc
-            )
-            return {}
+    def _record_made(self, names: list[str]) -> None:
+        """Remember collections before making them, so that a killed build's are found and
+        deleted later; only these are ever deleted (others on a shared server are not ours)."""
+        atomic_write_text(
+            self.root / COLLECTIONS_FILE, json.dumps(list(dict.fromkeys(names)), indent=1)
+        )
 
-    def _embed(
-        self,
-        todo: dict[str, str],
-        embedder: Embedder,
-        progress: bool,
-        cache: EmbeddingCache | None,
-        vectors: VectorTable,
-    ) -> None:
-        """Embed ``todo`` (content hash → text) into ``vectors`` in groups, saving each
-        group to the cache."""
-        if not todo:
-            return
-        keys = list(todo)
-        group = max(_EMBED_GROUP, self.settings.embed_batch_size * self.settings.embed_concurrency)
-        with tqdm(
-            total=len(keys),
-            desc=f"embedding ({embedder.id})",
-            unit="chunk",
-            disable=not progress,
-            leave=False,
-        ) as bar:
-            for start in range(0, len(keys), group):
-                part = keys[start : start + group]
-                embedded = embedder.embed_documents([todo[k] for k in part])
-                if embedded.shape != (len(part), embedder.dim):
-                    raise AssistantError(
-                        f"embedder {embedder.id} returned shape {embedded.shape}, "
-                        f"expected ({len(part)}, {embedder.dim})"
-                    )
-                if cache is not None:
-                    cache.put_many(
-                        embedder.id,
-                        ((text_key(todo[k]), v) for k, v in zip(part, embedded, strict=True)),
-                    )
-                for key, vector in zip(part, embedded, strict=True):
-                    vectors.put(key, vector)
-                bar.update(len(part))
-
-    def _collect_garbage(self, keep: Manifest) -> None:
-        """Drop collections and build folders of this prefix other than the active one."""
-        prefix = f"{self.settings.collection}-"
-        try:
-            for name in _collection_names(self.client):
-                if name.startswith(prefix) and name != keep.collection:
-                    self.client.delete_collection(name)
-        except Exception as exc:
-            log.warning("could not delete old collections: %s", exc)
+    def collect_garbage(self, keep: list[Manifest]) -> dict[str, float]:
+        """Delete what none of the builds in ``keep`` uses: build folders, parts and
+        collections this folder made. Returns seconds per kind of clean-up."""
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        wanted = {name for m in keep for name in m.collections.values()}
+        legacy = [m.collection for m in keep if m.collection]
+        made = self._made()
+        left = []
+        for name in made:
+            if name in wanted or name in legacy:
+                left.append(name)
+                continue
+            try:
+                self.client.delete_collection(name)
+            except Exception as exc:
+                if name in collection_names(self.client):
+                    log.warning("could not delete old collection %s: %s", name, exc)
+                    left.append(name)
+        if left != made:
+            self._record_made(left)
+        seconds["collections"] = time.perf_counter() - start
+        start = time.perf_counter()
         builds = self.root / "builds"
-        if builds.is_dir():
-            for folder in builds.iterdir():
-                if folder.name != keep.build_id:
-                    shutil.rmtree(folder, ignore_errors=True)
-
-    def _healthy(self, manifest: Manifest) -> bool:
-        """Whether the build's files and collection are intact (cheap checks only, so the
-        unchanged-corpus path stays fast); a damaged build is rebuilt."""
-        try:
-            self._check(manifest)
-        except IndexCorrupt as exc:
-            log.warning("rebuilding: %s", exc)
-            return False
-        return True
+        ids = {m.build_id for m in keep}
+        for folder in builds.iterdir() if builds.is_dir() else ():
+            if folder.name not in ids:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.parts.collect(
+            {f.key for m in keep for f in m.files},
+            {m.papers_key for m in keep if m.papers_key},
+        )
+        seconds["files"] = time.perf_counter() - start
+        return seconds
 
     # -- load --------------------------------------------------------------------------------
 
-    def _check(self, manifest: Manifest) -> chromadb.Collection:
+    def _check(self, manifest: Manifest) -> dict[str, chromadb.Collection]:
         folder = self._build_dir(manifest.build_id)
-        if not (folder / "chunks.jsonl").is_file():
+        if manifest.version != INDEX_FORMAT:
+            raise IndexCorrupt(f"index format {manifest.version} is not {INDEX_FORMAT}")
+        for part in manifest.files:
+            path = self.parts.chunk_file(part.key)
+            if not path.is_file() or count_lines(path) != part.chunks:
+                raise IndexCorrupt(
+                    f"the chunks of {part.path} in build {manifest.build_id} are missing or "
+                    f"damaged; {rebuild_hint()}"
+                )
+        abstracts = folder / ABSTRACTS_FILE
+        if not abstracts.is_file() or count_lines(abstracts) != manifest.abstracts:
             raise IndexCorrupt(
-                f"index build {manifest.build_id} has no chunks file; {rebuild_hint()}"
-            )
-        if _count_lines(folder / "chunks.jsonl") != manifest.chunks:
-            raise IndexCorrupt(
-                f"the chunks file of build {manifest.build_id} does not list "
-                f"{manifest.chunks} chunks; {rebuild_hint()}"
+                f"the abstract chunks of build {manifest.build_id} are missing or damaged; "
+                f"{rebuild_hint()}"
             )
         if not (folder / "bm25").is_dir():
             raise IndexCorrupt(
                 f"index build {manifest.build_id} has no BM25 sidecar; {rebuild_hint()}"
             )
-        try:
-            collection = self.client.get_collection(manifest.collection, embedding_function=None)
-        except Exception as exc:
-            raise IndexCorrupt(
-                f"Chroma collection {manifest.collection} is missing ({type(exc).__name__}); "
-                f"{rebuild_hint()}"
-            ) from exc
-        count = collection.count()
-        if count != manifest.chunks:
-            raise IndexCorrupt(
-                f"Chroma collection {manifest.collection} holds {count} chunks, the manifest "
-                f"{manifest.chunks}; {rebuild_hint()}"
-            )
-        return collection
+        collections: dict[str, chromadb.Collection] = {}
+        for kind, name in manifest.collections.items():
+            try:
+                collection = self.client.get_collection(name, embedding_function=None)
+            except Exception as exc:
+                raise IndexCorrupt(
+                    f"Chroma collection {name} is missing ({type(exc).__name__}); {rebuild_hint()}"
+                ) from exc
+            count = collection.count()
+            if count < manifest.vectors.get(kind, 0):
+                raise IndexCorrupt(
+                    f"Chroma collection {name} holds {count} vectors, the build uses "
+                    f"{manifest.vectors.get(kind, 0)}; {rebuild_hint()}"
+                )
+            collections[kind] = collection
+        return collections
 
     def load(self, embedder_id: str, embedder_dim: int) -> LoadedIndex:
         """Open the active build after checking it matches the configured embedder."""
@@ -666,11 +479,14 @@ class IndexStore:
                 f"(dim {manifest.dim}) but {embedder_id} (dim {embedder_dim}) is configured; "
                 f"re-index with this embedder ({rebuild_hint()}) or configure {manifest.embedder}"
             )
-        collection = self._check(manifest)
+        collections = self._check(manifest)
         folder = self._build_dir(manifest.build_id)
         try:
-            lines = (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-            chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
+            chunks: list[Chunk] = []
+            for part in manifest.files:
+                chunks.extend(self.parts.chunks(part.key))
+            with open(folder / ABSTRACTS_FILE, encoding="utf-8") as lines:
+                chunks.extend(Chunk.model_validate_json(line) for line in lines if line.strip())
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(
                 f"chunks of build {manifest.build_id} are unreadable; {rebuild_hint()}"
@@ -689,52 +505,481 @@ class IndexStore:
         return LoadedIndex(
             manifest=manifest,
             chunks=chunks,
-            collection=collection,
+            collections=collections,
             bm25=bm25,
-            lexicon=self._lexicon(bm25, folder),
+            lexicon=self.lexicon(bm25, folder),
         )
 
-    def _lexicon(self, bm25: BM25Index, folder: Path) -> Lexicon | None:
+    def lexicon(
+        self, bm25: BM25Index, folder: Path, previous: Path | None = None
+    ) -> Lexicon | None:
         """The corpus's lexicon, made at build time and kept in the build folder."""
         if not self.settings.cross_lingual_terms:
             return None
-        return Lexicon.for_vocabulary(bm25.vocabulary, folder / LEXICON_FILE)
+        return Lexicon.for_vocabulary(bm25.vocabulary, folder / LEXICON_FILE, previous)
 
 
-def _to_node(chunk: Chunk, vector: np.ndarray | None = None) -> TextNode:
-    """A llama-index node carrying our chunk's flat metadata and precomputed embedding."""
-    metadata = {
-        "chunk_id": chunk.id,
-        "kind": chunk.kind,
-        "section": chunk.section or "",
-        "section_title": chunk.section_title or "",
-        "source": chunk.source,
-        "arxiv_id": chunk.arxiv_id or "",
-        "arxiv_ids": ",".join(chunk.arxiv_ids),
-        "content_hash": chunk.content_hash,
-        "position": chunk.position,
-    }
-    return TextNode(
-        id_=chunk.id,
-        text=chunk.text,
-        metadata=metadata,
-        embedding=None if vector is None else np.asarray(vector, dtype=np.float32).tolist(),
-        excluded_embed_metadata_keys=list(metadata),
-        excluded_llm_metadata_keys=list(metadata),
-    )
+class _Build:
+    """One run of :meth:`IndexStore.build` (state shared by its steps)."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        previous: Manifest | None,
+        rebuild: bool,
+        progress: bool,
+    ) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.parts = store.parts
+        self.embedder = embedder
+        self.previous = previous
+        self.rebuild = rebuild
+        self.progress = progress
+        self.build_id = (
+            datetime.now(timezone.utc).strftime("%Y%m%dt%H%M%S") + "-" + secrets.token_hex(3)
+        )
+        self.folder = store._build_dir(self.build_id)
+        self.timings: dict[str, float] = {}
+        self.same_vectors = (
+            previous is not None
+            and previous.version == INDEX_FORMAT
+            and previous.embedder == embedder.id
+            and previous.dim == embedder.dim
+        )
+        self.chunking = json.dumps(self.settings.chunking_params(), sort_keys=True)
+        self.max_tokens = min(self.settings.chunk_max_tokens, embedder.max_tokens)
+
+    def _timed(self, name: str, start: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def run(self) -> BuildReport:
+        root = Path(self.settings.corpus_dir)
+        if self.previous is not None and self.previous.collection:
+            # index format 5 and older: its one collection goes once nothing uses it
+            self.store._record_made([*self.store._made(), self.previous.collection])
+        digest = hashlib.sha256()
+        t0 = time.perf_counter()
+        files: list[tuple[str, FilePart]] = []
+        parsed = 0
+        for path in corpus_files(root, self.settings.corpus_exclude):
+            rel = path.relative_to(root).as_posix()
+            raw = path.read_bytes()
+            feed_file(digest, rel, raw)
+            key = part_key("file", self.chunking, self.embedder.id, rel, raw)
+            part = None if self.rebuild else self.parts.file(key)
+            if part is None:
+                part = self._parse(path, rel, raw, key)
+                parsed += 1
+            files.append((rel, part))
+        self._timed("parse", t0)
+
+        t0 = time.perf_counter()
+        papers, papers_part = self._papers(digest)
+        corpus_hash = digest.hexdigest()[:16]
+        audit = self._audit(files, papers, papers_part, corpus_hash)
+        abstracts = paper_chunks(
+            indexable(papers), [s for _, part in files for s in part.links], audit
+        )
+        self._timed("chunk", t0)
+
+        section_hashes = list(dict.fromkeys(h for _, part in files for h in part.hashes))
+        abstract_hashes = list(dict.fromkeys(c.content_hash for c in abstracts))
+        needed = {"section": section_hashes, "abstract": abstract_hashes}
+        rows = _Rows(self, needed)
+        rows.write(files, abstracts)
+
+        t0 = time.perf_counter()
+        ids = [i for _, part in files for i in part.ids] + [c.id for c in abstracts]
+        counts = [part.counts for _, part in files]
+        if papers_part is not None:
+            counts.append(papers_part.counts)
+        bm25 = BM25Index.from_counts(ids, counts)
+        del counts
+        bm25.save(self.folder / "bm25")
+        atomic_write_lines(self.folder / ABSTRACTS_FILE, (c.model_dump_json() for c in abstracts))
+        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json(indent=1))
+        self._timed("bm25", t0)
+        t0 = time.perf_counter()
+        earlier = None
+        if self.previous is not None:
+            earlier = self.store._build_dir(self.previous.build_id) / LEXICON_FILE
+        self.store.lexicon(bm25, self.folder, earlier)
+        self._timed("lexicon", t0)
+
+        manifest = Manifest(
+            version=INDEX_FORMAT,
+            build_id=self.build_id,
+            embedder=self.embedder.id,
+            dim=self.embedder.dim,
+            chunking=self.settings.chunking_params(),
+            corpus_hash=corpus_hash,
+            chunks=len(ids),
+            sections=len(ids) - len(abstracts),
+            abstracts=len(abstracts),
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            corpus_dir=str(root),
+            abstracts_file=str(self.settings.abstracts_file)
+            if self.settings.abstracts_file
+            else None,
+            hnsw=self.store.hnsw_params(),
+            collections=rows.names,
+            files=[IndexedFile(path=rel, key=part.key, chunks=len(part)) for rel, part in files],
+            papers_key=papers_part.key if papers_part is not None else None,
+            vectors={kind: len(hashes) for kind, hashes in needed.items()},
+            retired={kind: len(hashes) for kind, hashes in rows.retired.items()},
+            deleted=rows.deleted_before + rows.deleting,
+            previous=self.previous.build_id if self.previous is not None else None,
+        )
+        rows.save(self.folder / VECTORS_FILE)
+        atomic_write_text(self.folder / MANIFEST_FILE, manifest.model_dump_json(indent=2))
+        atomic_write_text(self.store.root / MANIFEST_FILE, manifest.model_dump_json(indent=2))
+
+        t0 = time.perf_counter()
+        rows.delete_unused()
+        keep = [manifest] + ([self.previous] if self.previous is not None else [])
+        self.store.collect_garbage(keep)
+        self._timed("cleanup", t0)
+        removed = max(0, self.previous.chunks - manifest.chunks) if self.previous else 0
+        return BuildReport(
+            manifest=manifest,
+            embedded=rows.embedded,
+            reused=manifest.chunks - rows.embedded_chunks(files, abstracts),
+            removed=removed,
+            seconds={**self.timings, **rows.timings},
+            link_mismatches=len(audit.mismatches),
+            parsed=parsed,
+            written=rows.written,
+        )
+
+    def _parse(self, path: Path, rel: str, raw: bytes, key: str) -> FilePart:
+        """Parse, chunk and tokenise one file and store its part."""
+        sections = parse_markdown(decode_markdown(path, raw), rel)
+        chunks = [
+            chunk
+            for section in sections
+            for chunk in chunk_section(
+                section,
+                self.embedder.count_tokens,
+                self.max_tokens,
+                self.settings.chunk_overlap_tokens,
+            )
+        ]
+        links = [SectionLinks.of(s) for s in sections]
+        links = [s for s in links if s.links]
+        counts = TermCounts.of(c.indexed_text for c in chunks)
+        return self.parts.write_file(key, chunks, links, counts)
+
+    def _papers(self, digest) -> tuple[list, PapersPart | None]:
+        """The abstracts file's papers and its part (term counts of the indexable ones)."""
+        source = self.settings.abstracts_file
+        if source is None:
+            return [], None
+        raw = Path(source).read_bytes()
+        papers, problems = load_papers(Path(source))
+        for problem in problems:
+            log.warning(problem)
+        feed_abstracts(digest, raw)
+        key = part_key("papers", raw)
+        part = None if self.rebuild else self.parts.papers(key)
+        if part is None:
+            chunks = [chunk_paper(p) for p in indexable(papers)]
+            counts = TermCounts.of(c.indexed_text for c in chunks)
+            part = self.parts.write_papers(key, chunks, counts)
+        return papers, part
+
+    def _audit(
+        self,
+        files: list[tuple[str, FilePart]],
+        papers: list,
+        papers_part: PapersPart | None,
+        corpus_hash: str,
+    ) -> AuditReport:
+        """The link audit, from each file's stored checks against this abstracts file;
+        only files without them (changed, or a changed abstracts file) are checked."""
+        checker = LinkChecker(papers)
+        papers_key = papers_part.key if papers_part is not None else "none"
+        checks: list[LinkCheck] = []
+        for _rel, part in files:
+            found = None if self.rebuild else self.parts.checks(part.key, papers_key)
+            if found is None:
+                found = checker.check(part.links)
+                self.parts.write_checks(part.key, papers_key, found)
+            checks.extend(found)
+        return checker.report(checks, corpus_hash)
 
 
-def _collection_names(client: chromadb.ClientAPI) -> list[str]:
-    return [c if isinstance(c, str) else c.name for c in client.list_collections()]
+class _Rows:
+    """The build's Chroma side: where each kind's vectors go, which rows are there, and
+    writing the missing ones."""
+
+    def __init__(self, build: _Build, needed: dict[str, list[str]]) -> None:
+        self.build = build
+        self.store = build.store
+        self.settings = build.settings
+        self.embedder = build.embedder
+        self.needed = needed
+        self.timings: dict[str, float] = {}
+        self.embedded = 0
+        self.written = 0
+        self._embedded_hashes: set[str] = set()
+        previous = build.previous
+        live: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        kept: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        self.deleted_before = 0
+        loaded = self._in_place(previous)
+        if loaded is not None and previous is not None:
+            live, kept = loaded
+            self.deleted_before = previous.deleted
+            self.names = dict(previous.collections)
+            self.collections = {
+                kind: self.store.client.get_collection(name, embedding_function=None)
+                for kind, name in self.names.items()
+            }
+        else:
+            self.names = {
+                kind: f"{self.settings.collection}-{build.build_id}-{kind}" for kind in KINDS
+            }
+            self.store._record_made([*self.store._made(), *self.names.values()])
+            self.collections = {
+                kind: self.store.client.create_collection(
+                    name=name,
+                    embedding_function=None,
+                    metadata={
+                        "hnsw:space": "cosine",
+                        **self.store.hnsw_params(),
+                        "assistant_kind": kind,
+                        "assistant_embedder": self.embedder.id,
+                    },
+                )
+                for kind, name in self.names.items()
+            }
+        self.fresh = loaded is None
+        self.previous_kept = kept
+        self.present = {kind: live[kind] | kept[kind] for kind in KINDS}
+        wanted = {kind: set(hashes) for kind, hashes in needed.items()}
+        self.retired = {kind: sorted(live[kind] - wanted[kind]) for kind in KINDS}
+        """Rows only the previous build uses: they stay for its readers until the next build."""
+        self.unused = {kind: kept[kind] - wanted[kind] for kind in KINDS}
+        """Rows neither build uses (retired by the previous build): deleted after the switch."""
+
+    def _in_place(self, previous: Manifest | None) -> tuple[dict, dict] | None:
+        """The previous build's rows in use and kept, when this build can update its
+        collections in place (same embedder and HNSW parameters, not too many deleted
+        rows, not ``--rebuild``); None when it writes fresh collections."""
+        build = self.build
+        if previous is None or not build.same_vectors or build.rebuild:
+            return None
+        if previous.hnsw != self.store.hnsw_params():
+            log.info("HNSW parameters changed: writing fresh collections")
+            return None
+        if previous.deleted > COMPACT_SHARE * max(sum(previous.vectors.values()), 1):
+            log.info("%d rows deleted from the collections: writing fresh ones", previous.deleted)
+            return None
+        path = self.store._build_dir(previous.build_id) / VECTORS_FILE
+        try:
+            with np.load(path) as data:
+                live = {kind: set(data[f"live_{kind}"].tolist()) for kind in KINDS}
+                kept = {kind: set(data[f"retired_{kind}"].tolist()) for kind in KINDS}
+            for name in previous.collections.values():
+                self.store.client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            log.warning("cannot update the collections in place (%s); writing new ones", exc)
+            return None
+        return live, kept
+
+    def save(self, path: Path) -> None:
+        """What the next build needs to know of this one's rows (``vectors.npz``)."""
+        arrays = {}
+        for kind in KINDS:
+            arrays[f"live_{kind}"] = np.asarray(self.needed[kind], dtype=str)
+            arrays[f"retired_{kind}"] = np.asarray(self.retired[kind], dtype=str)
+        save_arrays(path, **arrays)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, files: list[tuple[str, FilePart]], abstracts: list[Chunk]) -> None:
+        """Write a row for every needed hash the collections lack, then check the counts
+        (rows found missing are written again)."""
+        todo = {
+            kind: {h for h in self.needed[kind] if h not in self.present[kind]} for kind in KINDS
+        }
+        total = sum(len(v) for v in todo.values())
+        log.info(
+            "writing %d new vectors (%d section, %d abstract), %d already stored",
+            total,
+            len(todo["section"]),
+            len(todo["abstract"]),
+            sum(len(v) for v in self.needed.values()) - total,
+        )
+        cache = self.store.open_cache()
+        try:
+            self._write(files, abstracts, todo, cache)
+            missing = self._verify()
+            if any(missing.values()):
+                self._write(files, abstracts, missing, cache)
+        finally:
+            if cache is not None:
+                cache.close()
+
+    def _write(self, files, abstracts, todo: dict[str, set[str]], cache) -> None:
+        total = sum(len(v) for v in todo.values())
+        with tqdm(
+            total=total,
+            desc=f"embedding ({self.embedder.id})",
+            unit="chunk",
+            disable=not self.build.progress or not total,
+            leave=False,
+        ) as bar:
+            sections = self._section_texts(files, todo["section"])
+            self._write_kind("section", sections, cache, bar)
+            wanted = todo["abstract"]
+            texts = ((c.content_hash, c.embedded_text) for c in abstracts)
+            self._write_kind("abstract", (t for t in texts if t[0] in wanted), cache, bar)
+
+    def _section_texts(
+        self, files: list[tuple[str, FilePart]], todo: set[str]
+    ) -> Iterator[tuple[str, str]]:
+        """(hash, embedded text) of the section chunks with hashes in ``todo``, one file's
+        chunks in memory at a time."""
+        if not todo:
+            return
+        for _rel, part in files:
+            if todo.isdisjoint(part.hashes):
+                continue
+            chunks = part.chunks if part.chunks is not None else self.build.parts.chunks(part.key)
+            for chunk in chunks:
+                if chunk.content_hash in todo:
+                    yield chunk.content_hash, chunk.embedded_text
+
+    def _write_kind(self, kind: str, texts: Iterator[tuple[str, str]], cache, bar) -> None:
+        group = max(_EMBED_GROUP, self.settings.embed_batch_size * self.settings.embed_concurrency)
+        pending: dict[str, str] = {}
+        for content_hash, text in texts:
+            if content_hash in pending or content_hash in self.present[kind]:
+                continue
+            pending[content_hash] = text
+            if len(pending) >= group:
+                self._flush(kind, pending, cache, bar)
+                pending = {}
+        if pending:
+            self._flush(kind, pending, cache, bar)
+
+    def _flush(self, kind: str, pending: dict[str, str], cache, bar) -> None:
+        """Vectors for ``pending`` (hash → text) from the cache, the previous build's
+        collection (cache off) or the embedder; then one upsert per Chroma batch."""
+        t0 = time.perf_counter()
+        hashes = list(pending)
+        keys = {h: text_key(pending[h]) for h in hashes}
+        vectors: dict[str, np.ndarray] = {}
+        if cache is not None:
+            found = cache.get_many(self.embedder.id, self.embedder.dim, list(keys.values()))
+            vectors = {h: found[k] for h, k in keys.items() if k in found}
+        elif not self.build.rebuild:
+            vectors = self._from_previous(kind, hashes)
+        self._time("reuse", t0)
+        todo = [h for h in hashes if h not in vectors]
+        if todo:
+            t0 = time.perf_counter()
+            embedded = self.embedder.embed_documents([pending[h] for h in todo])
+            if embedded.shape != (len(todo), self.embedder.dim):
+                raise AssistantError(
+                    f"embedder {self.embedder.id} returned shape {embedded.shape}, "
+                    f"expected ({len(todo)}, {self.embedder.dim})"
+                )
+            if cache is not None:
+                cache.put_many(
+                    self.embedder.id, ((keys[h], v) for h, v in zip(todo, embedded, strict=True))
+                )
+            vectors.update(zip(todo, embedded, strict=True))
+            self.embedded += len(todo)
+            self._embedded_hashes.update(todo)
+            self._time("embed", t0)
+        t0 = time.perf_counter()
+        batch = self.settings.chroma_batch_size
+        with contextlib.suppress(Exception):
+            batch = min(batch, int(self.store.client.get_max_batch_size()))
+        for start in range(0, len(hashes), batch):
+            part = hashes[start : start + batch]
+            matrix = np.stack([vectors[h] for h in part]).astype(np.float32, copy=False)
+            self.collections[kind].upsert(ids=part, embeddings=matrix)
+        self.present[kind].update(hashes)
+        self.written += len(hashes)
+        self._time("store", t0)
+        bar.update(len(hashes))
+
+    def _time(self, name: str, start: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def _from_previous(self, kind: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Vectors the previous build's collection holds (when it used this embedder)."""
+        previous = self.build.previous
+        if not hashes or previous is None or not self.build.same_vectors:
+            return {}
+        name = previous.collections.get(kind)
+        if name is None or name == self.names[kind]:
+            return {}
+        try:
+            collection = self.store.client.get_collection(name, embedding_function=None)
+            got = collection.get(ids=hashes, include=["embeddings"])
+        except Exception as exc:
+            log.warning("cannot reuse vectors of %s (%s); embedding again", name, exc)
+            return {}
+        return {
+            h: np.asarray(v, dtype=np.float32)
+            for h, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
+
+    def _verify(self) -> dict[str, set[str]]:
+        """Compare each collection's row count with the rows this build knows of: rows a
+        killed build added are marked for deletion after the switch; needed rows that are
+        missing (a damaged store) are returned, to be written again."""
+        missing: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        for kind in KINDS:
+            if self.collections[kind].count() == len(self.present[kind]):
+                continue
+            stored = set(_all_ids(self.collections[kind]))
+            wanted = set(self.needed[kind]) | set(self.retired[kind])
+            self.unused[kind] |= stored - wanted
+            missing[kind] = set(self.needed[kind]) - stored
+            if missing[kind]:
+                log.warning(
+                    "%d %s vectors were missing from %s; writing them again",
+                    len(missing[kind]),
+                    kind,
+                    self.names[kind],
+                )
+                self.present[kind] -= missing[kind]
+        return missing
+
+    def delete_unused(self) -> None:
+        """After the switch: delete rows neither the new nor the previous build uses."""
+        for kind in KINDS:
+            gone = sorted(self.unused[kind])
+            for start in range(0, len(gone), 1000):
+                self.collections[kind].delete(ids=gone[start : start + 1000])
+
+    @property
+    def deleting(self) -> int:
+        return sum(len(v) for v in self.unused.values())
+
+    def embedded_chunks(self, files: list[tuple[str, FilePart]], abstracts: list[Chunk]) -> int:
+        """Chunks whose vector was computed in this run."""
+        done = self._embedded_hashes
+        return sum(1 for _, part in files for h in part.hashes if h in done) + sum(
+            1 for c in abstracts if c.content_hash in done
+        )
 
 
-def _count_lines(path: Path) -> int:
-    """Newline count, read in blocks: cheap enough for every start-up check."""
-    count = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            count += block.count(b"\n")
-    return count
+def _all_ids(collection: chromadb.Collection) -> list[str]:
+    ids: list[str] = []
+    total = collection.count()
+    for offset in range(0, total, 5000):
+        ids.extend(collection.get(include=[], limit=5000, offset=offset)["ids"])
+    return ids
 
 
 def _lock_holder(path: Path) -> int | None:

@@ -37,11 +37,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from assistant.ingest.corpus import ARXIV_MENTION, Corpus
-from assistant.models import Chunk, Paper, Section
+from assistant.models import Chunk, Link, Paper, Section
 
 MIN_SCORE = 60.0
 """Below this score (0–100) an anchor does not describe the linked paper."""
@@ -331,14 +331,24 @@ class TitleMatcher:
         self.papers = [p for p in papers if p.status == "ok" and p.title]
         self._profiles: dict[str, _Profile] = {}
         self._df: Counter[str] = Counter()
-        self._candidates: dict[str, list[int]] = defaultdict(list)
+        self._candidates_by_key: dict[str, list[int]] | None = None
         self._suggestions: dict[str, list[tuple[Paper, float]]] = {}
-        for n, paper in enumerate(self.papers):
-            profile = self._profile(paper)
-            self._df.update(profile.title)
-            for key in _profile_keys(profile):
-                self._candidates[key].append(n)
+        for paper in self.papers:
+            self._df.update({t.text for t in _tokens(_words(paper.title))})
         self._n = len(self.papers)
+
+    @property
+    def _candidates(self) -> dict[str, list[int]]:
+        """Candidate key → papers, made on the first suggestion asked for: it needs every
+        paper's profile (seconds for thousands of papers), which checking a link against
+        its own paper does not (an index update re-checks only the links of changed files)."""
+        if self._candidates_by_key is None:
+            found: dict[str, list[int]] = defaultdict(list)
+            for n, paper in enumerate(self.papers):
+                for key in _profile_keys(self._profile(paper)):
+                    found[key].append(n)
+            self._candidates_by_key = found
+        return self._candidates_by_key
 
     def _profile(self, paper: Paper) -> _Profile:
         if paper.id not in self._profiles:
@@ -469,24 +479,64 @@ def _word_match(token: _Token, profile: _Profile) -> float:
 # --- the audit ------------------------------------------------------------------------------
 
 
+class SectionLinks(BaseModel):
+    """A section's arXiv links with what a check reports about the section: all the link
+    audit and the abstracts' ``cited_in``/``anchors`` need of a parsed section (the index
+    keeps these per corpus file, so unchanged files need not be parsed again)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    title: str
+    source: str
+    links: tuple[Link, ...]
+
+    @classmethod
+    def of(cls, section: Section) -> SectionLinks:
+        linked = tuple(link for link in section.links if link.arxiv_id)
+        return cls(ref=section.ref, title=section.title, source=section.source, links=linked)
+
+
+class LinkChecker:
+    """Checks links against one abstracts file; the title matcher is made on first need."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.papers = papers
+        self.by_id = {p.id: p for p in papers}
+        self._matcher: TitleMatcher | None = None
+
+    @property
+    def matcher(self) -> TitleMatcher:
+        if self._matcher is None:
+            self._matcher = TitleMatcher(self.papers)
+        return self._matcher
+
+    def check(self, sections: Iterable[SectionLinks]) -> list[LinkCheck]:
+        """Every arXiv link of ``sections``, in order."""
+        return [
+            _check(section, link.text, link.url, link.arxiv_id, self.by_id, self.matcher)
+            for section in sections
+            for link in section.links
+            if link.arxiv_id
+        ]
+
+    def report(self, checks: list[LinkCheck], corpus_hash: str = "") -> AuditReport:
+        """The audit of a corpus whose links' checks are ``checks`` (in reading order)."""
+        return AuditReport(
+            corpus_hash=corpus_hash,
+            links=len(checks),
+            checks=checks,
+            missing=_missing(checks, self.by_id),
+            duplicates=_duplicates(checks),
+        )
+
+
 def audit_links(
     sections: Sequence[Section], papers: Sequence[Paper], corpus_hash: str = ""
 ) -> AuditReport:
     """Check every arXiv link of ``sections`` against ``papers`` (the abstracts file)."""
-    by_id = {p.id: p for p in papers}
-    matcher = TitleMatcher(papers)
-    checks: list[LinkCheck] = []
-    for section in sections:
-        for link in section.links:
-            if link.arxiv_id:
-                checks.append(_check(section, link.text, link.url, link.arxiv_id, by_id, matcher))
-    return AuditReport(
-        corpus_hash=corpus_hash,
-        links=len(checks),
-        checks=checks,
-        missing=_missing(checks, by_id),
-        duplicates=_duplicates(checks),
-    )
+    checker = LinkChecker(papers)
+    return checker.report(checker.check(SectionLinks.of(s) for s in sections), corpus_hash)
 
 
 def audit_corpus(corpus: Corpus) -> AuditReport:
@@ -494,7 +544,7 @@ def audit_corpus(corpus: Corpus) -> AuditReport:
 
 
 def _check(
-    section: Section,
+    section: SectionLinks,
     anchor: str,
     url: str,
     arxiv_id: str,

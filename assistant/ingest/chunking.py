@@ -14,7 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from assistant.ingest.audit import AuditReport, audit_corpus
+from assistant.ingest.audit import AuditReport, SectionLinks, audit_corpus
 from assistant.ingest.corpus import Corpus
 from assistant.models import BYLINE, Chunk, Paper, Section
 from assistant.text import sentence_spans, trim_span
@@ -220,27 +220,37 @@ def chunk_corpus(
 ) -> list[Chunk]:
     """All section chunks in reading order, then one chunk per indexable paper."""
     chunks: list[Chunk] = []
-    cited: dict[str, list[str]] = defaultdict(list)
-    anchors: dict[str, list[str]] = defaultdict(list)
     for section in corpus.sections:
         chunks.extend(chunk_section(section, count_tokens, max_tokens, overlap_tokens))
+    if audit is None and corpus.papers:
+        audit = audit_corpus(corpus)
+    linked = [SectionLinks.of(section) for section in corpus.sections]
+    return chunks + paper_chunks(indexable(corpus.papers), linked, audit)
+
+
+def indexable(papers: Iterable[Paper]) -> list[Paper]:
+    """The papers that become chunks: fetched, with a title or an abstract."""
+    return [p for p in papers if p.status == "ok" and (p.title or p.abstract)]
+
+
+def paper_chunks(
+    papers: Iterable[Paper], sections: Iterable[SectionLinks], audit: AuditReport | None
+) -> list[Chunk]:
+    """One chunk per paper of ``papers``, tagged with the sections linking it and their
+    anchors, and with the link audit's mislinked and suggested anchors."""
+    cited: dict[str, list[str]] = defaultdict(list)
+    anchors: dict[str, list[str]] = defaultdict(list)
+    for section in sections:
         for link in section.links:
             if link.arxiv_id:
                 cited[link.arxiv_id].append(section.ref)
                 anchors[link.arxiv_id].append(link.text)
-    if audit is None and corpus.papers:
-        audit = audit_corpus(corpus)
     mislinked = audit.mislinked_anchors() if audit else {}
     for paper_id, named in (audit.suggested_anchors() if audit else {}).items():
         anchors[paper_id].extend(named)
-    for paper in corpus.papers:
-        if paper.status == "ok" and (paper.title or paper.abstract):
-            chunks.append(
-                chunk_paper(
-                    paper,
-                    cited.get(paper.id, ()),
-                    anchors.get(paper.id, ()),
-                    mislinked.get(paper.id, ()),
-                )
-            )
-    return chunks
+    return [
+        chunk_paper(
+            paper, cited.get(paper.id, ()), anchors.get(paper.id, ()), mislinked.get(paper.id, ())
+        )
+        for paper in papers
+    ]

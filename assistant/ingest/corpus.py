@@ -400,11 +400,36 @@ def markdown_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     return found
 
 
-def _feed_file(digest: hashlib._Hash, rel: str, raw: bytes) -> None:
+def corpus_files(root: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """:func:`markdown_files`, or a :class:`CorpusError` when there are none."""
+    if root.exists() and not root.is_dir():
+        raise CorpusError(f"corpus folder {root} is a file; pass the folder that holds it")
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR")
+    files = markdown_files(root, exclude)
+    if not files:
+        raise CorpusError(f"corpus folder {root} holds no Markdown (*.md) files")
+    return files
+
+
+def decode_markdown(path: Path, raw: bytes) -> str:
+    """A file's text; a file that is not UTF-8 is a :class:`CorpusError` naming the fix."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"{path} is not UTF-8 text (invalid byte at offset {exc.start}); "
+            f"convert it, e.g. `iconv -f GB18030 -t UTF-8`"
+        ) from exc
+
+
+def feed_file(digest: hashlib._Hash, rel: str, raw: bytes) -> None:
+    """Add one Markdown file to a :attr:`Corpus.content_hash` being computed."""
     digest.update(rel.encode() + b"\0" + raw + b"\0")
 
 
-def _feed_abstracts(digest: hashlib._Hash, raw: bytes) -> None:
+def feed_abstracts(digest: hashlib._Hash, raw: bytes) -> None:
+    """Add the abstracts file to a :attr:`Corpus.content_hash` being computed."""
     digest.update(b"abstracts\0" + raw)
 
 
@@ -423,9 +448,9 @@ def corpus_fingerprint(
         if not files:
             return None
         for path in files:
-            _feed_file(digest, path.relative_to(root).as_posix(), path.read_bytes())
+            feed_file(digest, path.relative_to(root).as_posix(), path.read_bytes())
         if abstracts_file is not None:
-            _feed_abstracts(digest, Path(abstracts_file).read_bytes())
+            feed_abstracts(digest, Path(abstracts_file).read_bytes())
     except OSError:
         return None
     return digest.hexdigest()[:16]
@@ -440,34 +465,22 @@ def load_corpus(
     indexing half a corpus silently would be worse than stopping.
     """
     root = Path(corpus_dir)
-    if root.exists() and not root.is_dir():
-        raise CorpusError(f"corpus folder {root} is a file; pass the folder that holds it")
-    if not root.is_dir():
-        raise CorpusError(f"corpus folder {root} does not exist; pass --corpus DIR")
-    files = markdown_files(root, exclude)
-    if not files:
-        raise CorpusError(f"corpus folder {root} holds no Markdown (*.md) files")
+    files = corpus_files(root, exclude)
     digest = hashlib.sha256()
     sections: list[Section] = []
     names: list[str] = []
     for path in files:
         rel = path.relative_to(root).as_posix()
         raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CorpusError(
-                f"{path} is not UTF-8 text (invalid byte at offset {exc.start}); "
-                f"convert it, e.g. `iconv -f GB18030 -t UTF-8`"
-            ) from exc
-        _feed_file(digest, rel, raw)
+        text = decode_markdown(path, raw)
+        feed_file(digest, rel, raw)
         sections.extend(parse_markdown(text, rel))
         names.append(rel)
     papers: list[Paper] = []
     problems: list[str] = []
     if abstracts_file is not None:
         papers, problems = load_papers(Path(abstracts_file))
-        _feed_abstracts(digest, Path(abstracts_file).read_bytes())
+        feed_abstracts(digest, Path(abstracts_file).read_bytes())
     return Corpus(
         root=root,
         sections=sections,

@@ -40,7 +40,6 @@ from assistant.ingest.audit import AuditReport, LinkCheck, audit_corpus
 from assistant.ingest.chunking import chunk_corpus
 from assistant.ingest.corpus import (
     Corpus,
-    corpus_fingerprint,
     load_corpus,
     load_papers,
     normalize_arxiv_id,
@@ -187,23 +186,8 @@ class Assistant:
         >>> report.embedded, report.reused                      # doctest: +SKIP
         (0, 18)
         """
-        if not rebuild:
-            # An unchanged corpus is recognised from raw bytes, before parsing any Markdown.
-            start = time.perf_counter()
-            fingerprint = corpus_fingerprint(
-                self.settings.corpus_dir, self.settings.abstracts_file, self.settings.corpus_exclude
-            )
-            current = self.store.up_to_date(fingerprint, self.embedder)
-            if current is not None:
-                return BuildReport(
-                    manifest=current,
-                    unchanged=True,
-                    seconds={"check": time.perf_counter() - start},
-                )
         with self._lock:
-            report = self.store.build(
-                self.load_corpus, self.embedder, rebuild=rebuild, progress=progress
-            )
+            report = self.store.build(self.embedder, rebuild=rebuild, progress=progress)
             if not report.unchanged:
                 self._index = None
                 self._retriever = None

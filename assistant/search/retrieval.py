@@ -19,8 +19,8 @@ coverage), so two shared English words in a Chinese section are not inflated by 
 standardisation. Reciprocal-rank fusion stays available (``fusion = "rrf"``); it
 discards score magnitudes and so cannot calibrate kinds against each other.
 
-Built from llama-index parts: a ``VectorIndexRetriever`` per kind over the Chroma
-collection (metadata filter), a ``BM25Retriever`` whose scoring is swapped for our
+Built from llama-index parts: a ``VectorIndexRetriever`` per kind over the kind's Chroma
+collection, a ``BM25Retriever`` whose scoring is swapped for our
 tokenizer-aware sidecar, and ``QueryFusionRetriever`` whose fusion records, for each
 hit, which retriever found it at which rank. Exact lookups (an arXiv ID or a section
 number in the question) and section de-duplication run around the fusion.
@@ -33,7 +33,6 @@ import math
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -44,7 +43,6 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.errors import InvalidInput
@@ -113,24 +111,26 @@ class KindStats:
 
 
 def embedding_stats(
-    collection: chromadb.Collection, counts: dict[str, int]
+    collections: dict[str, chromadb.Collection], hashes: dict[str, list[str]]
 ) -> dict[str, KindStats]:
-    """Per-kind :class:`KindStats` from the vectors stored in ``collection``.
+    """Per-kind :class:`KindStats` from the vectors stored in each kind's collection.
 
-    ``counts`` gives the number of chunks of each kind. Pages are read with a kind
-    filter and only running sums are kept, so memory stays ``O(dim²)``; a kind larger
-    than :data:`_STATS_SAMPLE` is estimated from pages spread evenly over it, which
-    bounds the load time of very large indexes.
+    ``hashes`` lists each kind's content hashes (its rows) in chunk order. Rows are read
+    by id a page at a time and only running sums are kept, so memory stays ``O(dim²)``;
+    a kind larger than :data:`_STATS_SAMPLE` is estimated from pages spread evenly over
+    it, which bounds the load time of very large indexes.
     """
     stats: dict[str, KindStats] = {}
-    for kind, count in counts.items():
-        pages = math.ceil(count / _CHROMA_PAGE)
+    for kind, ids in hashes.items():
+        if kind not in collections:
+            continue
+        pages = math.ceil(len(ids) / _CHROMA_PAGE)
         read = min(pages, max(1, _STATS_SAMPLE // _CHROMA_PAGE))
         offsets = sorted({int(p * pages / read) * _CHROMA_PAGE for p in range(read)})
         s1, s2, n = 0.0, 0.0, 0
         for offset in offsets:
-            page = collection.get(
-                where={"kind": kind}, include=["embeddings"], limit=_CHROMA_PAGE, offset=offset
+            page = collections[kind].get(
+                ids=ids[offset : offset + _CHROMA_PAGE], include=["embeddings"]
             )
             vectors = np.asarray(page["embeddings"], dtype=np.float64)
             if not len(vectors):
@@ -143,60 +143,35 @@ def embedding_stats(
     return stats
 
 
-OVERFETCH = 4
-"""The unfiltered dense query asks for this many times ``top_k`` (see KindDenseRetriever)."""
-
-
 class KindDenseRetriever(BaseRetriever):
-    """Chroma's nearest chunks of each kind, scored as z-scores within their kind.
+    """The nearest chunks of each kind, from the kind's own collection, scored as
+    z-scores within their kind.
 
-    A metadata-filtered Chroma query costs over ten times an unfiltered one (18 ms vs
-    1.3 ms at 10,000 chunks on this machine). So one unfiltered query fetches
-    ``OVERFETCH × top_k`` neighbours; a kind with ``top_k`` of them among these (or all
-    of its chunks) has exactly its filtered top ``top_k``, and only the other kinds (the
-    minority kind, usually abstracts) run their filtered query.
+    Each kind has its own Chroma collection because a metadata-filtered query costs
+    many times an unfiltered one (at 10,000 chunks, 80 ms against 2.2 ms for both
+    kinds; docs/performance.md): a query here is one unfiltered HNSW search per kind.
     """
 
     def __init__(
-        self,
-        vector_index: VectorStoreIndex,
-        stats: dict[str, KindStats],
-        top_k: int,
-        sizes: dict[str, int] | None = None,
+        self, vector_indexes: dict[str, VectorStoreIndex], stats: dict[str, KindStats], top_k: int
     ):
         super().__init__()
         self._stats = stats
-        self._top_k = top_k
-        self._sizes = sizes or {}
-        self._any = vector_index.as_retriever(similarity_top_k=OVERFETCH * top_k)
         self._retrievers = {
-            kind: vector_index.as_retriever(
-                similarity_top_k=top_k,
-                filters=MetadataFilters(filters=[MetadataFilter(key="kind", value=kind)]),
-            )
-            for kind in stats
+            kind: index.as_retriever(similarity_top_k=top_k)
+            for kind, index in vector_indexes.items()
+            if kind in stats
         }
-
-    def _nearest(self, query_bundle: QueryBundle) -> dict[str, list[NodeWithScore]]:
-        by_kind: dict[str, list[NodeWithScore]] = {}
-        for found in self._any.retrieve(query_bundle):
-            by_kind.setdefault(found.node.metadata.get("kind", ""), []).append(found)
-        out = {}
-        for kind, retriever in self._retrievers.items():
-            have = by_kind.get(kind, [])[: self._top_k]
-            complete = len(have) >= min(self._top_k, self._sizes.get(kind, self._top_k + 1))
-            out[kind] = have if complete else retriever.retrieve(query_bundle)
-        return out
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = np.asarray(query_bundle.embedding, dtype=np.float64)
         query /= max(float(np.linalg.norm(query)), 1e-12)
         out: list[NodeWithScore] = []
-        for kind, found in self._nearest(query_bundle).items():
+        for kind, retriever in self._retrievers.items():
+            found = retriever.retrieve(query_bundle)
             if not found:
                 continue
-            # llama-index's Chroma store reports exp(-cosine distance); undo that.
-            cosines = np.array([1.0 + math.log(max(n.score or 0.0, 1e-30)) for n in found])
+            cosines = np.array([n.score or 0.0 for n in found])
             z = self._stats[kind].standardize(query, cosines)
             out.extend(
                 NodeWithScore(node=n.node, score=float(s)) for n, s in zip(found, z, strict=True)
@@ -360,11 +335,16 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self._vector_index = VectorStoreIndex.from_vector_store(
-            index.vector_store(), embed_model=embedder.as_llama_index()
+        embed_model = embedder.as_llama_index()
+        self._vector_indexes = {
+            kind: VectorStoreIndex.from_vector_store(
+                index.vector_store(kind), embed_model=embed_model
+            )
+            for kind in index.collections
+        }
+        self._stats = embedding_stats(
+            index.collections, {kind: index.hashes(kind) for kind in index.collections}
         )
-        self._kind_sizes = dict(Counter(c.kind for c in index.chunks))
-        self._stats = embedding_stats(index.collection, self._kind_sizes)
         self._by_section: dict[str, dict[str, Chunk]] = {}
         """Section number → the first chunk of each section with that number (numbers
         repeat across the files of a survey whose chapters number their sections alike)."""
@@ -394,9 +374,7 @@ class Retriever:
                 weights: list[float] = []
                 if mode in ("dense", "hybrid"):
                     retrievers.append(
-                        KindDenseRetriever(
-                            self._vector_index, self._stats, candidates, self._kind_sizes
-                        )
+                        KindDenseRetriever(self._vector_indexes, self._stats, candidates)
                     )
                     names.append("dense")
                     weights.append(1.0)

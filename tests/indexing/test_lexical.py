@@ -8,6 +8,9 @@ from assistant import Assistant, Settings
 from assistant.errors import IndexCorrupt
 from assistant.indexing.lexical import BM25Index
 from assistant.indexing.store import IndexStore
+from assistant.ingest.chunking import chunk_corpus
+from assistant.ingest.corpus import load_corpus
+from tests.conftest import BUNDLED_CORPUS
 
 
 def _toy() -> BM25Index:
@@ -70,7 +73,7 @@ def test_bm25_sidecar_stays_in_sync_with_the_manifest(corpus_copy, tmp_path):
     sidecar = _sidecar(assistant.store)
     assert sidecar.ids == [c.id for c in assistant.index.chunks]
     assert assistant.retrieve("量子世界模型", k=1, mode="bm25")[0].chunk.section == "17.6"
-    assert not (assistant.store.root / "builds" / first.build_id).exists()
+    assert second.previous == first.build_id  # kept one build longer, for its readers
 
 
 def test_a_sidecar_that_disagrees_with_the_chunks_is_refused(corpus_copy, tmp_path):
@@ -86,3 +89,27 @@ def test_a_sidecar_that_disagrees_with_the_chunks_is_refused(corpus_copy, tmp_pa
     ids_file.write_text(json.dumps(ids[:-1]), encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="BM25 sidecar"):
         Assistant(settings).index  # noqa: B018
+
+
+def test_an_index_from_term_counts_is_bm25s_own_index():
+    """Assembled from stored per-file counts, the score matrix is the one bm25s builds
+    from the tokens: same vocabulary ids, same float32 scores, same CSC layout."""
+    import bm25s
+
+    from assistant.indexing.lexical import TermCounts
+    from assistant.text import tokenize
+
+    corpus = load_corpus(BUNDLED_CORPUS, BUNDLED_CORPUS / "abstracts.jsonl")
+    texts = [c.indexed_text for c in chunk_corpus(corpus, len, 300, 40)]
+    texts += ["", "的 了 and the"]  # documents without a single token
+    vocab: dict[str, int] = {"": 0}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in tokenize(x) or [""]] for x in texts]
+    reference = bm25s.BM25()
+    reference.index((ids, vocab), show_progress=False)
+    runs = [TermCounts.of(texts[:5]), TermCounts.of(texts[5:9]), TermCounts.of(texts[9:])]
+    ours = BM25Index.from_counts([str(n) for n in range(len(texts))], runs)
+    assert ours.bm25.vocab_dict == reference.vocab_dict
+    for key in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(ours.bm25.scores[key], reference.scores[key])
+        assert ours.bm25.scores[key].dtype == reference.scores[key].dtype
+    assert ours.bm25.scores["num_docs"] == reference.scores["num_docs"] == len(texts)

@@ -70,3 +70,22 @@ def test_a_cache_from_an_older_derivation_is_rebuilt(tmp_path):
     )
     cache.write_text(stale.replace('["chines"]', '["china"]'), encoding="utf-8")
     assert ("chines",) in Lexicon.for_vocabulary({"中国"}, cache).zh_to_en["中国"]
+
+
+def test_an_update_looks_up_only_new_words_and_equals_a_full_lookup(tmp_path, monkeypatch):
+    earlier = tmp_path / "old.json"
+    Lexicon.for_vocabulary({"生成", "驾驶", "开源"}, earlier)
+    asked: list[set[str]] = []
+    real = lexicon_module.read_cedict
+
+    def recording(path, wanted):
+        asked.append(set(wanted))
+        return real(path, wanted)
+
+    monkeypatch.setattr(lexicon_module, "read_cedict", recording)
+    words = {"生成", "开源", "中国", "场景"}  # 驾驶 gone, two new words
+    updated = Lexicon.for_vocabulary(words, tmp_path / "new.json", previous=earlier)
+    assert asked == [{"中国", "场景"}]
+    full = Lexicon.for_vocabulary(words, tmp_path / "full.json")
+    assert updated.zh_to_en == full.zh_to_en and "驾驶" not in updated.zh_to_en
+    assert ("chines",) in updated.zh_to_en["中国"]  # via 中国人 "Chinese person"

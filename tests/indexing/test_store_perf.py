@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
 from llama_index.core.vector_stores.types import VectorStoreQuery
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant import Assistant, Settings
+from assistant.indexing.chroma import ChunkVectorStore, by_hash
 from assistant.indexing.embeddings.cache import EmbeddingCache
 from assistant.indexing.store import CACHE_FILE
 from assistant.ingest.corpus import corpus_fingerprint, load_corpus
@@ -40,7 +40,8 @@ def test_unchanged_corpus_is_recognised_before_any_markdown_is_parsed(settings, 
     def no_parsing(*args, **kwargs):
         raise AssertionError("the corpus was parsed")
 
-    monkeypatch.setattr("assistant.interfaces.api.load_corpus", no_parsing)
+    monkeypatch.setattr("assistant.indexing.store.parse_markdown", no_parsing)
+    monkeypatch.setattr("assistant.indexing.store.load_papers", no_parsing)
     again = Assistant(settings).build_index(progress=False)
     assert again.unchanged and again.embedded == 0
     assert again.manifest.build_id == first.manifest.build_id
@@ -80,11 +81,13 @@ def test_cached_vectors_equal_freshly_computed_ones(settings):
     assistant = Assistant(settings)
     assistant.build_index(progress=False)
     chunks = assistant.index.chunks
-    got = assistant.index.collection.get(ids=[c.id for c in chunks], include=["embeddings"])
-    stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+    stored = {}
+    for collection in assistant.index.collections.values():
+        got = collection.get(include=["embeddings"])
+        stored.update(zip(got["ids"], got["embeddings"], strict=True))
     fresh = assistant.embedder.embed_documents([c.embedded_text for c in chunks])
     for chunk, vector in zip(chunks, fresh, strict=True):
-        np.testing.assert_allclose(stored[chunk.id], vector, atol=1e-6)
+        np.testing.assert_allclose(stored[chunk.content_hash], vector, atol=1e-6)
 
 
 def test_damaged_cache_is_set_aside(settings):
@@ -106,27 +109,37 @@ def test_hnsw_parameters_are_recorded_and_a_change_rebuilds(settings):
     second = Assistant(tuned).build_index(progress=False)
     assert not second.unchanged and second.embedded == 0
     assert second.manifest.hnsw["hnsw:search_ef"] == 40
-    collection = Assistant(tuned).index.collection
-    assert collection.metadata["hnsw:search_ef"] == 40
+    for collection in Assistant(tuned).index.collections.values():
+        assert collection.metadata["hnsw:search_ef"] == 40
 
 
-def test_id_only_queries_match_llama_index_chroma_store(settings):
+def test_queries_drop_rows_the_loaded_build_does_not_use(settings):
+    """Rows another build added (or keeps for its readers) never reach the results: the
+    store asks for more neighbours until it has ``top_k`` rows of its own build."""
     assistant = Assistant(settings)
     assistant.build_index(progress=False)
-    fast = assistant.index.vector_store()
-    library = ChromaVectorStore(chroma_collection=assistant.index.collection)
-    abstracts = MetadataFilters(filters=[MetadataFilter(key="kind", value="abstract")])
-    questions = ("世界模型的安全问题", "video generation benchmark", "Genie 2 交互")
-    for question, filters in [(q, None) for q in questions] + [(questions[0], abstracts)]:
-        query = VectorStoreQuery(
-            query_embedding=assistant.embedder.embed_query(question).tolist(),
-            similarity_top_k=5,
-            filters=filters,
+    index = assistant.index
+    collection = index.collections["section"]
+    question = assistant.embedder.embed_query("世界模型的安全问题")
+    query = VectorStoreQuery(query_embedding=question.tolist(), similarity_top_k=3)
+    before = index.vector_store("section").query(query)
+    assert len(before.ids) == 3
+    # rows of a newer build, right next to the query, unknown to the loaded one
+    collection.upsert(ids=[f"new-{i}" for i in range(5)], embeddings=np.tile(question, (5, 1)))
+    for slack in (0, 5):
+        store = ChunkVectorStore(collection, by_hash(index.chunks), slack=slack)
+        after = store.query(query)
+        assert after.ids == before.ids
+        np.testing.assert_allclose(after.similarities, before.similarities, atol=1e-6)
+    expected = [n.node_id for n in before.nodes]
+    assert [n.metadata["kind"] for n in before.nodes] == ["section"] * 3
+    chunk = index.by_id[expected[0]]
+    assert before.nodes[0].text == chunk.text
+    with pytest.raises(ValueError, match="one Chroma collection per chunk kind"):
+        index.vector_store("section").query(
+            VectorStoreQuery(
+                query_embedding=question.tolist(),
+                similarity_top_k=3,
+                filters=MetadataFilters(filters=[MetadataFilter(key="kind", value="abstract")]),
+            )
         )
-        ours, theirs = fast.query(query), library.query(query)
-        assert ours.ids == theirs.ids and len(ours.ids) == 5
-        if filters is not None:
-            assert {n.metadata["kind"] for n in ours.nodes} == {"abstract"}
-        assert ours.similarities == theirs.similarities
-        assert [n.text for n in ours.nodes] == [n.text for n in theirs.nodes]
-        assert [n.metadata for n in ours.nodes] == [n.metadata for n in theirs.nodes]

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.indexing.store import AUDIT_FILE
 from assistant.ingest.audit import (
     MIN_SCORE,
     AuditReport,
@@ -216,7 +215,7 @@ def test_build_index_stores_the_audit_beside_the_manifest(tmp_path):
     settings = Settings(corpus_dir=BUNDLED_CORPUS, index_dir=tmp_path, embedder="hash")
     assistant = Assistant(settings)
     assistant.build_index(progress=False)
-    stored = AuditReport.model_validate_json((tmp_path / AUDIT_FILE).read_text())
+    stored = AuditReport.model_validate_json(assistant.store.audit_path().read_text())
     assert [(m.arxiv_id, m.suggested) for m in stored.mismatches] == [("2601.14354", "2601.12939")]
     assert stored.corpus_hash == assistant.manifest().corpus_hash
     assert stored == assistant.audit()

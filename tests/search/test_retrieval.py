@@ -159,60 +159,52 @@ def test_invalid_mode_or_k_raise_invalid_input(assistant, kwargs, message):
 def test_dense_candidates_cover_both_kinds_for_english_questions(assistant):
     """Neither kind crowds the other out of the candidates."""
     retriever = assistant.retriever
-    dense = KindDenseRetriever(retriever._vector_index, retriever._stats, top_k=3)
+    dense = KindDenseRetriever(retriever._vector_indexes, retriever._stats, top_k=3)
     bundle = QueryBundle(query_str="Which resource is scarce?")
     bundle.embedding = assistant.embedder.embed_query(bundle.query_str).tolist()
     kinds = Counter(n.node.metadata["kind"] for n in dense.retrieve(bundle))
     assert kinds["section"] == 3 and kinds["abstract"] == 3
 
 
-def test_one_unfiltered_query_stands_in_for_the_filtered_ones_with_the_same_results(
-    assistant, monkeypatch
-):
-    """Filtered Chroma queries are slow; a kind complete in the over-fetch skips its own."""
+def test_each_kind_gets_its_exact_nearest_chunks_from_its_own_collection(assistant):
+    """Per-kind collections stand in for Chroma's (slow) metadata-filtered query: each
+    kind's candidates are its nearest chunks by cosine, with their cosines."""
+    index = assistant.index
     retriever = assistant.retriever
-    sizes = dict(Counter(c.kind for c in assistant.index.chunks))
-    fast = KindDenseRetriever(retriever._vector_index, retriever._stats, 3, sizes)
-    filtered_calls = []
-    for kind, each in fast._retrievers.items():
-        original = each.retrieve
-        monkeypatch.setattr(
-            each, "retrieve", lambda b, k=kind, f=original: filtered_calls.append(k) or f(b)
-        )
+    dense = KindDenseRetriever(retriever._vector_indexes, retriever._stats, top_k=4)
     for question in ("Which resource is scarce?", "世界模型的主要挑战有哪些？", "VJEPA"):
-        bundle = QueryBundle(query_str=question)
-        bundle.embedding = assistant.embedder.embed_query(question).tolist()
-        got = fast._nearest(bundle)
-        for kind, each in fast._retrievers.items():
-            expected = [n.node.node_id for n in each.retrieve(bundle)]
-            assert [n.node.node_id for n in got[kind]] == expected, (question, kind)
-    # 16 chunks: the over-fetch (4 × 3) holds at least 3 of each kind every time here
-    assert len(filtered_calls) == 6  # only the comparison's own calls
-    # a kind short of top_k in the over-fetch (7 abstracts < 8, believed to be 100) runs
-    # its filtered query
-    short = KindDenseRetriever(
-        retriever._vector_index, retriever._stats, 8, {"section": 100, "abstract": 100}
-    )
-    calls = []
-    for kind, each in short._retrievers.items():
-        monkeypatch.setattr(each, "retrieve", lambda b, k=kind: calls.append(k) or [])
-    short._nearest(bundle)
-    assert calls == ["abstract"]
+        query = assistant.embedder.embed_query(question)
+        bundle = QueryBundle(query_str=question, embedding=query.tolist())
+        found = dense.retrieve(bundle)
+        for kind, collection in index.collections.items():
+            chunks = [c for c in index.chunks if c.kind == kind]
+            stored = collection.get(ids=[c.content_hash for c in chunks], include=["embeddings"])
+            vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+            matrix = np.array([vectors[c.content_hash] for c in chunks], dtype=np.float64)
+            cosines = matrix @ query / np.linalg.norm(matrix, axis=1) / np.linalg.norm(query)
+            expected = [chunks[i].id for i in np.argsort(-cosines)[:4]]
+            got = [n.node.node_id for n in found if n.node.metadata["kind"] == kind]
+            assert got == expected, (question, kind)
+            z = retriever._stats[kind].standardize(
+                query / np.linalg.norm(query), np.sort(cosines)[::-1][:4]
+            )
+            scores = [n.score for n in found if n.node.metadata["kind"] == kind]
+            np.testing.assert_allclose(scores, z, atol=1e-4)
 
 
 def test_kind_stats_standardize_matches_a_brute_force_z_score(assistant):
     index = assistant.index
-    stats = embedding_stats(index.collection, dict(Counter(c.kind for c in index.chunks)))
+    stats = embedding_stats(index.collections, {k: index.hashes(k) for k in index.collections})
     assert set(stats) == {"section", "abstract"}
-    got = index.collection.get(include=["embeddings"])
-    vectors = {
-        i: np.asarray(v, dtype=np.float64)
-        for i, v in zip(got["ids"], got["embeddings"], strict=True)
-    }
+    vectors = {}
+    for collection in index.collections.values():
+        got = collection.get(include=["embeddings"])
+        for i, v in zip(got["ids"], got["embeddings"], strict=True):
+            vectors[i] = np.asarray(v, dtype=np.float64)
     query = assistant.embedder.embed_query("长程一致性").astype(np.float64)
     query /= np.linalg.norm(query)
     for kind, st in stats.items():
-        ids = [c.id for c in index.chunks if c.kind == kind]
+        ids = index.hashes(kind)
         matrix = np.stack([vectors[i] / np.linalg.norm(vectors[i]) for i in ids])
         cosines = matrix @ query
         expected = (cosines - cosines.mean()) / cosines.std()
@@ -231,11 +223,14 @@ def test_calibration_lifts_chinese_sections_for_english_questions(assistant, bui
     ]
     report = RetrievalEvaluator(questions, modes=["dense", "hybrid"], warmup=0)(assistant)
     raw = 0
+    collections = assistant.index.collections
     for q in questions:
-        cos = assistant.retriever.index.collection.query(
-            query_embeddings=[assistant.embedder.embed_query(q.question).tolist()], n_results=1
-        )
-        raw += cos["metadatas"][0][0]["kind"] == "section"
+        query = [assistant.embedder.embed_query(q.question).tolist()]
+        nearest = {
+            kind: collection.query(query_embeddings=query, n_results=1)["distances"][0][0]
+            for kind, collection in collections.items()
+        }
+        raw += min(nearest, key=nearest.get) == "section"
     calibrated = sum(r.hit_sections[0].startswith("§") for r in report.for_mode("dense"))
     assert calibrated > raw
     assert report.summary("hybrid")["hit@5"] >= report.summary("dense")["hit@5"] - 0.05
@@ -268,11 +263,13 @@ def test_unnumbered_chinese_sections_are_retrievable_by_id(tmp_path):
 def test_kind_stats_of_large_kinds_are_estimated_from_spread_out_pages(assistant, monkeypatch):
     from assistant.search import retrieval
 
-    counts = dict(Counter(c.kind for c in assistant.index.chunks))
-    full = embedding_stats(assistant.index.collection, counts)
+    index = assistant.index
+    hashes = {kind: index.hashes(kind) for kind in index.collections}
+    counts = {kind: len(found) for kind, found in hashes.items()}
+    full = embedding_stats(index.collections, hashes)
     monkeypatch.setattr(retrieval, "_CHROMA_PAGE", 2)
     monkeypatch.setattr(retrieval, "_STATS_SAMPLE", 4)
-    sampled = embedding_stats(assistant.index.collection, counts)
+    sampled = embedding_stats(index.collections, hashes)
     for kind, count in counts.items():
         assert sampled[kind].count == min(count, 4)
         assert full[kind].count == count

@@ -97,12 +97,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     else:
         print(
             f"indexed {m.chunks} chunks ({m.sections} section, {m.abstracts} abstract): "
-            f"{report.embedded} embedded, {report.reused} reused, in {total:.1f}s "
+            f"{report.parsed} of {len(m.files)} files parsed, {report.embedded} embedded, "
+            f"{report.reused} reused, in {total:.1f}s "
             f"(sentences for answers {report.seconds['sentences']:.1f}s)"
         )
         print(
-            f"  collection {m.collection} · embedder {m.embedder} (dim {m.dim}) · "
-            f"corpus {m.corpus_hash} · {assistant.settings.index_dir}"
+            f"  collections {', '.join(m.collections.values())} · embedder {m.embedder} "
+            f"(dim {m.dim}) · corpus {m.corpus_hash} · {assistant.settings.index_dir}"
         )
     return 0
 
