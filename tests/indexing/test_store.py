@@ -16,6 +16,7 @@ from assistant.indexing import store as store_module
 from assistant.indexing.embeddings.hashing import HashEmbedder
 from assistant.indexing.store import IndexStore
 from assistant.ingest.corpus import load_corpus
+from assistant.models import Chunk
 from assistant.settings import Settings
 from tests.conftest import ROOT, free_port
 
@@ -532,3 +533,24 @@ def test_every_chunk_is_stored_with_its_own_vector(corpus_copy, tmp_path, embed_
         expected = a.embedder.embed_documents([c.embedded_text for c in chunks])
         for chunk, vector in zip(chunks, expected, strict=True):
             assert np.allclose(by_hash[chunk.content_hash], vector, atol=1e-6), chunk.id
+
+
+def test_loaded_chunks_share_what_they_repeat(corpus_copy, tmp_path):
+    """Chunks of one section share their strings and all chunks one fields set (memory at
+    100k chunks); they equal freshly validated ones, and a copy with changes leaves the
+    others alone."""
+    a = hash_assistant(corpus_copy, tmp_path / "idx")
+    report = a.build_index(progress=False)
+    chunks = a.index.chunks
+    part = a.store.parts.chunk_file(report.manifest.files[0].key)
+    fresh = [Chunk.model_validate_json(line) for line in part.read_text().splitlines()]
+    assert chunks[: len(fresh)] == fresh
+    by_section: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_section.setdefault(chunk.section_id or "", []).append(chunk)
+    first, second = next(group for group in by_section.values() if len(group) > 1)[:2]
+    assert first.section_path is second.section_path and first.source is second.source
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    changed = first.model_copy(update={"text": "改过的文字"})
+    assert changed.text == "改过的文字" and first.text != changed.text
+    assert second.__pydantic_fields_set__ == set(Chunk.model_fields)

@@ -87,6 +87,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         BenchReport,
         markdown_embedders,
         markdown_table,
+        markdown_targets,
         run_bench,
     )
 
@@ -117,11 +118,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return 0
     print(markdown_table(report))
-    for name, target in report.targets.items():
-        verdict = "met" if target["met"] else "MISSED"
-        print(
-            f"{name}: {target['measured']} (target {target['target']}) {verdict} {target['note']}"
-        )
+    print(markdown_targets(report))
     print(markdown_embedders(report))
     if not args.show:
         print(f"wrote {report.plot} and its JSON in {report.seconds:.0f} s", file=sys.stderr)
