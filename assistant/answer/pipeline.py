@@ -8,6 +8,7 @@ error plus the extractive answer, marked as such, never a silent switch of backe
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -164,7 +165,10 @@ class AnswerPipeline:
                 if self._scorer is None:
                     index = self.assistant.index
                     cache = Path(self.settings.index_dir) / "answer-cache"
-                    path = cache / f"{index.manifest.build_id}.npz"
+                    # keyed by sentence text: valid across builds of one embedder, so an
+                    # index update embeds only the sentences it changed
+                    embedder = hashlib.sha1(index.manifest.embedder.encode()).hexdigest()[:16]
+                    path = cache / f"{embedder}.npz"
                     for old in cache.glob("*.npz") if cache.is_dir() else ():
                         if old != path:
                             old.unlink(missing_ok=True)

@@ -11,7 +11,8 @@ question the Chinese words of its terms for a second dense match against Chinese
 sentences; and the fused retrieval score of its chunk (what both retrievers agreed on).
 
 Sentence vectors are cached in memory and on disk beside the index
-(``answer-cache/<build>.npz``), so each sentence of a corpus is embedded once.
+(``answer-cache/<embedder>.npz``), so each sentence of a corpus is embedded once, also
+across index updates.
 """
 
 from __future__ import annotations
