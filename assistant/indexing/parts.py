@@ -57,14 +57,14 @@ def part_key(*parts: str | bytes) -> str:
 
 @dataclass
 class FilePart:
-    """One corpus file as a build needs it; ``chunks`` only when parsed in this build."""
+    """One corpus file as a build needs it (not its chunks: a build reads those back only
+    for texts it must embed, so that 100k chunks are never in memory at once)."""
 
     key: str
     ids: list[str]
     hashes: list[str]
     counts: TermCounts
     links: list[SectionLinks]
-    chunks: list[Chunk] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -124,7 +124,6 @@ class PartStore:
             hashes=[c.content_hash for c in chunks],
             counts=counts,
             links=list(links),
-            chunks=list(chunks),
         )
         save_arrays(
             self._file(key, ".npz"),

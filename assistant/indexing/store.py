@@ -848,8 +848,7 @@ class _Rows:
         for _rel, part in files:
             if todo.isdisjoint(part.hashes):
                 continue
-            chunks = part.chunks if part.chunks is not None else self.build.parts.chunks(part.key)
-            for chunk in chunks:
+            for chunk in self.build.parts.chunks(part.key):
                 if chunk.content_hash in todo:
                     yield chunk.content_hash, chunk.embedded_text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 
@@ -18,6 +19,10 @@ def _warm_up(assistant) -> None:
     page loads, not on the first question (a cold first answer takes seconds). No LLM call."""
     try:
         assistant.answers.evidence("warm-up")  # retrieval and sentence scoring, no LLM call
+        from assistant.indexing.lexicon import everyday_frequency
+
+        for word in ("world", "世界"):  # load wordfreq's lists (refusals use them)
+            everyday_frequency(word)
     except Exception as exc:  # the chat shows index problems to whoever asks
         log.warning("warm-up failed: %s", exc)
 
@@ -60,6 +65,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # Gradio wraps every event in a matplotlib backend switch; without a backend chosen the
+    # first one imports pyplot to pick one (~0.7 s holding the event loop, profiled under
+    # the load test). The UI draws no plots: the non-interactive backend is chosen upfront.
+    os.environ.setdefault("MPLBACKEND", "agg")
     from assistant.interfaces.ui import create_app, launch
 
     assistant = make_assistant(args)
