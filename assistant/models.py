@@ -511,6 +511,9 @@ class IndexedFile(BaseModel):
     path: str
     key: str
     chunks: int
+    size: int = 0
+    """Bytes of the part's chunk file: what the start-up check compares (cheaper than
+    counting the lines of every part at 100k chunks)."""
 
 
 class Manifest(BaseModel):

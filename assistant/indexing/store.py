@@ -326,17 +326,7 @@ class IndexStore:
         """Finish what a build killed after its switch left: rows neither it nor its
         previous build uses (the counts tell), older build folders and parts."""
         try:
-            with np.load(self._build_dir(manifest.build_id) / VECTORS_FILE) as data:
-                kept = {
-                    kind: set(data[f"live_{kind}"].tolist()) | set(data[f"retired_{kind}"].tolist())
-                    for kind in KINDS
-                }
-            for kind, name in manifest.collections.items():
-                collection = self.client.get_collection(name, embedding_function=None)
-                if collection.count() != len(kept[kind]):
-                    stray = sorted(set(_all_ids(collection)) - kept[kind])
-                    for start in range(0, len(stray), 1000):
-                        collection.delete(ids=stray[start : start + 1000])
+            self._delete_strays(manifest)
         except Exception as exc:
             log.warning("could not remove unused vectors (%s); the next build will", exc)
         keep = [manifest]
@@ -348,6 +338,29 @@ class IndexStore:
         folders = {p.name for p in builds.iterdir()} if builds.is_dir() else set()
         if folders - {m.build_id for m in keep}:
             self.collect_garbage(keep)
+
+    def _delete_strays(self, manifest: Manifest) -> None:
+        """Delete rows of the build's collections that neither it nor its predecessor uses
+        (only when the counts show there are some)."""
+        collections = {
+            kind: self.client.get_collection(name, embedding_function=None)
+            for kind, name in manifest.collections.items()
+        }
+        expected = {
+            kind: manifest.vectors.get(kind, 0) + manifest.retired.get(kind, 0)
+            for kind in collections
+        }
+        if all(c.count() == expected[kind] for kind, c in collections.items()):
+            return
+        with np.load(self._build_dir(manifest.build_id) / VECTORS_FILE) as data:
+            kept = {
+                kind: set(data[f"live_{kind}"].tolist()) | set(data[f"retired_{kind}"].tolist())
+                for kind in KINDS
+            }
+        for kind, collection in collections.items():
+            stray = sorted(set(_all_ids(collection)) - kept[kind])
+            for start in range(0, len(stray), 1000):
+                collection.delete(ids=stray[start : start + 1000])
 
     def _healthy(self, manifest: Manifest) -> bool:
         """Whether the build's files and collections are intact (cheap checks only, so the
@@ -432,7 +445,8 @@ class IndexStore:
             raise IndexCorrupt(f"index format {manifest.version} is not {INDEX_FORMAT}")
         for part in manifest.files:
             path = self.parts.chunk_file(part.key)
-            if not path.is_file() or count_lines(path) != part.chunks:
+            size = path.stat().st_size if path.is_file() else -1
+            if size != part.size:
                 raise IndexCorrupt(
                     f"the chunks of {part.path} in build {manifest.build_id} are missing or "
                     f"damaged; {rebuild_hint()}"
@@ -599,7 +613,7 @@ class _Build:
         del counts
         bm25.save(self.folder / "bm25")
         atomic_write_lines(self.folder / ABSTRACTS_FILE, (c.model_dump_json() for c in abstracts))
-        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json(indent=1))
+        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json())
         self._timed("bm25", t0)
         t0 = time.perf_counter()
         earlier = None
@@ -625,7 +639,15 @@ class _Build:
             else None,
             hnsw=self.store.hnsw_params(),
             collections=rows.names,
-            files=[IndexedFile(path=rel, key=part.key, chunks=len(part)) for rel, part in files],
+            files=[
+                IndexedFile(
+                    path=rel,
+                    key=part.key,
+                    chunks=len(part),
+                    size=self.parts.chunk_file(part.key).stat().st_size,
+                )
+                for rel, part in files
+            ],
             papers_key=papers_part.key if papers_part is not None else None,
             vectors={kind: len(hashes) for kind, hashes in needed.items()},
             retired={kind: len(hashes) for kind, hashes in rows.retired.items()},
@@ -700,14 +722,22 @@ class _Build:
         only files without them (changed, or a changed abstracts file) are checked."""
         checker = LinkChecker(papers)
         papers_key = papers_part.key if papers_part is not None else "none"
+        earlier: dict[str, str] = {}
+        if self.previous is not None and self.previous.papers_key == papers_part_key(papers_part):
+            earlier = {f.path: f.key for f in self.previous.files}
         checks: list[LinkCheck] = []
-        for _rel, part in files:
+        for rel, part in files:
             found = None if self.rebuild else self.parts.checks(part.key, papers_key)
             if found is None:
-                found = checker.check(part.links)
+                known = self.parts.checks(earlier[rel], papers_key) if rel in earlier else None
+                found = checker.check(part.links, known or ())
                 self.parts.write_checks(part.key, papers_key, found)
             checks.extend(found)
         return checker.report(checks, corpus_hash)
+
+
+def papers_part_key(part: PapersPart | None) -> str | None:
+    return part.key if part is not None else None
 
 
 class _Rows:

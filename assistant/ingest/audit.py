@@ -511,14 +511,31 @@ class LinkChecker:
             self._matcher = TitleMatcher(self.papers)
         return self._matcher
 
-    def check(self, sections: Iterable[SectionLinks]) -> list[LinkCheck]:
-        """Every arXiv link of ``sections``, in order."""
-        return [
-            _check(section, link.text, link.url, link.arxiv_id, self.by_id, self.matcher)
-            for section in sections
-            for link in section.links
-            if link.arxiv_id
-        ]
+    def check(
+        self, sections: Iterable[SectionLinks], known: Iterable[LinkCheck] = ()
+    ) -> list[LinkCheck]:
+        """Every arXiv link of ``sections``, in order. A link's verdict depends only on its
+        anchor, URL and paper, so one ``known`` already checked against these papers (an
+        earlier version of the same file) is reused with the section's current fields."""
+        done = {(c.anchor, c.url, c.arxiv_id): c for c in known}
+        checks = []
+        for section in sections:
+            for link in section.links:
+                if not link.arxiv_id:
+                    continue
+                earlier = done.get((link.text, link.url, link.arxiv_id))
+                if earlier is not None:
+                    where = {
+                        "section": section.ref,
+                        "section_title": section.title,
+                        "source": section.source,
+                    }
+                    checks.append(earlier.model_copy(update=where))
+                    continue
+                checks.append(
+                    _check(section, link.text, link.url, link.arxiv_id, self.by_id, self.matcher)
+                )
+        return checks
 
     def report(self, checks: list[LinkCheck], corpus_hash: str = "") -> AuditReport:
         """The audit of a corpus whose links' checks are ``checks`` (in reading order)."""

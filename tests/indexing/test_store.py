@@ -15,6 +15,7 @@ from assistant.errors import IndexCorrupt, IndexLocked, IndexMissing, IndexNotWr
 from assistant.indexing import store as store_module
 from assistant.indexing.embeddings.hashing import HashEmbedder
 from assistant.indexing.store import IndexStore
+from assistant.ingest import audit as audit_module
 from assistant.ingest.corpus import load_corpus
 from assistant.models import Chunk
 from assistant.settings import Settings
@@ -164,10 +165,16 @@ def test_an_update_parses_only_changed_files(corpus_copy, tmp_path, monkeypatch)
         return real(text, source)
 
     monkeypatch.setattr(store_module, "parse_markdown", counting)
+    checked: list[str] = []
+    real_check = audit_module._check
+    monkeypatch.setattr(
+        audit_module, "_check", lambda s, a, *rest: checked.append(a) or real_check(s, a, *rest)
+    )
     path = corpus_copy / "more.md"
     path.write_text(path.read_text(encoding="utf-8") + "\n新增一句。\n", encoding="utf-8")
     update = a.build_index(progress=False)
     assert parsed == ["more.md"] and update.parsed == 1 and update.embedded == 1
+    assert checked == []  # its link is unchanged: the earlier check is reused
     scratch = hash_assistant(corpus_copy, tmp_path / "scratch").build_index(progress=False)
     assert scratch.parsed == 2
     fresh = hash_assistant(corpus_copy, tmp_path / "scratch").index
