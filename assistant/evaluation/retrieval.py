@@ -115,8 +115,8 @@ def relevance_key(chunk: Chunk, chapters: bool = False) -> str:
         return f"arXiv:{chunk.arxiv_id}"
     ref = chunk.section or chunk.section_id
     if chapters:
-        folder = PurePosixPath(chunk.source).parent.as_posix()
-        return f"§{folder}/{ref}" if folder != "." else f"§./{ref}"
+        folder = f"{PurePosixPath(chunk.source).parent.as_posix()}/"
+        return f"§{ref}" if ref.startswith(folder) else f"§{folder}{ref}"
     return f"§{ref}"
 
 

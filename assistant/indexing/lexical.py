@@ -31,6 +31,14 @@ from assistant.text import Tokenizer, tokenize
 log = logging.getLogger(__name__)
 
 _IDS_FILE = "ids.json"
+_NONE = np.zeros(0, dtype=np.int64)
+
+Term = str | tuple[str, ...]
+"""A query term: a token, or alternatives counted as one term (a word and its translations)."""
+
+
+def _members(term: Term) -> tuple[str, ...]:
+    return (term,) if isinstance(term, str) else tuple(dict.fromkeys(term))
 
 
 @dataclass
@@ -189,36 +197,70 @@ class BM25Index:
         """The query as this index's tokenizer sees it."""
         return self.tokenizer(query)
 
-    def scores(self, tokens: list[str]) -> np.ndarray:
+    def scores(self, terms: Sequence[Term]) -> np.ndarray:
         """BM25 score of every document (aligned with ``ids``) for already tokenised text.
 
-        Sums precomputed per-token columns, so the cost is the length of the query
-        terms' posting lists, not of the corpus.
+        A term is a token or a group of alternatives (a question word and its
+        translations), scored as one term in the manner of Pirkola's structured query
+        translation: the group's rarity is that of the documents holding *any* member
+        (so a rare wrong sense of a common word does not count as a rare word), and a
+        document earns the term once, for its best-matching member (so a word with five
+        translations does not weigh five times). Sums precomputed per-token columns, so
+        the cost is the length of the query terms' posting lists, not of the corpus.
         """
-        known = self.bm25.get_tokens_ids(tokens) if tokens else []
-        if not known or not self.ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores_from_ids(known), dtype=np.float32)
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        single = [t if isinstance(t, str) else t[0] for t in terms if len(_members(t)) == 1]
+        known = self.bm25.get_tokens_ids(single) if single else []
+        if known and self.ids:
+            out += np.asarray(self.bm25.get_scores_from_ids(known), dtype=np.float32)
+        for term in terms:
+            if len(_members(term)) > 1:
+                out += self._group_column(_members(term))
+        return out
 
-    def coverage(self, tokens: list[str], doc: int) -> float:
-        """IDF-weighted share of the query's distinct tokens that document ``doc`` contains.
+    def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """Documents holding ``token`` and its precomputed BM25 score in each."""
+        tid = self.bm25.vocab_dict.get(token)
+        if tid is None:
+            return _NONE, _NONE.astype(np.float32)
+        scores = self.bm25.scores
+        start, stop = scores["indptr"][tid], scores["indptr"][tid + 1]
+        return scores["indices"][start:stop], scores["data"][start:stop]
+
+    def _idf(self, df: int) -> float:
+        """bm25s's (Lucene's) inverse document frequency."""
+        n = len(self.ids)
+        return float(np.log1p((n - df + 0.5) / (df + 0.5)))
+
+    def _group_column(self, group: Sequence[str]) -> np.ndarray:
+        column = np.zeros(len(self.ids), dtype=np.float32)
+        postings = [self._postings(token) for token in group]
+        postings = [(docs, values) for docs, values in postings if len(docs)]
+        if not postings:
+            return column
+        union = np.unique(np.concatenate([docs for docs, _ in postings]))
+        for docs, values in postings:
+            # a token's score is its idf times a term-frequency factor: keep the factor
+            saturation = values / self._idf(len(docs))
+            column[docs] = np.maximum(column[docs], saturation)
+        return column * self._idf(len(union))
+
+    def coverages(self, terms: Sequence[Term]) -> np.ndarray:
+        """IDF-weighted share of the query's distinct terms that each document contains
+        (a group: any of its members, with the group's idf, as in :meth:`scores`).
 
         Tokens the corpus never uses count in the denominator: a question in a
         language the index cannot see gets a low coverage everywhere.
         """
-        scores = self.bm25.scores
-        indptr, indices = scores["indptr"], scores["indices"]
-        vocab = self.bm25.vocab_dict
-        n = len(self.ids)
-        total = found = 0.0
-        for token in dict.fromkeys(tokens):
-            tid = vocab.get(token)
-            postings = indices[indptr[tid] : indptr[tid + 1]] if tid is not None else ()
-            idf = float(np.log1p((n - len(postings) + 0.5) / (len(postings) + 0.5)))
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        total = 0.0
+        for term in dict.fromkeys(terms):
+            docs = [self._postings(token)[0] for token in _members(term)]
+            union = np.unique(np.concatenate(docs)) if docs else _NONE
+            idf = self._idf(len(union))
             total += idf
-            if tid is not None and doc in postings:
-                found += idf
-        return found / total if total else 0.0
+            out[union] += idf
+        return out / total if total else out
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top ``k`` ``(chunk id, score)`` pairs with a positive score.

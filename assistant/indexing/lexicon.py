@@ -222,11 +222,12 @@ class Lexicon:
                 log.warning("could not write the lexicon cache %s: %s", cache, exc)
         return lexicon
 
-    def expand(self, tokens: Sequence[str]) -> list[str]:
-        """BM25 query tokens followed by the Chinese words for their English ones, so
-        an English question scores Chinese sections by the words they use."""
+    def groups(self, tokens: Sequence[str]) -> list[tuple[str, ...]]:
+        """BM25 query terms: each token with the Chinese words for it when it is an
+        English word the lexicon knows, so that an English question scores Chinese
+        sections by the words they use (BM25 counts a group as one term)."""
         found = self.translations([t for t in dict.fromkeys(tokens) if t.isascii()])
-        return [*tokens, *(zh for term in found for zh in sorted(found[term]))]
+        return [(t, *sorted(found.get(t, ()))) for t in tokens]
 
     def translations(self, terms: Sequence[str]) -> dict[str, frozenset[str]]:
         """For each term of a question (in order): the other language's words for it.

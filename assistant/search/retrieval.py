@@ -13,11 +13,22 @@ the *whole* kind for this query, which removes the per-language offset:
   once per loaded index (:class:`KindStats`);
 - BM25: from the full score vector (posting lists of the query terms only).
 
-Hybrid mode adds the two (``calibrated`` fusion) and weighs BM25's evidence for a kind
-by how much of the question the best chunk of that kind contains (IDF-weighted
-coverage), so two shared English words in a Chinese section are not inflated by the
-standardisation. Reciprocal-rank fusion stays available (``fusion = "rrf"``); it
-discards score magnitudes and so cannot calibrate kinds against each other.
+Hybrid mode (``calibrated`` fusion) scores each section or paper, not each chunk: the
+sum of the best dense z-score among its chunks and ``bm25_weight`` times the best BM25
+evidence among them, so a section whose table matches the question's words and whose
+prose matches its meaning holds both pieces of evidence (a chunk holds one, and loses
+to a chunk found middling by both). BM25's evidence for a chunk is its z-score times
+the share of the question it contains (IDF-weighted coverage, like Lucene's old
+``coord``), so two shared English words in a Chinese section are not inflated by the
+standardisation, while a chunk holding most of the question keeps its weight.
+``bm25_weight`` is the one weight fitted on questions, across the twelve chapters of
+``eval/`` and checked leave-one-chapter-out (``eval --union --fit``, docs/evaluation.md).
+Reciprocal-rank fusion stays available (``fusion = "rrf"``); it discards score
+magnitudes and so cannot calibrate kinds against each other.
+
+English questions meet the Chinese sections through the CC-CEDICT lexicon: each English
+query word becomes a group of itself and its Chinese translations, which BM25 scores as
+one term (:meth:`BM25Index.scores`, Pirkola's structured query translation).
 
 Built from llama-index parts: a ``VectorIndexRetriever`` per kind over the kind's Chroma
 collection, a ``BM25Retriever`` whose scoring is swapped for our
@@ -33,7 +44,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -47,7 +58,7 @@ from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.errors import InvalidInput
 from assistant.indexing.embeddings import Embedder
-from assistant.indexing.lexical import BM25Index
+from assistant.indexing.lexical import BM25Index, Term
 from assistant.indexing.lexicon import Lexicon
 from assistant.indexing.store import LoadedIndex
 from assistant.ingest.corpus import ARXIV_MENTION, normalize_arxiv_id
@@ -186,10 +197,10 @@ class KindBM25Retriever(BM25Retriever):
     """llama-index's BM25 retriever, scoring with our persisted, tokenizer-aware sidecar.
 
     Returns the best ``top_k`` chunks of each kind with their z-score within the kind;
-    with ``weigh_by_coverage`` each kind's scores are scaled by the share of the
-    question its best chunk contains (see :meth:`BM25Index.coverage`). With a
-    ``lexicon`` an English question's tokens are followed by their Chinese translations
-    (:meth:`Lexicon.expand`), so it meets the Chinese survey text on words too.
+    with ``weigh_by_coverage`` each chunk's score is scaled by the share of the question
+    it contains (see :meth:`BM25Index.coverages`). With a ``lexicon`` each English
+    question word is grouped with its Chinese translations (:meth:`Lexicon.groups`), so
+    it meets the Chinese survey text on words too.
     """
 
     def __init__(
@@ -210,10 +221,11 @@ class KindBM25Retriever(BM25Retriever):
         self._members = {kind: np.flatnonzero(labels == kind) for kind in dict.fromkeys(kinds)}
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        tokens = self._index.tokens(query_bundle.query_str)
+        tokens: list[Term] = list(self._index.tokens(query_bundle.query_str))
         if self._lexicon is not None:
-            tokens = self._lexicon.expand(tokens)
+            tokens = list(self._lexicon.groups(tokens))
         raw = self._index.scores(tokens)
+        cover = self._index.coverages(tokens) if self._weigh else None
         out: list[NodeWithScore] = []
         for members in self._members.values():
             scores = raw[members]
@@ -221,13 +233,11 @@ class KindBM25Retriever(BM25Retriever):
             if not len(positive):
                 continue
             z = (scores - scores.mean()) / max(float(scores.std()), _STD_FLOOR)
-            weight = 1.0
-            if self._weigh:
-                weight = self._index.coverage(tokens, int(members[int(np.argmax(scores))]))
+            weight = cover[members] if cover is not None else np.ones(len(members))
             best = positive[np.argsort(-scores[positive], kind="stable")[: self.similarity_top_k]]
             for i in best:
                 chunk = self._chunks[self._index.ids[members[i]]]
-                out.append(NodeWithScore(node=_node(chunk), score=float(weight * z[i])))
+                out.append(NodeWithScore(node=_node(chunk), score=float(weight[i] * z[i])))
         return out
 
 
@@ -239,9 +249,12 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
 
     ``fusion="calibrated"`` adds the (already comparable) scores, weighted by
     ``weights``; a chunk one retriever did not return gets that retriever's lowest
-    score for the chunk's kind. ``fusion="rrf"`` is reciprocal-rank fusion with
-    constant ``rrf_k``. Provenance goes into the node's metadata (the nodes are built
-    per query), so one instance serves concurrent queries.
+    score for the chunk's kind. With ``group_of`` (chunk id → its section or paper) a
+    chunk is scored with the best weighted score of each retriever among its group's
+    chunks (ties broken by its own), so evidence for one section found in two of its
+    chunks adds up. ``fusion="rrf"`` is reciprocal-rank fusion with constant ``rrf_k``.
+    Provenance goes into the node's metadata (the nodes are built per query), so one
+    instance serves concurrent queries.
     """
 
     def __init__(
@@ -252,6 +265,7 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
         fusion: FusionMethod = "calibrated",
         rrf_k: float = 60.0,
         top_k: int = 30,
+        group_of: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(
             retrievers,
@@ -265,6 +279,7 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
         self.weights = list(weights or [1.0] * len(retrievers))
         self.fusion = fusion
         self.rrf_k = rrf_k
+        self.group_of = group_of
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         results = self._run_sync_queries([query_bundle])
@@ -285,10 +300,17 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
         return nodes, found
 
     def _fused(
-        self, nodes: dict[str, NodeWithScore], found: dict, scores: dict[str, float]
+        self,
+        nodes: dict[str, NodeWithScore],
+        found: dict,
+        scores: dict[str, float],
+        tiebreak: dict[str, float] | None = None,
     ) -> list[NodeWithScore]:
+        """Nodes by fused score (then by ``tiebreak``), with their provenance."""
+        second = tiebreak or {}
         out = []
-        for key in sorted(scores, key=lambda key: scores[key], reverse=True):
+        ranked = sorted(scores, key=lambda key: (scores[key], second.get(key, 0.0)), reverse=True)
+        for key in ranked:
             node = nodes[key].node
             node.metadata[_PROVENANCE] = found[key]
             out.append(NodeWithScore(node=node, score=scores[key]))
@@ -311,13 +333,26 @@ class ProvenanceFusionRetriever(QueryFusionRetriever):
             for name, (_rank, score) in by.items():
                 floor[(name, kind)] = min(score, floor.get((name, kind), score))
         scores: dict[str, float] = {}
+        parts: dict[str, dict[str, float]] = {}
         for key, by in found.items():
             kind = nodes[key].node.metadata.get("kind", "")
-            scores[key] = sum(
-                weight * (by[name][1] if name in by else floor.get((name, kind), 0.0))
+            parts[key] = {
+                name: weight * (by[name][1] if name in by else floor.get((name, kind), 0.0))
                 for name, weight in zip(self.names, self.weights, strict=True)
-            )
-        return self._fused(nodes, found, scores)
+            }
+            scores[key] = sum(parts[key].values())
+        if self.group_of is None:
+            return self._fused(nodes, found, scores)
+        best: dict[tuple[str, str], float] = {}
+        for key, values in parts.items():
+            group = self.group_of(key)
+            for name, value in values.items():
+                best[(group, name)] = max(value, best.get((group, name), value))
+        grouped = {
+            key: sum(best[(self.group_of(key), name)] for name in values)
+            for key, values in parts.items()
+        }
+        return self._fused(nodes, found, grouped, tiebreak=scores)
 
 
 # --- the retriever --------------------------------------------------------------------------
@@ -397,8 +432,12 @@ class Retriever:
                     fusion=self.settings.fusion,
                     rrf_k=self.settings.rrf_k,
                     top_k=candidates * 2 * len(self._stats or (None,)),
+                    group_of=self._source_of,
                 )
             return self._fusions[key]
+
+    def _source_of(self, chunk_id: str) -> str:
+        return source_key(self.index.by_id[chunk_id])
 
     @cached_property
     def _by_anchor(self) -> dict[str, list[Chunk]]:

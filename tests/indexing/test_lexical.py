@@ -33,18 +33,54 @@ def test_scores_of_unknown_or_empty_queries_are_zero():
     assert not index.scores([]).any()
 
 
+def _idf(n: int, df: int) -> float:
+    return math.log1p((n - df + 0.5) / (df + 0.5))
+
+
 def test_coverage_is_the_idf_weighted_share_of_query_tokens():
     index = _toy()
     tokens = index.tokens("alpha gamma epsilon")
+    total = _idf(3, 2) + _idf(3, 2) + _idf(3, 0)
+    cover = index.coverages(tokens)
+    assert cover[0] == pytest.approx(_idf(3, 2) / total)
+    assert cover[2] == pytest.approx(2 * _idf(3, 2) / total)
+    assert not index.coverages(index.tokens("epsilon")).any()
+    assert not index.coverages([]).any()
 
-    def idf(df: int) -> float:
-        return math.log1p((3 - df + 0.5) / (df + 0.5))
 
-    total = idf(2) + idf(2) + idf(0)
-    assert index.coverage(tokens, 0) == pytest.approx(idf(2) / total)
-    assert index.coverage(tokens, 2) == pytest.approx(2 * idf(2) / total)
-    assert index.coverage(index.tokens("epsilon"), 2) == 0.0
-    assert index.coverage([], 0) == 0.0
+def _four() -> BM25Index:
+    return BM25Index.build(
+        ["d0", "d1", "d2", "d3"], ["alpha beta", "gamma delta", "alpha gamma gamma", "beta delta"]
+    )
+
+
+def test_a_group_of_alternatives_is_one_term_with_the_rarity_of_its_union():
+    """Pirkola's structured translation: a word and its translations count once, as rare
+    as the documents holding any of them."""
+    index = _four()
+    group = index.scores([("beta", "delta")])
+    beta, delta = index.scores(["beta"]), index.scores(["delta"])
+    union = _idf(4, 3) / _idf(4, 2)  # beta and delta are in 2 documents each, 3 together
+    assert group[0] == pytest.approx(beta[0] * union, rel=1e-5)
+    assert group[1] == pytest.approx(delta[1] * union, rel=1e-5)
+    # a document holding two alternatives earns the term once, for the better one
+    assert group[3] == pytest.approx(max(beta[3], delta[3]) * union, rel=1e-5)
+    assert group[3] < beta[3] + delta[3]
+    assert group[2] == 0.0
+    # a group of one is the plain token; unknown alternatives are ignored
+    np.testing.assert_allclose(index.scores([("beta",)]), beta)
+    np.testing.assert_allclose(index.scores([("beta", "omega")]), beta, rtol=1e-5)
+    mixed = index.scores(["alpha", ("beta", "delta")])
+    np.testing.assert_allclose(mixed, index.scores(["alpha"]) + group, rtol=1e-5)
+
+
+def test_coverage_counts_a_group_once_with_its_union_idf():
+    index = _four()
+    cover = index.coverages([("beta", "delta"), "alpha"])
+    total = _idf(4, 3) + _idf(4, 2)
+    assert cover[0] == pytest.approx(1.0)
+    assert cover[3] == pytest.approx(_idf(4, 3) / total)
+    assert cover[2] == pytest.approx(_idf(4, 2) / total)
 
 
 def _sidecar(store: IndexStore) -> BM25Index:

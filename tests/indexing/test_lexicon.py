@@ -29,6 +29,18 @@ def test_english_terms_translate_by_stem_and_by_a_two_word_gloss_with_a_neighbou
     assert lex.translations(["场景", "开源"]) == {"场景": {"scene"}}
 
 
+def test_query_groups_pair_each_english_token_with_its_chinese_words():
+    lex = Lexicon({"生成": [("generat",)], "开源": [("open", "sourc")], "产生": [("generat",)]})
+    groups = lex.groups(["open", "source", "video", "generation", "生成"])
+    assert groups == [
+        ("open", "开源"),
+        ("source", "开源"),
+        ("video",),
+        ("generation", "产生", "生成"),
+        ("生成",),  # Chinese tokens stay themselves
+    ]
+
+
 def test_the_lexicon_is_cached_per_vocabulary(tmp_path, monkeypatch):
     cache = tmp_path / "lexicon.json"
     first = Lexicon.for_vocabulary({"生成", "驾驶", "video", "生"}, cache)

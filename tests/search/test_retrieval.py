@@ -3,13 +3,20 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from llama_index.core.schema import QueryBundle
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant import Assistant, Settings
 from assistant.errors import InvalidInput
 from assistant.evaluation.retrieval import RetrievalEvaluator, load_questions
 from assistant.models import Hit
-from assistant.search.retrieval import MODES, KindDenseRetriever, diversify, embedding_stats
+from assistant.search.retrieval import (
+    MODES,
+    KindDenseRetriever,
+    ProvenanceFusionRetriever,
+    diversify,
+    embedding_stats,
+)
 
 
 def _abstracts(assistant):
@@ -297,3 +304,32 @@ def test_the_lexicon_lets_english_questions_meet_chinese_sections_in_bm25(built_
         report = RetrievalEvaluator(questions, modes=["bm25"], warmup=0)(assistant)
         mrr[name] = report.summary("bm25")["mrr@10"]
     assert mrr["with"] > mrr["without"] + 0.05
+
+
+class _Fixed(BaseRetriever):
+    """Returns the same scored chunks for every query."""
+
+    def __init__(self, scored: dict[str, float]):
+        super().__init__()
+        self._scored = scored
+
+    def _retrieve(self, query_bundle):
+        return [
+            NodeWithScore(node=TextNode(id_=cid, text=cid, metadata={"kind": "section"}), score=s)
+            for cid, s in self._scored.items()
+        ]
+
+
+def test_calibrated_fusion_weighs_the_evidence_for_a_section_across_its_chunks():
+    """Dense finds section A by one chunk, BM25 by another; B is found middling by both.
+    Chunk by chunk B wins (each A chunk has one retriever's floor); section by section A
+    holds both pieces of evidence and wins."""
+    dense = _Fixed({"a1": 3.0, "b1": 2.0, "c1": 0.0})
+    bm25 = _Fixed({"a2": 3.0, "b1": 2.0, "c1": 0.0})
+    fusion = ProvenanceFusionRetriever(
+        [dense, bm25], ["dense", "bm25"], group_of=lambda cid: cid[0], top_k=10
+    )
+    order = [n.node.node_id for n in fusion.retrieve(QueryBundle(query_str="q"))]
+    assert order[:2] in (["a1", "a2"], ["a2", "a1"]) and order[2] == "b1"
+    flat = ProvenanceFusionRetriever([dense, bm25], ["dense", "bm25"], top_k=10)
+    assert flat.retrieve(QueryBundle(query_str="q"))[0].node.node_id == "b1"

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.errors import AssistantError, InvalidInput
@@ -91,6 +93,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "citations, expected strings and both kinds of refusal change, per set",
     )
     union.add_argument(
+        "--fit",
+        metavar="SETTING=V1,V2,...",
+        default=None,
+        help="with --union: choose a retrieval setting (bm25_weight, rrf_k, candidate_k) "
+        "from these values leave-one-chapter-out and report the held-out figures "
+        "(hybrid retrieval only; see docs/evaluation.md)",
+    )
+    union.add_argument(
         "--sets",
         metavar="NAMES",
         default=None,
@@ -115,7 +125,7 @@ def _answer_evaluator(questions: list, k: int):
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.union:
         return cmd_union(args)
-    for flag in ("alone", "no_answers", "sets", "ablate"):
+    for flag in ("alone", "no_answers", "sets", "ablate", "fit"):
         if getattr(args, flag):
             raise InvalidInput(f"--{flag.replace('_', '-')} needs --union")
     assistant = make_assistant(args)
@@ -176,6 +186,8 @@ def cmd_union(args: argparse.Namespace) -> int:
     bed.build(progress=not args.json)
     if families is not None:
         return _ablate(args, bed, families)
+    if args.fit:
+        return _fit(args, bed, settings)
     alone = bed.alone() if args.alone else None
     modes = list(MODES) if args.eval_mode == "all" else [args.eval_mode]
     evaluator = UnionEvaluator(bed.questions(), modes=modes, k=args.k, answers=not args.no_answers)
@@ -219,4 +231,23 @@ def _ablate(args: argparse.Namespace, bed, families: list[str]) -> int:
         print_json(table)
     else:
         print(format_ablation(table))
+    return 0
+
+
+def _fit(args: argparse.Namespace, bed, settings) -> int:
+    from assistant.evaluation.fit import LeaveOneCorpusOut, parse_grid
+
+    setting, grid = parse_grid(args.fit)
+    report = LeaveOneCorpusOut(bed.questions(), setting, grid)(bed.assistant, bed.alone())
+    payload = report.model_dump(mode="json")
+    folder = Path(settings.eval_results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    saved = folder / f"{stamp}-fit.json"
+    saved.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print_json(payload)
+    else:
+        print(report.to_text())
+    print(f"saved {saved}", file=sys.stderr)
     return 0
