@@ -196,6 +196,23 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(default=700, ge=16, description="Answer length cap, in tokens.")
     ollama_url: str = Field(default="http://127.0.0.1:11434", description="Ollama server URL.")
+    openai_context_budget: int = Field(
+        default=1500,
+        ge=0,
+        description="Tokens of sources an openai-compatible LLM (llama.cpp server, vLLM, …) "
+        "is shown: the chunks of the best-ranked sentences, best first, while they fit. "
+        "Prompt processing is most of a small local model's time (~60 tokens/s on 2 CPU "
+        "cores); 800-1,000 tokens already hold the answer as often as the 12 retrieved "
+        "chunks (~4,000 tokens) on every measured question set (docs/answers-llm.md). "
+        "0: every retrieved chunk, as retrieved.",
+    )
+    ollama_context_budget: int = Field(
+        default=1500,
+        ge=0,
+        description="The same for the ollama backend; keep it, plus ~400 tokens of "
+        "instructions and llm_max_tokens, within llm_context_window (Ollama's num_ctx): "
+        "Ollama cuts a longer prompt silently.",
+    )
     refusal_threshold: float | None = Field(
         default=None,
         description="Refuse a question whose support (best sentence similarity minus its "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from assistant.answer.citations import CheckedText, check_citations
 from assistant.answer.claims import check_claims
+from assistant.answer.context import context_hits
 from assistant.answer.extractive import (
     ExtractiveLimits,
     all_quotes,
@@ -328,6 +329,16 @@ class AnswerPipeline:
         best = best_quotes(ev.scored, chosen)
         return extractive_body(chosen, hits, language), best, all_quotes(chosen, best), hits
 
+    def context(self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]]) -> list[Hit]:
+        """The sources the LLM is shown: the chunks of the best-ranked sentences within the
+        backend's token budget (:mod:`assistant.answer.context`)."""
+        budget = (
+            self.settings.ollama_context_budget
+            if self.settings.llm_backend == "ollama"
+            else self.settings.openai_context_budget
+        )
+        return context_hits(ev.hits, ev.scored, chosen, budget)
+
     def choose(self, ev: Evidence) -> list[tuple[Unit, Hit]]:
         """What the extractive answer quotes (and the answer-type check reads): the whole
         list a question about a list names, else the best sentences."""
@@ -410,11 +421,13 @@ class AnswerPipeline:
             return
 
         body: str | None = None
+        shown = list(ev.hits)
         if backend is not None and error is None:
             t0 = time.perf_counter()
             parts: list[str] = []
             try:
-                for delta in backend.stream(answer_messages(query, language, ev.hits)):
+                shown = self.context(ev, chosen)
+                for delta in backend.stream(answer_messages(query, language, shown)):
                     parts.append(delta)
                     yield delta
                 body = "".join(parts)
@@ -430,7 +443,7 @@ class AnswerPipeline:
             yield answer.text
         else:
             t0 = time.perf_counter()
-            answer = self._checked(ev, chosen, language, query, body, backend.name)  # type: ignore[union-attr]
+            answer = self._checked(ev, chosen, shown, language, query, body, backend.name)  # type: ignore[union-attr]
             timings["check_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         yield answer.model_copy(
@@ -482,6 +495,7 @@ class AnswerPipeline:
         self,
         ev: Evidence,
         chosen: Sequence[tuple[Unit, Hit]],
+        shown: Sequence[Hit],
         language: str,
         query: str,
         body: str,
@@ -492,8 +506,8 @@ class AnswerPipeline:
         flagged. A reply with no claim the sources support, or one saying the survey does
         not cover a question the refusal check let through, is not presented as an answer:
         the extractive answer stands in, under a line saying why."""
-        extra = self.with_siblings(ev.hits)[len(ev.hits) :]
-        checked = check_claims(body, query, ev.hits, self.scorer, extra)
+        extra = self.with_siblings(ev.hits)
+        checked = check_claims(body, query, shown, self.scorer, extra)
         if checked.supported or not chosen:
             return Answer(
                 question=ev.question,
@@ -508,15 +522,15 @@ class AnswerPipeline:
             )
         found_nothing = not checked.claims and says_not_covered(body)
         notice = phrase("model_found_nothing" if found_nothing else "unchecked", language)
-        shown, hits = self._quotation(ev, chosen, language)
+        quoted, hits = self._quotation(ev, chosen, language)
         log.info("the model's reply was replaced by the quoted answer: %s", notice)
         return Answer(
             question=ev.question,
-            text=f"{notice}\n\n{shown.text}",
-            citations=shown.citations,
+            text=f"{notice}\n\n{quoted.text}",
+            citations=quoted.citations,
             hits=hits,
             backend=backend,
-            grounded=shown.grounded,
+            grounded=quoted.grounded,
             unsupported=checked.unsupported,
             fallback=True,
             notice=notice,

@@ -376,7 +376,8 @@ def replay_transcripts(
                 continue
             pipeline.use_backend(None)
             quoted = pipeline.ask(question.question)
-            hits = pipeline.evidence(question.question).hits
+            ev = pipeline.evidence(question.question)
+            hits = pipeline.context(ev, pipeline.choose(ev))
             backend.reply = remap(
                 row["reply"], recorded_chunks(row["request"], assistant.index.chunks), hits
             )

@@ -70,7 +70,8 @@ def test_a_recorded_reply_replayed_through_the_server_gets_its_labelled_verdicts
 ):
     row = RECORDED[case]
     pipeline = llm_assistant.answers
-    hits = pipeline.evidence(row["question"]).hits
+    ev = pipeline.evidence(row["question"])
+    hits = pipeline.context(ev, pipeline.choose(ev))
     reply = remap(row["reply"], recorded_chunks(row["request"], llm_assistant.index.chunks), hits)
     stub.replies.append(Reply(text=reply))
     answer = llm_assistant.ask(row["question"])

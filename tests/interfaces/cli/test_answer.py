@@ -133,3 +133,27 @@ def test_eval_claims_reports_the_check_and_the_replay(base, tmp_path, capsys):
     (folder / "cases.jsonl").write_text("{not json\n")
     assert main(["eval-claims", "--folder", str(folder), *base]) == 2
     assert "cases.jsonl:1: not JSON" in capsys.readouterr().err
+
+
+def test_eval_answers_against_an_openai_compatible_server_reports_claims(
+    base, tmp_path, capsys, monkeypatch
+):
+    from tests.stubs.openai_server import OpenAIStub, Reply
+
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(QUESTIONS[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    reply = "[1] FLARE 在真实 GR-1 上的成功率为 95.1%。\n另一句无据的话。"
+    argv = ["eval-answers", "--backend", "openai-compatible", "--questions", str(path), *base]
+    with OpenAIStub() as stub:
+        stub.replies.extend([Reply(text=reply), Reply(text=reply)])
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", stub.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "stub")
+        assert main([*argv, "--json"]) == 0
+        metrics = json.loads(capsys.readouterr().out)
+        assert main(argv) == 0
+    assert metrics["claims"] == 2 and metrics["unsupported_claims"] == 0.5
+    assert metrics["claim_citation_precision"] == 1.0 and metrics["language_match"] == 1.0
+    assert metrics["replaced_answers"] == 0 and metrics["expect_any"] == 1.0
+    out = capsys.readouterr().out
+    for row in ("claim-level citation precision", "unsupported claims", "repaired markers"):
+        assert row in out

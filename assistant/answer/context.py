@@ -1,0 +1,69 @@
+"""What an LLM is shown: the chunks holding the best-ranked sentences, within a token budget.
+
+Prompt processing is most of what a small local model costs: the 12 retrieved chunks made
+a prompt of about 3,800 tokens, 95% of the 65 s an answer took on 2 CPU cores. The answer
+stage ranks sentences better than retrieval ranks chunks (it reads sibling chunks too), so
+the context is built from its ranking: first the chunks of the sentences an extractive
+answer would quote (a whole list, when the question asks for one), then the others in the
+order of their best sentence, each whole, while they fit in the budget; the best first,
+which small models favour. Measured on the public and three held-out question sets
+(docs/answers-llm.md): at 800-1,000 tokens the sources already hold the expected answer as
+often as the 12 retrieved chunks do, at about a quarter of their length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from assistant.answer.scoring import ScoredUnit
+from assistant.answer.units import Unit
+from assistant.models import Hit
+from assistant.prompts import defuse, source_label
+
+SOURCE_OVERHEAD = 24
+"""Tokens a source's fence and label add to its text (``<source marker="[n]" from="…">``)."""
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Callable[[str], list]:
+    """llama-index's default tokenizer (tiktoken ``cl100k_base``, bundled, offline). Local
+    models count differently (Qwen2.5 about 15% fewer tokens on this survey's mix of
+    Chinese and English); the budget is a size, not an exact fit."""
+    from llama_index.core.utils import get_tokenizer
+
+    return get_tokenizer()
+
+
+def source_tokens(hit: Hit) -> int:
+    """Tokens a hit takes in the prompt, fence and label included."""
+    tokenize = _tokenizer()
+    return (
+        len(tokenize(defuse(hit.chunk.text))) + len(tokenize(source_label(hit))) + SOURCE_OVERHEAD
+    )
+
+
+def context_hits(
+    hits: Sequence[Hit],
+    scored: Sequence[ScoredUnit],
+    chosen: Sequence[tuple[Unit, Hit]],
+    budget: int,
+) -> list[Hit]:
+    """The chunks to show the LLM, best first: those of ``chosen``, then those of the
+    ``scored`` sentences in rank order, then any other of ``hits``; each whole, skipped if
+    it does not fit in ``budget`` tokens (the first always fits). ``budget`` 0: ``hits``
+    as retrieved."""
+    if budget <= 0:
+        return list(hits)
+    ranked: dict[str, Hit] = {}
+    for hit in (*(h for _, h in chosen), *(s.hit for s in scored), *hits):
+        ranked.setdefault(hit.chunk.id, hit)
+    shown: list[Hit] = []
+    used = 0
+    for hit in ranked.values():
+        size = source_tokens(hit)
+        if shown and used + size > budget:
+            continue
+        shown.append(hit)
+        used += size
+    return shown
