@@ -44,7 +44,7 @@ import numpy as np
 from assistant.answer.answer_type import TIME_UNIT, figures
 from assistant.answer.citations import MARKER, make_citation, parse_markers
 from assistant.answer.scoring import UnitScorer, content_terms, terms
-from assistant.answer.units import LINK_MARK, Unit, chunk_units, render_inline
+from assistant.answer.units import LINK_MARK, Unit, chunk_units, render_inline, whole_sentences
 from assistant.indexing.lexicon import (
     Lexicon,
     dictionary_glosses,
@@ -55,14 +55,13 @@ from assistant.indexing.lexicon import (
 from assistant.ingest.corpus import normalize_arxiv_id
 from assistant.models import Citation, Hit, Repair
 from assistant.prompts import not_said_phrases
-from assistant.text import CJK_CHAR, FRAMING, LATIN_NAME, MD_LINK, sentence_spans
+from assistant.text import CJK_CHAR, FRAMING, LATIN_NAME, MD_LINK
 
 _BULLET = re.compile(r"^(\s*)((?:[-*+]|\d{1,3}[.)])\s+)?")
 _LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+\s*")
 _END_PUNCT = re.compile(r"[。．.！!？?；;]+[\"'”’」』）)]*$")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _WORDLESS = re.compile(r"^[\W_]*$")
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|et al|vs|cf|approx|Fig|Eq|Sec|No)\.|\b[A-Z]\.)\s*$")
 _ARXIV = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)")
 _ARXIV_REF = re.compile(r"(?:arxiv\s*:?\s*)?" + _ARXIV.pattern, re.IGNORECASE)
 _SOURCE_LABEL = re.compile(r"\[\s*arXiv:\s*(\d{4}\.\d{4,5})[^\]]*\]", re.IGNORECASE)
@@ -156,17 +155,6 @@ def _is_claim(text: str) -> bool:
     return not any(bare.startswith(p.rstrip("。.")) for p in not_said_phrases())
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of one line, rejoined after abbreviations (``e.g.``)."""
-    spans: list[tuple[int, int]] = []
-    for a, b in sentence_spans(text):
-        if spans and _ABBREVIATION.search(text[spans[-1][0] : spans[-1][1]]):
-            spans[-1] = (spans[-1][0], b)
-        else:
-            spans.append((a, b))
-    return spans
-
-
 def _parse(text: str) -> list[_Line]:
     """The answer as lines of pieces; markers are taken off and kept on the claims.
 
@@ -188,7 +176,7 @@ def _parse(text: str) -> list[_Line]:
                 prefix += again.group()
                 rest = rest[again.end() :]
         sentences: list[tuple[str, tuple[int, ...], str]] = []
-        for a, b in _sentences(rest):
+        for a, b in whole_sentences(rest):
             piece = rest[a:b]
             lead = _LEADING_MARKERS.match(piece)
             if lead and sentences:

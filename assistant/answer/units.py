@@ -165,7 +165,7 @@ def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def whole_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence spans, rejoined where a period only ended an abbreviation."""
     spans: list[tuple[int, int]] = []
     for a, b in sentence_spans(text, start, end):
@@ -279,7 +279,7 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             continue
         previous: Unit | None = None  # the line's last unit
         first: Unit | None = None  # the line's first unit
-        for s, e in _sentences(text, a, b):
+        for s, e in whole_sentences(text, a, b):
             unit = add(s, e, "sentence")
             if unit is not None:
                 if previous is not None and previous.display.endswith(_GO_ON):

@@ -7,21 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from assistant.interfaces.cli.common import make_assistant, print_json
+from assistant.interfaces.cli.common import backend_option, make_assistant, print_json
 from assistant.models import Answer, Citation
-
-_BACKENDS = ["none", "openai-compatible", "ollama"]
-
-
-def _backend_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--backend",
-        choices=_BACKENDS,
-        default=argparse.SUPPRESS,
-        help="answer backend: none (extractive quotes, the default), openai-compatible "
-        "(ASSISTANT_LLM_BASE_URL, ASSISTANT_LLM_MODEL, key in ASSISTANT_LLM_API_KEY_ENV) "
-        "or ollama (ASSISTANT_OLLAMA_URL, ASSISTANT_LLM_MODEL)",
-    )
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -36,7 +23,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "goes to stderr and the quoted answer is printed, marked as a fallback).",
     )
     p.add_argument("question", help="the question, in Chinese or English")
-    _backend_option(p)
+    backend_option(p)
     p.add_argument(
         "--format",
         choices=["text", "json", "markdown", "bibtex"],
@@ -57,7 +44,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "and recall, refusal accuracy and false refusals, expected strings present, "
         "answer-language match (LLM backends) and mean grounded share.",
     )
-    _backend_option(p)
+    backend_option(p)
     p.add_argument(
         "--questions",
         metavar="FILE",

@@ -91,3 +91,15 @@ def make_assistant(args: argparse.Namespace):
 
 def print_json(obj: object) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def backend_option(parser: argparse.ArgumentParser) -> None:
+    """``--backend``: the answer backend, for the commands that answer questions."""
+    parser.add_argument(
+        "--backend",
+        choices=["none", "openai-compatible", "ollama"],
+        default=argparse.SUPPRESS,
+        help="answer backend: none (extractive quotes, the default), openai-compatible "
+        "(ASSISTANT_LLM_BASE_URL, ASSISTANT_LLM_MODEL, key in ASSISTANT_LLM_API_KEY_ENV) "
+        "or ollama (ASSISTANT_OLLAMA_URL, ASSISTANT_LLM_MODEL)",
+    )

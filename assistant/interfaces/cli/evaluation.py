@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.errors import AssistantError, InvalidInput
 from assistant.evaluation.retrieval import RetrievalEvaluator, load_questions, save_report
-from assistant.interfaces.cli.common import make_assistant, print_json
+from assistant.interfaces.cli.common import backend_option, make_assistant, print_json
 from assistant.search.retrieval import MODES
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--answers",
         action="store_true",
-        help="also evaluate generated answers (needs the answer evaluation module)",
+        help="also evaluate generated answers (needs the answer evaluation module); with an "
+        "LLM backend, claim by claim",
     )
+    backend_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     union = p.add_argument_group("union test bed")
     union.add_argument(

@@ -158,3 +158,21 @@ def test_eval_union_prints_per_set_tables_and_saves(tmp_path, monkeypatch, capsy
 def test_eval_union_flag_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_eval_answers_with_an_llm_backend_reports_claims(
+    questions, built_index, tmp_path, monkeypatch, capsys
+):
+    from tests.stubs.openai_server import OpenAIStub
+
+    with OpenAIStub(default_text="Nothing here is in any source, I am sure.") as stub:
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", stub.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "stub")
+        argv = ["--questions", str(questions), "--mode", "hybrid", "--answers", "--json"]
+        code = _run([*argv, "--backend", "openai-compatible"], built_index, tmp_path, monkeypatch)
+    assert code == 0
+    answers = json.loads(capsys.readouterr().out)["answers"]
+    assert answers["backend"] == "openai-compatible"
+    answered = [r for r in answers["results"] if not r["refused"]]
+    assert answered and answers["replaced_answers"] == len(answered)
+    assert answers["unsupported_claims"] == 1.0 and answers["claims"] == len(answered)
