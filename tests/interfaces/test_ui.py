@@ -559,6 +559,8 @@ def test_browser_layout_chips_and_contrast(page, assistant):
             "#t1 .note",
             "#t1 .meta",
             "#t1 button.copy-export",
+            "#side .backend",
+            "#index-facts dt",
         ]
         for selector in selectors:
             element = page.locator(selector).first
@@ -568,7 +570,7 @@ def test_browser_layout_chips_and_contrast(page, assistant):
         page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
         # the README's screenshot: an English and a Chinese answer, a marker clicked
         _ask(page, "What does NetWorld propose?")
-        _ask(page, "世界模型面临哪些主要挑战？")
+        _ask(page, "2025 年有多少篇世界模型论文？")
         page.locator("#t2 .answer-body a.cite").nth(1).click()
         page.locator("#t2 mark.current").first.wait_for(state="visible")
         page.wait_for_timeout(800)  # the smooth scroll
