@@ -39,6 +39,7 @@ import gradio as gr  # (the environment above must be set before the import)
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "bm25")
+LAUNCH_ATTEMPTS = 3
 
 
 class ChatBackend(Protocol):
@@ -605,21 +606,31 @@ def launch(
     ``app.close()``.
     """
     credentials = tuple(auth.split(":", 1)) if auth else None
-    app.launch(
-        server_name=host,
-        server_port=port,
-        auth=credentials,
-        share=False,
-        prevent_thread_lock=not block,
-        quiet=True,
-        show_error=False,
-        theme=_theme(),
-        css=CSS,
-        head=HEAD,
-        footer_links=["api"],
-        run_history=False,
-        enable_monitoring=False,
-        ssr_mode=False,
-        mcp_server=False,
-    )
+    for attempt in range(LAUNCH_ATTEMPTS):
+        try:
+            app.launch(
+                server_name=host,
+                server_port=port,
+                auth=credentials,
+                share=False,
+                prevent_thread_lock=not block,
+                quiet=True,
+                show_error=False,
+                theme=_theme(),
+                css=CSS,
+                head=HEAD,
+                footer_links=["api"],
+                run_history=False,
+                enable_monitoring=False,
+                ssr_mode=False,
+                mcp_server=False,
+            )
+            break
+        except ValueError as exc:
+            # Gradio checks its own page once started, with 3-second requests; on a busy
+            # machine that check can time out although the server is fine.
+            if "localhost is not accessible" not in str(exc) or attempt == LAUNCH_ATTEMPTS - 1:
+                raise
+            log.warning("the server's self-check timed out; starting it again")
+            app.close()
     return app.local_url or f"http://{host}:{port}/"

@@ -114,6 +114,21 @@ def scripted():
     return FakeAssistant(lambda q, history, k, mode: _answer(question=q), delay=0.001)
 
 
+def test_launch_starts_again_when_gradios_self_check_times_out(scripted, monkeypatch):
+    from gradio import networking
+
+    checks = []
+    real = networking.url_ok
+
+    def slow_once(url):  # a busy machine: the first 3-second check times out
+        checks.append(url)
+        return len(checks) > 1 and real(url)
+
+    monkeypatch.setattr(networking, "url_ok", slow_once)
+    with served(scripted) as url:
+        assert len(checks) == 2 and httpx.get(url).status_code == 200
+
+
 def test_chat_passes_history_mode_and_k_and_clear_resets(scripted):
     with served(scripted) as url:
         client = _client(url)
@@ -565,6 +580,7 @@ def test_browser_layout_chips_and_contrast(page, assistant):
         for selector in selectors:
             element = page.locator(selector).first
             ratio = element.evaluate(CONTRAST)
+            print(f"contrast {selector}: {ratio:.1f}:1")
             assert ratio >= 4.5, (selector, ratio)
         page.click("#clear")
         page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
