@@ -586,10 +586,20 @@ def test_browser_layout_chips_and_contrast(page, assistant):
         page.wait_for_function("document.querySelectorAll('#chat .meta').length === 0")
         # the README's screenshot: an English and a Chinese answer, a marker clicked
         _ask(page, "What does NetWorld propose?")
-        _ask(page, "2025 年有多少篇世界模型论文？")
-        page.locator("#t2 .answer-body a.cite").nth(1).click()
+        question = "综述说 NetWorld 在无线网络中引入了什么？"
+        _ask(page, question)
+        page.locator("#t2 .answer-body a.cite").first.click()
         page.locator("#t2 mark.current").first.wait_for(state="visible")
         page.wait_for_timeout(800)  # the smooth scroll
+        page.evaluate(  # the Chinese question at the top of the chat
+            """q => { const wrap = document.querySelector('#chat .bubble-wrap');
+            const asked = [...wrap.querySelectorAll('[aria-label]')]
+              .filter(e => e.ariaLabel.endsWith(q)).pop();
+            wrap.scrollTop += asked.getBoundingClientRect().top
+              - wrap.getBoundingClientRect().top - 12; }""",
+            question,
+        )
+        page.wait_for_timeout(300)
         out = ROOT / "eval" / "results" / "ui.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out))
