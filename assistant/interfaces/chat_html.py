@@ -36,6 +36,7 @@ from assistant.markup import (
     wrap_runs,
 )
 from assistant.models import Answer, Chunk, Citation, Hit, Paper
+from assistant.prompts import phrase
 
 MAX_AUTHORS = 3
 LONG_LINE = 320
@@ -587,11 +588,15 @@ def tools_html(answer: Answer, anchor: str, papers: Mapping[str, Paper] | None) 
 
 
 def answer_body(answer: Answer) -> str:
-    """The answer's text without its fixed notice (the page shows that once)."""
-    text = answer.text
-    if answer.notice and answer.notice in text:
-        text = text.replace(answer.notice, "", 1)
-    return text.strip()
+    """The answer's text without its fixed notice (the page shows that on its own)."""
+    return answer.body
+
+
+def standing_notice(answer: Answer) -> bool:
+    """Whether the answer's notice says the same under every answer (no LLM configured):
+    the page shows it once. Others (the model's reply was replaced by quotes) concern this
+    answer and show above it; an LLM failure's notice gives way to its warning line."""
+    return bool(answer.notice) and answer.notice in (phrase("no_llm", "zh"), phrase("no_llm", "en"))
 
 
 def answer_html(
@@ -600,8 +605,8 @@ def answer_html(
     show_notice: bool = True,
     papers: Mapping[str, Paper] | None = None,
 ) -> str:
-    """The chat message for a finished answer: warning, text, sources, notice (when asked
-    for), copy buttons, small print."""
+    """The chat message for a finished answer: warning or notice, text, sources, the standing
+    notice (when asked for), copy buttons, small print."""
     anchor = f"t{int(turn)}"
     located = locate_all(answer)
     body = body_html(answer_body(answer), answer.citations, located, anchor, answer.unsupported)
@@ -610,6 +615,8 @@ def answer_html(
         error = " ".join(answer.error.split())
         lead = "Showing quoted passages instead — " if answer.fallback else ""
         blocks.append(warn_line(f"{lead}{error}"))
+    elif answer.notice and not standing_notice(answer):
+        blocks.append(f'<div class="notice">⚠ {esc(answer.notice)}</div>')
     blocks.append(f'<div class="answer-body">{body.html}</div>')
     if body.unplaced:
         items = "".join(f"<li>{esc(' '.join(c.split()))}</li>" for c in body.unplaced)
@@ -618,7 +625,7 @@ def answer_html(
             f"{UNSUPPORTED.lower().replace('this claim', 'these claims')}:<ul>{items}</ul></div>"
         )
     blocks.append(sources_html(answer, located, anchor))
-    if answer.notice and show_notice and not answer.error:
+    if show_notice and standing_notice(answer) and not answer.error:
         blocks.append(f'<div class="note">{esc(answer.notice)}</div>')
     if not answer.refused:
         blocks.append(tools_html(answer, anchor, papers))

@@ -25,6 +25,7 @@ from assistant.interfaces.chat_html import (
     hits_html,
     partial_html,
     question_html,
+    standing_notice,
     warn_line,
 )
 from assistant.invocation import command
@@ -98,13 +99,15 @@ def turn_content(turn: Turn, number: int, show_notice: bool, papers: Mapping[str
 
 def chat_messages(session: Session, papers: Mapping[str, Paper] | None = None) -> list[dict]:
     """The Chatbot's value: user and assistant messages, rendered from the session. The
-    fixed note an answer carries (no LLM configured) is shown under the first one only."""
+    standing note answers carry (no LLM configured) is shown under the first one only."""
     messages = []
     noted = False
     for number, turn in enumerate(session.turns, 1):
         messages.append({"role": "user", "content": question_html(turn.question)})
         show = not noted
-        noted = noted or bool(turn.answer and turn.answer.notice and not turn.answer.error)
+        noted = noted or bool(
+            turn.answer and standing_notice(turn.answer) and not turn.answer.error
+        )
         messages.append(
             {"role": "assistant", "content": turn_content(turn, number, show, papers or {})}
         )
@@ -285,6 +288,9 @@ details.whole .passage { border-left: 2px solid var(--border-color-primary);
   font-weight: 700; vertical-align: .2em; }
 .unsupported-list { margin-top: .4rem; font-size: .88em; color: var(--ink); }
 .note { font-size: .8rem; color: var(--ink-2); margin-top: .5rem; }
+.notice { font-size: .85em; color: var(--ink); background: var(--hl-row);
+  border-left: 3px solid #f59f00; padding: .25rem .6rem; border-radius: 3px;
+  margin-bottom: .4rem; }
 .tools { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin-top: .55rem; }
 #chat button.copy-export { font: inherit; font-size: .78rem; line-height: 1.4;
   padding: .15rem .65rem; border-radius: 6px; cursor: pointer; color: var(--ink);

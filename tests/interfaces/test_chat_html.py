@@ -249,3 +249,15 @@ def test_a_quoted_code_line_is_shown_in_its_code_block():
     assert '<pre><code class="language-python">import torch' in excerpt
     assert '<mark class="quote q0" id="t1-s1-q0">model = WorldModel()</mark>' in excerpt
     assert "Intro." not in excerpt and "Outro." not in excerpt
+
+
+def test_a_notice_about_this_answer_shows_above_it_every_time():
+    notice = phrase("unchecked", "en")
+    answer = networld_answer(text=f"{notice}\n\n答 [1]", notice=notice)
+    session = Session([Turn("q1", answer=answer), Turn("q2", answer=answer)])
+    for message in chat_messages(session)[1::2]:
+        page = message["content"]
+        assert page.startswith('<div class="answer" id="t') and '<div class="notice">⚠ ' in page
+        assert page.index('class="notice"') < page.index('class="answer-body"')
+        body = page[page.index('class="answer-body"') : page.index('class="sources"')]
+        assert "checked against" not in body
