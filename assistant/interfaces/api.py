@@ -179,8 +179,12 @@ class Assistant:
 
     # -- public API ------------------------------------------------------------------------------
 
-    def build_index(self, rebuild: bool = False, progress: bool = True) -> BuildReport:
+    def build_index(
+        self, rebuild: bool = False, progress: bool = True, warn_links: bool = True
+    ) -> BuildReport:
         """Index the corpus: new or changed chunks are embedded, removed ones dropped.
+        Mislinked survey links are logged as a warning unless the caller reports them
+        itself (``warn_links=False``).
 
         >>> report = Assistant.from_settings().build_index()   # doctest: +SKIP
         >>> report.embedded, report.reused                      # doctest: +SKIP
@@ -192,7 +196,7 @@ class Assistant:
                 self._index = None
                 self._retriever = None
                 self._answers = None
-        if report.link_mismatches:
+        if warn_links and report.link_mismatches:
             log.warning(
                 "%d survey link(s) point at a paper their anchor does not describe; "
                 f"see `{command('audit-links')}`",
@@ -200,12 +204,14 @@ class Assistant:
             )
         return report
 
-    def update(self, rebuild: bool = False, progress: bool = False) -> BuildReport:
+    def update(
+        self, rebuild: bool = False, progress: bool = False, warn_links: bool = True
+    ) -> BuildReport:
         """What ``index`` does: build the index, then embed the sentences answers quote
         (:meth:`prepare_answers`). ``report.seconds`` gains ``sentences`` and ``total``
         (loading the embedder included): the time the user waited."""
         start = time.perf_counter()
-        report = self.build_index(rebuild=rebuild, progress=progress)
+        report = self.build_index(rebuild=rebuild, progress=progress, warn_links=warn_links)
         log.info("preparing the sentences answers quote (once per index)")
         prepared = time.perf_counter()
         self.prepare_answers(progress=progress)
@@ -238,7 +244,7 @@ class Assistant:
                 log.info("abstracts not fetched: %s", exc)  # the report says so
         if self.settings.abstracts_file is None and self.abstracts_path().is_file():
             self.settings.abstracts_file = self.abstracts_path()  # batches saved before a failure
-        build = self.update(progress=progress)
+        build = self.update(progress=progress, warn_links=False)  # the report lists them
         corpus = self.load_corpus()
         name = Path(copied.target).name
         sources = {f"{name}/{rel}" for rel in copied.files} | set(copied.duplicates.values())

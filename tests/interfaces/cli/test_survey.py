@@ -62,6 +62,7 @@ def test_a_whole_survey_in_one_command(capsys, world, monkeypatch):
     assert f"abstracts: {CHAPTERS} fetched now, {len(papers)} already in" in out
     assert "missing abstracts: none" in out
     assert "mismatched links: 1" in out  # the bundled chapter's known mislink
+    assert "anchor does not describe" not in err  # said once, in the summary
     fetched = {json.loads(line)["id"] for line in (world / "abstracts.jsonl").open()}
     assert set(SYNTHETIC) <= fetched
     hits = Assistant(Settings()).retrieve("第 17 个方向的代表方法", k=10)
