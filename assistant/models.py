@@ -329,7 +329,7 @@ class Answer(BaseModel):
     """The fixed note ``text`` carries about how it was made (no LLM configured; the LLM
     failed): the chat shows it once, not under every answer, and exports leave it out."""
     support: float | None = None
-    """Value of the refusal signal for this question (refused when below the threshold)."""
+    """How far the question's support clears the refusal threshold (refused below 0)."""
     refusal_reason: str | None = None
     """Why it was refused: ``no content`` (the question asks about nothing: emoji,
     punctuation, one letter), ``no hits``, ``unknown name`` (names something no indexed text
@@ -486,8 +486,9 @@ class RefusalThreshold(BaseModel):
     :mod:`assistant.answer.refusal`), stored in the manifest and shown by ``info``."""
 
     signal: str
-    thresholds: dict[str, float]
-    """Per question language (``zh``, ``en``): refuse when the signal is below it."""
+    thresholds: dict[str, dict[str, float]]
+    """Per question language (``zh``, ``en``), per language of the sentences it matches:
+    refuse when the signal is below it for every sentence language."""
     method: str
     """How the thresholds follow from the figures below, in one line."""
     key: str
@@ -495,9 +496,10 @@ class RefusalThreshold(BaseModel):
     margin): a derivation with another key is stale and derived again."""
     margin: float
     off_topic: dict[str, ProbeFigures]
-    """The signal of the bank's off-topic probes on this corpus, per language."""
+    """The signal of the bank's off-topic probes on this corpus, per ``question/sentence``
+    language pair (``zh/en``: Chinese probes, English sentences)."""
     corpus: dict[str, ProbeFigures]
-    """The signal of questions built from the corpus's own headings, per language."""
+    """The signal of questions built from the corpus's own headings, per pair."""
     near_miss_refused: str = ""
     """Of the probes asking a detail no survey gives about a name the corpus uses most
     (its stock price, its downloads), how many the whole policy refuses (``7/10``)."""

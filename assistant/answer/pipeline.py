@@ -201,7 +201,7 @@ class AnswerPipeline:
                     )
                     fixed = self.settings.refusal_threshold
                     rules.thresholds = (
-                        {"zh": fixed, "en": fixed}
+                        {q: {"zh": fixed, "en": fixed} for q in ("zh", "en")}
                         if fixed is not None
                         else self.refusal_threshold(rules).thresholds
                     )

@@ -10,15 +10,19 @@ survey than to everyday questions: the cosine of its best-matching sentence amon
 retrieved chunks minus its cosine to the nearest question of a fixed bank of off-topic
 probes (``probes.json``: everyday questions in both languages, far from any research
 survey). A question about the survey's field lands nearer the survey's sentences; "how long
-should I boil an egg" nearer the bank. The threshold is derived from the corpus being
-indexed (:func:`derive`), not fitted to questions: each bank probe is asked of this corpus
-(with its nearest *other* probe as the bank), which gives the support an off-topic question
-reaches here, per language (an English question over a Chinese survey matches its
-sentences less well, and so does an English probe); the threshold for a language is the
-95% quantile of the probe values plus a margin, and never above the lowest tenth of the values that
-questions built from the corpus's own headings reach (so that a corpus which is itself
-about everyday matters is not refused wholesale). The margin is the one constant, chosen
-across the twelve eval chapters and checked leave-one-chapter-out (docs/answers.md). The
+should I boil an egg" nearer the bank. Support is kept per language of the sentences: any
+question meets sentences of its own language more closely than the other's (an English
+question, the Chinese chapters; a Chinese one, the English abstracts).
+
+The thresholds are derived from the corpus being indexed (:func:`derive`), not fitted to
+questions: each bank probe is asked of this corpus (with its nearest *other* probe as the
+bank), which gives the support an off-topic question reaches here, per pair of question
+and sentence language; the threshold of a pair is the 95% quantile of the probes' values
+plus a margin, and never above the lowest tenth of what questions built from the corpus's
+own headings reach (so that a corpus which is itself about everyday matters is not refused
+wholesale). A question is refused when it clears no threshold of its language. The
+quantile and margin are the only constants, chosen across the twelve eval chapters and
+checked leave-one-chapter-out (``scripts/refusal_loco.py``, docs/answers.md). The
 derivation is stored in the index manifest and shown by ``python -m assistant info``.
 """
 
@@ -106,10 +110,17 @@ class ProbeVectors:
         return float(sims.max())
 
 
-def support(ev: Evidence, bank: ProbeVectors, skip: int | None = None) -> float:
-    """Best sentence cosine minus the cosine to the nearest off-topic probe."""
-    best = max((s.dense for s in ev.scored), default=0.0)
-    return best - bank.nearest(ev.scorer.query_vector(ev.question), skip)
+def support(ev: Evidence, bank: ProbeVectors, skip: int | None = None) -> dict[str, float]:
+    """Per language of the sentences (``zh``, ``en``): the best sentence cosine minus the
+    cosine to the nearest off-topic probe. Kept apart because a question meets sentences
+    of its own language more closely than the other's, for any question: each is judged
+    against what off-topic probes reach on sentences of that language."""
+    best: dict[str, float] = {}
+    for item in ev.scored:
+        language = "zh" if CJK_CHAR.search(item.unit.display) else "en"
+        best[language] = max(best.get(language, -1.0), item.dense)
+    near = bank.nearest(ev.scorer.query_vector(ev.question), skip)
+    return {language: cosine - near for language, cosine in best.items()}
 
 
 def unknown_names(ev: Evidence) -> tuple[str, ...]:
@@ -212,14 +223,14 @@ class RefusalPolicy:
     def __init__(
         self,
         bank: ProbeVectors,
-        thresholds: dict[str, float] | None,
+        thresholds: dict[str, dict[str, float]] | None,
         check_answer_type: bool = True,
         check_vocabulary: bool = True,
         everyday_ratio: float | None = None,
     ) -> None:
         self.bank = bank
         self.thresholds = thresholds
-        """Per question language; None: no threshold (only the rules refuse)."""
+        """Per question language, per sentence language; None: only the rules refuse."""
         self.check_answer_type = check_answer_type
         self.check_vocabulary = check_vocabulary
         self.everyday_ratio = everyday_ratio
@@ -227,7 +238,13 @@ class RefusalPolicy:
         language's (:func:`everyday_only`; None: not checked)."""
 
     def value(self, ev: Evidence) -> float:
-        return support(ev, self.bank)
+        """How far the question's support clears its threshold, in the best sentence
+        language that has one (refused below 0)."""
+        limits = self.thresholds or {}
+        mine = limits.get(ev.language, {})
+        lowest = min((t for pair in limits.values() for t in pair.values()), default=0.0)
+        cleared = [c - mine.get(lang, lowest) for lang, c in support(ev, self.bank).items()]
+        return max(cleared, default=-1.0)
 
     def refusal(
         self,
@@ -245,10 +262,9 @@ class RefusalPolicy:
         ruled = self.rule(ev, quoted)
         if ruled is not None and ruled.reason != "answer type":
             return ruled
-        if self.thresholds is not None and on("threshold"):
-            value = self.value(ev) if value is None else value
-            if value < self.thresholds.get(ev.language, min(self.thresholds.values())):
-                return Refusal("weak support")
+        checked = self.thresholds is not None and on("threshold")
+        if checked and (self.value(ev) if value is None else value) < 0:
+            return Refusal("weak support")
         return ruled
 
     def rule(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
@@ -316,15 +332,28 @@ def frequent_names(chunks: Sequence[Chunk], most: int = _NAMES) -> list[str]:
 def threshold_rule(
     off: dict[str, Sequence[float]], own: dict[str, Sequence[float]]
 ) -> dict[str, float]:
-    """Per language: the :data:`QUANTILE` of the off-topic probes' support plus
-    :data:`MARGIN`, at most the lowest tenth of the corpus-built questions' (given five)."""
+    """Per pair (``zh/en``: Chinese questions, English sentences): the :data:`QUANTILE` of
+    the off-topic probes' support plus :data:`MARGIN`, at most the lowest tenth of the
+    corpus-built questions' (given five). A pair fewer than ten probes reached (sentences of
+    that language are rare in the corpus) gets none."""
     thresholds = {}
-    for language, values in off.items():
+    for pair, values in off.items():
+        if len(values) < 10:
+            continue
         threshold = float(np.quantile(values, QUANTILE)) + MARGIN
-        if len(own.get(language, ())) >= 5:
-            threshold = min(threshold, float(np.percentile(own[language], 10)))
-        thresholds[language] = round(threshold, 5)
+        if len(own.get(pair, ())) >= 5:
+            threshold = min(threshold, float(np.percentile(own[pair], 10)))
+        thresholds[pair] = round(threshold, 5)
     return thresholds
+
+
+def by_pair(asked: Sequence[tuple[str, dict[str, float]]]) -> dict[str, list[float]]:
+    """``(question language, support per sentence language)`` → values per ``zh/en`` pair."""
+    out: dict[str, list[float]] = {}
+    for language, values in asked:
+        for sentences, value in values.items():
+            out.setdefault(f"{language}/{sentences}", []).append(value)
+    return dict(sorted(out.items()))
 
 
 def derive(
@@ -339,13 +368,14 @@ def derive(
     quote (for the near-miss probes, which the whole ``policy`` is asked to refuse)."""
     started = time.perf_counter()
     bank = policy.bank
-    off: dict[str, list[float]] = {}
-    for n, (language, question) in enumerate(bank.questions):
-        off.setdefault(language, []).append(support(evidence(question), bank, skip=n))
-    own: dict[str, list[float]] = {}
-    for language, question in heading_questions(chunks):
-        own.setdefault(language, []).append(support(evidence(question), bank))
-    thresholds = threshold_rule(off, own)
+    off = by_pair(
+        [(lang, support(evidence(q), bank, skip=n)) for n, (lang, q) in enumerate(bank.questions)]
+    )
+    own = by_pair([(lang, support(evidence(q), bank)) for lang, q in heading_questions(chunks)])
+    thresholds: dict[str, dict[str, float]] = {}
+    for pair, threshold in threshold_rule(off, own).items():
+        asked, sentences = pair.split("/")
+        thresholds.setdefault(asked, {})[sentences] = threshold
     derived = RefusalPolicy(
         bank, thresholds, policy.check_answer_type, policy.check_vocabulary, policy.everyday_ratio
     )
@@ -363,14 +393,15 @@ def derive(
         signal=SIGNAL,
         thresholds=thresholds,
         method=(
-            f"per language: the {QUANTILE:.0%} quantile of the support off-topic probes reach "
-            f"on this corpus (each with its nearest other probe as the bank) + margin {MARGIN}, "
-            "capped at the lowest tenth of the support of questions built from its headings"
+            "per question language and sentence language: the "
+            f"{QUANTILE:.0%} quantile of the support off-topic probes reach on this corpus "
+            f"(each with its nearest other probe as the bank) + margin {MARGIN}, capped at the "
+            "lowest tenth of the support of questions built from its headings"
         ),
         key=key,
         margin=MARGIN,
-        off_topic={lang: _figures(v) for lang, v in sorted(off.items())},
-        corpus={lang: _figures(v) for lang, v in sorted(own.items())},
+        off_topic={pair: _figures(v) for pair, v in off.items()},
+        corpus={pair: _figures(v) for pair, v in own.items()},
         near_miss_refused=f"{refused}/{len(near)}",
         seconds=round(time.perf_counter() - started, 2),
     )

@@ -477,7 +477,8 @@ class Assistant:
         """The refusal threshold in force and where it comes from."""
         fixed = self.settings.refusal_threshold
         if fixed is not None:
-            return {"thresholds": {"zh": fixed, "en": fixed}, "source": "setting refusal_threshold"}
+            fixed_pairs = {q: {"zh": fixed, "en": fixed} for q in ("zh", "en")}
+            return {"thresholds": fixed_pairs, "source": "setting refusal_threshold"}
         if manifest is None or manifest.refusal is None:
             return {"thresholds": None, "source": f"not derived yet (`{command('index')}`)"}
         return {

@@ -161,13 +161,11 @@ def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path)
     probe = make(built_index, tmp_path).answers
     off_topic = probe.policy.value(probe.evidence("法国的首都是哪里？有什么著名的博物馆？"))
     on_topic = probe.policy.value(probe.evidence("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
-    assert off_topic < on_topic
+    assert off_topic < 0 < on_topic  # below and above the thresholds derived from the corpus
     with OpenAIStub() as stub:
-        assistant = llm(
-            built_index, tmp_path, stub.base_url, refusal_threshold=(off_topic + on_topic) / 2
-        )
+        assistant = llm(built_index, tmp_path, stub.base_url, refusal_vocabulary=False)
         answer = assistant.ask("法国的首都是哪里？有什么著名的博物馆？")
-        assert stub.requests == []
+        assert stub.requests == [] and answer.refusal_reason == "weak support"
         assert not assistant.ask("FLARE 在真实 GR-1 机器人上取得了多高的成功率？").refused
     assert answer.refused and answer.citations == [] and answer.text == phrase("refusal", "zh")
 

@@ -5,6 +5,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.answer.refusal import (
     MARGIN,
+    by_pair,
     derivation_key,
     has_content,
     heading_questions,
@@ -23,15 +24,21 @@ def test_the_probe_bank_has_off_topic_questions_and_templates_in_both_languages(
 
 
 def test_threshold_rule_sits_near_the_top_probe_and_below_the_corpus_questions():
-    off = {"zh": [i / 100 for i in range(20)], "en": [0.0] * 19 + [0.5]}
-    own = {"zh": [0.5] * 10}
+    off = {"zh/zh": [i / 100 for i in range(20)], "en/zh": [0.0] * 19 + [0.5], "zh/en": [0.1]}
+    own = {"zh/zh": [0.5] * 10}
     thresholds = threshold_rule(off, own)
-    assert 0.18 <= thresholds["zh"] - MARGIN <= 0.19  # the 95% quantile
-    assert thresholds["en"] - MARGIN < 0.5  # one outlying probe does not set it
-    capped = threshold_rule({"zh": [0.3] * 20}, {"zh": [0.1] * 9 + [0.9]})
-    assert capped["zh"] == pytest.approx(0.1)  # never above the corpus's own questions
-    few = threshold_rule({"zh": [0.3] * 20}, {"zh": [0.1] * 4})
-    assert few["zh"] == pytest.approx(0.3 + MARGIN)
+    assert 0.18 <= thresholds["zh/zh"] - MARGIN <= 0.19  # the 95% quantile
+    assert thresholds["en/zh"] - MARGIN < 0.5  # one outlying probe does not set it
+    assert "zh/en" not in thresholds  # too few probes met English sentences
+    capped = threshold_rule({"zh/zh": [0.3] * 20}, {"zh/zh": [0.1] * 9 + [0.9]})
+    assert capped["zh/zh"] == pytest.approx(0.1)  # never above the corpus's own questions
+    few = threshold_rule({"zh/zh": [0.3] * 20}, {"zh/zh": [0.1] * 4})
+    assert few["zh/zh"] == pytest.approx(0.3 + MARGIN)
+
+
+def test_support_is_judged_per_sentence_language():
+    values = by_pair([("zh", {"zh": 0.1, "en": -0.02}), ("en", {"zh": -0.03}), ("zh", {"zh": 0})])
+    assert values == {"en/zh": [-0.03], "zh/en": [-0.02], "zh/zh": [0.1, 0]}
 
 
 @pytest.mark.parametrize("question", ["😀😀", "a", "]i[", "\u200b", "？！", "的", "What is it?"])
@@ -60,23 +67,24 @@ def test_thresholds_are_derived_at_index_time_stored_and_shown(built_index, tmp_
     assistant.prepare_answers()
     stored = assistant.manifest().refusal
     assert stored is not None and set(stored.thresholds) == {"zh", "en"}
-    assert stored.off_topic["zh"].n == len(probe_bank()["off_topic"]["zh"])
-    for language, threshold in stored.thresholds.items():
-        figures = stored.off_topic[language]
-        assert figures.least <= threshold - MARGIN <= figures.most or threshold <= figures.most
+    assert stored.off_topic["zh/zh"].n == len(probe_bank()["off_topic"]["zh"])
+    for asked, pairs in stored.thresholds.items():
+        for sentences, threshold in pairs.items():
+            figures = stored.off_topic[f"{asked}/{sentences}"]
+            assert figures.least <= threshold - MARGIN <= figures.most or threshold < figures.most
     facts = assistant.info()["refusal"]
     assert facts["thresholds"] == stored.thresholds and facts["derivation"]["seconds"] > 0
     again = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index))
     assert again.answers.refusal_threshold() == stored  # read back, not derived again
     other = Assistant(Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index, answer_k=6))
     fresh = other.answers.refusal_threshold()
-    assert fresh.key != stored.key and fresh.off_topic["en"].n == stored.off_topic["en"].n
+    assert fresh.key != stored.key and set(fresh.off_topic) == set(stored.off_topic)
     assistant.record_refusal(stored)  # other tests share this index
     fixed = Assistant(
         Settings(corpus_dir=BUNDLED_CORPUS, index_dir=built_index, refusal_threshold=0.5)
     )
     assert fixed.info()["refusal"] == {
-        "thresholds": {"zh": 0.5, "en": 0.5},
+        "thresholds": {"zh": {"zh": 0.5, "en": 0.5}, "en": {"zh": 0.5, "en": 0.5}},
         "source": "setting refusal_threshold",
     }
 
@@ -86,7 +94,6 @@ def test_an_everyday_question_outside_the_bank_is_refused_for_weak_support(assis
     assert answer.refused and answer.refusal_reason in ("weak support", "off topic")
     policy = assistant.answers.policy
     weak = policy.value(assistant.answers.evidence("法国的首都是哪里？有什么著名的博物馆？"))
-    assert weak < policy.thresholds["zh"]
     strong = policy.value(assistant.answers.evidence("FLARE 在真实 GR-1 上的成功率是多少？"))
-    assert strong > policy.thresholds["zh"]
+    assert weak < 0 < strong
     assert not assistant.ask("FLARE 在真实 GR-1 上的成功率是多少？").refused
