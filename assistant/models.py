@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.markup import (
     ARXIV_ABS,
@@ -556,3 +556,12 @@ class Manifest(BaseModel):
     """Index format 5 and older: the one collection of the build (deleted on upgrade)."""
     refusal: RefusalThreshold | None = None
     """The refusal threshold derived from this corpus once the index is built."""
+
+    @field_validator("refusal", mode="before")
+    @classmethod
+    def _stale_refusal(cls, value: object) -> object:
+        """A threshold stored in another version's form is derived again, not an error."""
+        try:
+            return None if value is None else RefusalThreshold.model_validate(value)
+        except ValidationError:
+            return None

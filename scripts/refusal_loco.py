@@ -74,7 +74,7 @@ def thresholds(data: dict, quantile: float, margin: float) -> dict[str, float]:
             continue
         threshold = float(np.quantile(values, quantile)) + margin
         own = data["own"].get(pair, [])
-        if len(own) >= 5:
+        if pair.split("/")[0] == pair.split("/")[1] and len(own) >= 5:
             threshold = min(threshold, float(np.percentile(own, 10)))
         out[pair] = threshold
     return out

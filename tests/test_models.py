@@ -95,3 +95,33 @@ def test_section_citations_name_no_paper_and_malformed_ids_are_left_out():
         question="q", text="x [1] (arXiv:2602.0x)", citations=[cite(1, sec, "x")], hits=[sec]
     )
     assert answer.cited_papers() == [] and answer.bibtex() == ""
+
+
+def test_a_refusal_threshold_stored_in_another_form_is_dropped_not_an_error():
+    from assistant.models import Manifest
+
+    base = {
+        "build_id": "b",
+        "collection": "c",
+        "embedder": "e",
+        "dim": 3,
+        "chunking": {},
+        "corpus_hash": "h",
+        "chunks": 1,
+        "sections": 1,
+        "abstracts": 0,
+        "built_at": "t",
+        "corpus_dir": "d",
+    }
+    old = {
+        "signal": "contrast",
+        "thresholds": {"zh": 0.01},
+        "method": "m",
+        "key": "k",
+        "margin": 0.0,
+        "off_topic": {},
+        "corpus": {},
+    }
+    assert Manifest.model_validate({**base, "refusal": old}).refusal is None
+    new = {**old, "thresholds": {"zh": {"zh": 0.01}}}
+    assert Manifest.model_validate({**base, "refusal": new}).refusal.thresholds["zh"]["zh"] == 0.01

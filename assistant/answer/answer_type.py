@@ -53,7 +53,7 @@ from typing import Literal
 
 from assistant.answer.makers import AUTHORS, ORGANISATION_ASKED, credits_maker
 from assistant.answer.rules import on
-from assistant.answer.units import LINK_MARK, Unit
+from assistant.answer.units import LINK_MARK, Unit, mentions
 from assistant.text import FRAMING, LATIN_NAME, names_in
 
 AnswerType = Literal[
@@ -597,7 +597,7 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
     tables: dict[tuple[str, str], set[str]] = {}
     for unit in units:
         text = unit.shown_with_lead().lower()
-        named = {name for name in wanted if name in text}
+        named = {name for name in wanted if mentions(text, name)}
         if len(named) >= 2:
             return True
         if unit.cells and named:

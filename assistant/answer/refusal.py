@@ -52,6 +52,8 @@ from assistant.text import CJK_CHAR, detect_language
 log = logging.getLogger(__name__)
 
 SIGNAL = "contrast"
+RULE = 2
+"""Version of :func:`threshold_rule`: a stored derivation made by another is made again."""
 QUANTILE = 0.95
 """Of the off-topic probes' support: near the highest, not it (one probe that happens to
 touch the corpus should not move the threshold alone)."""
@@ -289,7 +291,7 @@ def derivation_key(settings_used: dict[str, object]) -> str:
     """What a derived threshold depends on besides the corpus: the settings that shape
     evidence, the probe bank and the margin."""
     payload = json.dumps(
-        {"settings": settings_used, "bank": probe_bank(), "rule": [SIGNAL, QUANTILE, MARGIN]},
+        {"settings": settings_used, "bank": probe_bank(), "rule": [RULE, QUANTILE, MARGIN]},
         sort_keys=True,
         ensure_ascii=False,
     )
@@ -333,15 +335,16 @@ def threshold_rule(
     off: dict[str, Sequence[float]], own: dict[str, Sequence[float]]
 ) -> dict[str, float]:
     """Per pair (``zh/en``: Chinese questions, English sentences): the :data:`QUANTILE` of
-    the off-topic probes' support plus :data:`MARGIN`, at most the lowest tenth of the
-    corpus-built questions' (given five). A pair fewer than ten probes reached (sentences of
-    that language are rare in the corpus) gets none."""
+    the off-topic probes' support plus :data:`MARGIN`; for one language, at most the lowest
+    tenth of what questions built from the corpus's headings in it reach (given five). A pair
+    fewer than ten probes reached (sentences of that language are rare) gets none."""
     thresholds = {}
     for pair, values in off.items():
         if len(values) < 10:
             continue
         threshold = float(np.quantile(values, QUANTILE)) + MARGIN
-        if len(own.get(pair, ())) >= 5:
+        asked, sentences = pair.split("/")
+        if asked == sentences and len(own.get(pair, ())) >= 5:
             threshold = min(threshold, float(np.percentile(own[pair], 10)))
         thresholds[pair] = round(threshold, 5)
     return thresholds

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from assistant.answer.answer_type import HOURS, TIME_UNIT
-from assistant.answer.units import Unit
+from assistant.answer.units import Unit, mentions
 from assistant.text import names_in
 
 _AT_MOST = r"(?<!\bat )"
@@ -102,7 +102,7 @@ def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], flo
         if len(rows) < 2:
             continue
         text = " ".join(unit.display for unit, _ in rows).lower()
-        if any(name not in text for name in names):
+        if not all(mentions(text, name) for name in names):
             continue  # "RT-2 的最大版本": an extreme of something the table does not hold
         for n, column in enumerate(header[1:], start=1):
             values = [(value(cells[n][1]), unit) for unit, cells in rows]

@@ -92,7 +92,7 @@ class Unit:
         if not names:
             return True
         about = self.about
-        return any(name in about for name in names)
+        return any(mentions(about, name) for name in names)
 
     @property
     def scoring_text(self) -> str:
@@ -107,6 +107,18 @@ class Unit:
             return f"{self.lead_display} {self.display}"
         joiner = "：" if CJK_CHAR.search(self.lead_display[-1:]) else ": "
         return f"{self.lead_display}{joiner}{self.display}"
+
+
+@lru_cache(maxsize=4096)
+def _word(name: str) -> re.Pattern:
+    stem = name[:-1] if name.endswith("s") and len(name) > 3 else name
+    return re.compile(r"(?<![a-z0-9])" + re.escape(stem) + r"s?(?![a-z0-9])")
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether lower-cased ``text`` holds ``name`` as a word of its own, in the singular
+    or plural (``kl`` is not in "weakly", ``gpt-4`` not in "gpt-4o"; ``vlas`` is in "vla")."""
+    return bool(_word(name).search(text))
 
 
 def render_inline(text: str) -> tuple[str, tuple[str, ...]]:

@@ -34,6 +34,9 @@ def test_threshold_rule_sits_near_the_top_probe_and_below_the_corpus_questions()
     assert capped["zh/zh"] == pytest.approx(0.1)  # never above the corpus's own questions
     few = threshold_rule({"zh/zh": [0.3] * 20}, {"zh/zh": [0.1] * 4})
     assert few["zh/zh"] == pytest.approx(0.3 + MARGIN)
+    # Chinese headings say nothing of how Chinese questions meet English sentences
+    across = threshold_rule({"zh/en": [0.3] * 20}, {"zh/en": [0.1] * 10})
+    assert across["zh/en"] == pytest.approx(0.3 + MARGIN)
 
 
 def test_support_is_judged_per_sentence_language():

@@ -163,3 +163,13 @@ def test_an_abstract_chunk_last_line_of_authors_is_its_byline():
     )
     assert [u.kind for u in units] == ["title", "sentence", "sentence", "byline"]
     assert units[-1].display == "Authors: A. One"
+
+
+def test_a_name_is_mentioned_as_a_word_of_its_own_in_either_number():
+    from assistant.answer.units import mentions
+
+    assert mentions("the kl penalty", "kl") and not mentions("correlates only weakly", "kl")
+    assert not mentions("gpt-4o is faster", "gpt-4") and mentions(
+        "用 dreamzero 的数据", "dreamzero"
+    )
+    assert mentions("三种 vla 融合范式", "vlas") and mentions("v-jepa 2-ac 在", "v-jepa 2-ac")

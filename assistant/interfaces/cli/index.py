@@ -142,14 +142,26 @@ def cmd_info(args: argparse.Namespace) -> int:
         print_json(facts)
         return 0
     manifest = facts.pop("manifest")
+    refusal = facts.pop("refusal")
     for key, value in facts.items():
         print(f"{key:>15}: {value}")
     if manifest:
         print("index:")
         for key, value in manifest.items():
-            print(f"{key:>15}: {value}")
+            if key != "refusal":
+                print(f"{key:>15}: {value}")
     else:
         print(f"index: none yet (run `{command('index')}`)")
+    print(f"refusal: {refusal['source']}")
+    for asked, pairs in (refusal["thresholds"] or {}).items():
+        limits = ", ".join(f"{sentences} sentences {t:+.4f}" for sentences, t in pairs.items())
+        print(f"{asked + ' questions':>15}: {limits}")
+    derivation = refusal.get("derivation")
+    if derivation:
+        print(f"{'how':>15}: {derivation['method']} ({derivation['seconds']:.1f} s)")
+        for pair, f in derivation["off_topic"].items():
+            spread = f"{f['least']:+.4f} … {f['most']:+.4f}"
+            print(f"{'off-topic ' + pair:>15}: {f['n']} probes, {spread}")
     return 0
 
 
