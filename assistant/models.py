@@ -332,10 +332,9 @@ class Answer(BaseModel):
     """How far the question's support clears the refusal threshold (refused below 0)."""
     refusal_reason: str | None = None
     """Why it was refused: ``no content`` (the question asks about nothing: emoji,
-    punctuation, one letter), ``no hits``, ``unknown name`` (names something no indexed text
-    mentions), ``off topic`` (shares no word with the corpus), ``weak support`` (the
-    signal below the threshold) or ``answer type`` (asked for a figure or a name that no
-    quotable sentence gives)."""
+    punctuation, one letter), ``no hits``, ``off topic`` (shares only everyday words with
+    the corpus), ``weak support`` (clears no threshold derived from the corpus) or ``answer
+    type`` (asked for a figure or a date that no quotable sentence gives)."""
     standalone_question: str | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     """Milliseconds per stage (retrieve, generate, check, total)."""

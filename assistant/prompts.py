@@ -37,11 +37,6 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "The survey and the paper abstracts it links do not give {what} this question "
         "asks for, so I cannot answer it from them.",
     },
-    "refusal_unknown_name": {
-        "zh": "综述及其引用的论文摘要中没有提到 {names}，因此无法回答。",
-        "en": "The survey and the paper abstracts it links never mention {names}, so I "
-        "cannot answer this from them.",
-    },
     "refusal_no_content": {
         "zh": "这个问题没有可查找的内容。请问综述涉及的具体主题、模型或数字。",
         "en": "This question names nothing to look up. Ask about a topic, a model or a "
@@ -81,10 +76,8 @@ ANSWER_KINDS: dict[str, dict[str, str]] = {
     "percentage": {"zh": "百分比", "en": "the percentage"},
     "duration": {"zh": "时长", "en": "the length of time"},
     "date": {"zh": "时间", "en": "the date"},
-    "name": {"zh": "名称", "en": "the name"},
     "names": {"zh": "各自的名称", "en": "the names"},
     "license": {"zh": "许可证", "en": "the license"},
-    "authors": {"zh": "作者", "en": "the authors"},
     "comparison": {"zh": "两者之间的比较", "en": "the comparison"},
     "devices": {"zh": "所用硬件的数量", "en": "the number of devices"},
     "memory": {"zh": "显存或内存大小", "en": "the memory"},

@@ -226,16 +226,10 @@ class Settings(BaseSettings):
         "多少), a percentage or a name when none of the sentences the answer would quote "
         "holds one (next to what the question names).",
     )
-    refusal_vocabulary: bool = Field(
-        default=True,
-        description="Also refuse a question whose names (acronyms, names with digits or "
-        "inner capitals: TCP, GPT-7) no indexed text mentions, or that shares no content "
-        "word with the corpus in either language.",
-    )
     refusal_everyday_ratio: float | None = Field(
         default=10.0,
         ge=1.0,
-        description="With refusal_vocabulary, also refuse as off topic a question that uses "
+        description="Also refuse as off topic a question that uses "
         "everyday words the corpus never does (boil an egg, 红烧肉) and shares none that the "
         "corpus uses this many times more often than everyday language (wordfreq) would "
         "(world, 模型 score in the tens; long, 比较 near 1). Measured on the public and five "

@@ -17,15 +17,11 @@ sentence can be checked for without a model:
   of time (``500h``, ``3 天``), not be a year;
 - a *date* (哪一天, "what date"; "when", 哪一年): a day (``3 月 12 日``, ``2025-03-12``)
   or, for "when", a year or a date, in a clause about what the question names;
-- a *name* ("what is it called", 叫什么名字): some sentence must name something (a
-  capitalised or alphanumeric word, or a linked paper) the question does not;
 - *names* of a counted set ("两篇论文分别叫什么", "which three benchmarks"): some sentence
   must list that many names ("A、B 和 C"), or that many list items or table rows of one
   list or table must each open with one: a sentence that only counts them ("手术（2 篇）")
   or names one thing in passing does not;
 - a *license* ("under which license", 许可证): some sentence must name a license;
-- *authors* ("who wrote", 第一作者): some sentence must name authors (a paper's
-  ``Authors:`` line, ``et al.``, 等人);
 - an *organisation* ("which company built X", 哪家机构开发的, besides any of the others):
   a sentence about what the question names must name one (a word such as 公司, 实验室,
   University; an owner, ``NVIDIA 的 GameGAN``; a maker, ``NVIDIA 于 2025 年发布``, "by
@@ -40,8 +36,11 @@ sentence can be checked for without a model:
   A100``), *memory* (多少显存: ``18GB``), *distance* (多少公里), *steps* (多少步), *people*
   (多少名医生, "how many annotators": ``12 名``).
 
-A question of none of these types is never refused here. The patterns are about how
-questions ask, in either language, not about any corpus.
+A question of none of these types is never refused here, nor one asking who wrote a paper
+(whose byline ranks first instead); asking what something is called, or who wrote it, used
+to be checked too, and refused nothing on the 12-chapter union that the other rules let
+through (docs/answers.md, the ablation). The patterns are about how questions ask, in
+either language, not about any corpus.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assistant.answer.makers import AUTHORS, ORGANISATION_ASKED, credits_maker
+from assistant.answer.makers import ORGANISATION_ASKED, credits_maker
 from assistant.answer.rules import on
 from assistant.answer.units import LINK_MARK, Unit, mentions
 from assistant.text import FRAMING, LATIN_NAME, names_in
@@ -61,7 +60,6 @@ AnswerType = Literal[
     "percentage",
     "duration",
     "date",
-    "name",
     "names",
     "license",
     "authors",
@@ -157,9 +155,6 @@ _COMPARISON_ASKED = re.compile(
     re.IGNORECASE,
 )
 """Asks which of two things does better; only checked when it names two."""
-_NAME_ASKED = re.compile(
-    r"名字|名称|叫什么|\bcalled\b|\bnamed?\b|\bnames of\b|\btitles? of\b", re.IGNORECASE
-)
 _WHEN_ASKED = re.compile(
     r"(?:^|[,;:]\s*)when\b|\bwhen (?:was|were|did|does|do|is|are|will|has|have|had)\b"
     r"|\b(?:which|what|in which) (?:year|month)\b|哪一?年|何时|什么时候|哪个月",
@@ -264,13 +259,6 @@ def proper_names(text: str) -> tuple[str, ...]:
         if _PROPER.search(word) or owner:
             found.append(word)
     return tuple(dict.fromkeys(found))
-
-
-def capitalised(text: str) -> tuple[str, ...]:
-    """Every capitalised word of ``text`` but framing words (``Genie``, ``World``): what
-    a question may name, though also what it merely capitalises."""
-    words = (w for w in LATIN_NAME.findall(_ARXIV_ID.sub(" ", text)) if w[0].isupper())
-    return tuple(dict.fromkeys(w for w in words if w.lower() not in FRAMING))
 
 
 _WHAT_METRIC = re.compile(r"\bwhat ([A-Za-z][A-Za-z0-9-]*) (?:does|did|do|is|was)\b", re.IGNORECASE)
@@ -441,8 +429,6 @@ def _expectation(question: str) -> Expectation:
     listed = _listed(question)
     if listed > 1:
         return Expectation("names", names, listed=listed)
-    if _NAME_ASKED.search(question):
-        return Expectation("name", names)
     for kind, asked in (
         ("authors", _AUTHORS_ASKED),
         ("license", _LICENSE_ASKED),
@@ -606,11 +592,7 @@ def _compares(expected: Expectation, units: Sequence[Unit]) -> bool:
     return any(len(named) >= 2 for named in tables.values())
 
 
-_MENTIONS: dict[str, re.Pattern] = {
-    "license": _LICENSE,
-    "authors": AUTHORS,
-    "availability": _AVAILABILITY,
-}
+_MENTIONS: dict[str, re.Pattern] = {"license": _LICENSE, "availability": _AVAILABILITY}
 """Kinds answered by a sentence that says so, about what the question names."""
 
 
@@ -701,11 +683,6 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
     clause about what the question names)."""
     for unit in units:
         shown = unit.shown_with_lead()
-        if kind == "name":
-            new = set(names_in(LINK_MARK.sub(" ", shown))) - set(expected.names)
-            if new or unit.linked:
-                return True
-            continue
         if kind == "organisation":
             if credits_maker(unit, expected.names, question):
                 return True
@@ -734,8 +711,8 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
     quote) do not hold one; None when they do, or when the question asks for no kind
     this module checks."""
     expected = expectation(question)
-    if expected.kind is None:
-        return None
+    if expected.kind in (None, "authors"):
+        return None  # "who wrote" only ranks a paper's byline first
     if expected.compared and on("type:comparison") and not _compares(expected, units):
         return "comparison"
     if expected.kind == "comparison":

@@ -112,8 +112,6 @@ def _history_text(turns: Sequence[ChatTurn]) -> str:
 
 def refusal_text(refused: Refusal, language: str) -> str:
     """What the user reads instead of an answer: the reason, in the question's language."""
-    if refused.reason == "unknown name":
-        return phrase("refusal_unknown_name", language, names=", ".join(refused.missing))
     if refused.reason == "no content":
         return phrase("refusal_no_content", language)
     if refused.reason == "answer type":
@@ -196,7 +194,6 @@ class AnswerPipeline:
                         ProbeVectors(self.assistant.embedder.cached_query),
                         None,
                         check_answer_type=self.settings.refusal_answer_type,
-                        check_vocabulary=self.settings.refusal_vocabulary,
                         everyday_ratio=self.settings.refusal_everyday_ratio,
                     )
                     fixed = self.settings.refusal_threshold
@@ -402,7 +399,7 @@ class AnswerPipeline:
         refused = self.policy.refusal(ev, [unit for unit, _ in chosen], support)
         if refused is not None:
             reason = refused.reason
-            log.info("refused: %s %s", reason, ", ".join(refused.missing))
+            log.info("refused: %s", reason)
             refusal = refusal_text(refused, language)
             yield refusal
             timings["total_ms"] = (time.perf_counter() - started) * 1000

@@ -58,14 +58,6 @@ QUESTION_WORDS = frozenset(
 """Words that frame a question rather than say what it is about (any survey)."""
 
 _ASCII_WORD = re.compile(r"^[a-z]+$")
-_LATIN_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*(?:[ \t]+[A-Za-z0-9][A-Za-z0-9.+\-]*)*")
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-_NAME_LIKE = re.compile(r"[0-9A-Z]|\w[-.+]\w")
-
-
-def _squashed(word: str) -> str:
-    """``V-JEPA 2-AC`` → ``vjepa2ac``: how a name is compared, whatever its spacing."""
-    return _NOT_ALNUM.sub("", word.lower())
 
 
 def stem(term: str) -> str:
@@ -99,28 +91,12 @@ def _unit_stems(text: str) -> frozenset[str]:
     return frozenset(stem_words(text))
 
 
-def _name_forms(words: Sequence[str]) -> Iterable[str]:
-    """How a question might write the names among ``words`` (a run of Latin words):
-    each name squashed, and each name joined with the next (``GR00T N1`` →
-    ``gr00tn1``) or with the next one's first part (``V-JEPA 2-AC`` → ``vjepa2``)."""
-    named = [bool(_NAME_LIKE.search(w)) for w in words]
-    for n, word in enumerate(words):
-        if not named[n]:
-            continue
-        yield _squashed(word)
-        if n + 1 < len(words) and named[n + 1]:
-            after = words[n + 1]
-            yield _squashed(word + after)
-            yield _squashed(word + after.split("-", 1)[0])
-
-
 class TermWeights:
     """Inverse document frequency of terms over the indexed chunks, and so also what the
     corpus never says."""
 
     def __init__(self, chunks: Iterable[Chunk]) -> None:
         df: dict[str, int] = {}
-        names: set[str] = set()
         n = tokens = 0
         for chunk in chunks:
             n += 1
@@ -129,11 +105,8 @@ class TermWeights:
             tokens += len(words)
             for term in {stem(w) for w in words}:
                 df[term] = df.get(term, 0) + 1
-            for run in _LATIN_RUN.findall(text):
-                names.update(_name_forms(run.split()))
         self._df = df
         self._n = n
-        self._names = frozenset(names)
         self.chunk_tokens = tokens / n if n else 0.0
         """Mean tokens per chunk: how often a word of a given general frequency would
         turn up in a chunk by chance."""
@@ -141,18 +114,6 @@ class TermWeights:
     def knows(self, term: str) -> bool:
         """Whether some chunk has ``term`` (a :func:`terms` token)."""
         return term in self._df
-
-    def knows_name(self, name: str) -> bool:
-        """Whether some chunk writes ``name``, ignoring case, hyphens and the space
-        between two words or parts (``V-JEPA 2-AC`` answers to ``V-JEPA2-AC`` and
-        ``V-JEPA2``, not to ``V-JEPA 3``), or as a lower-case word; ``Sora-class`` and
-        ``GPT-style`` are known when their head is."""
-        lower = name.lower()
-        if _squashed(name) in self._names or lower in self._df or stem(lower) in self._df:
-            return True
-        head, _, rest = name.partition("-")
-        plain = rest.replace("-", "")
-        return bool(plain) and plain.isalpha() and plain.islower() and self.knows_name(head)
 
     def specificity(self, term: str, asked: str | None = None) -> float:
         """How many times more chunks use ``term`` than would by chance if the corpus
@@ -516,21 +477,8 @@ class UnitScorer:
             chinese = np.array([bool(CJK_CHAR.search(unit.display)) for unit, _ in units])
             z = np.where(chinese, np.maximum(z, bridged), z)
         w = self.weights
-        asked = set(qterms) | {t for words in translated.values() for t in words}
-        titles: dict[str, bool] = {}
-
-        def titled(chunk: Chunk) -> bool:
-            """Whether the question restates the chunk's section title ("哪些开放问题" of
-            ``14.7 开放问题``): every content word of it, at least two characters."""
-            title = chunk.section_title or ""
-            if title not in titles:
-                words = [t for t in content_terms(title) if len(t) > 1]
-                titles[title] = chunk.kind == "section" and bool(words) and set(words) <= asked
-            return titles[title]
-
         looked_up = any("lookup" in h.retrievers or "anchor" in h.retrievers for h in hits)
         mentioned = () if looked_up or not on("mentions") else expected.names
-        restated = on("titles")
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit, translated)
@@ -543,7 +491,6 @@ class UnitScorer:
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if authors and unit.kind == "byline" else 0.0)
                 + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
-                + (w.named if restated and titled(hit.chunk) else 0.0)
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
             )
             scored.append(

@@ -163,7 +163,7 @@ def test_weak_matches_are_refused_without_calling_the_llm(built_index, tmp_path)
     on_topic = probe.policy.value(probe.evidence("FLARE 在真实 GR-1 机器人上取得了多高的成功率？"))
     assert off_topic < 0 < on_topic  # below and above the thresholds derived from the corpus
     with OpenAIStub() as stub:
-        assistant = llm(built_index, tmp_path, stub.base_url, refusal_vocabulary=False)
+        assistant = llm(built_index, tmp_path, stub.base_url, refusal_everyday_ratio=None)
         answer = assistant.ask("法国的首都是哪里？有什么著名的博物馆？")
         assert stub.requests == [] and answer.refusal_reason == "weak support"
         assert not assistant.ask("FLARE 在真实 GR-1 机器人上取得了多高的成功率？").refused
@@ -238,45 +238,24 @@ def test_bad_history_is_invalid_input(built_index, tmp_path):
         make(built_index, tmp_path).ask("问题？", history=[42])
 
 
-def test_a_question_naming_what_the_corpus_never_mentions_is_refused_saying_so(
-    built_index, tmp_path
-):
-    question = "How does TCP congestion control work?"
-    answer = refused_without_the_llm(built_index, tmp_path, question, "unknown name")
-    assert answer.text == phrase("refusal_unknown_name", "en", names="TCP")
+def test_a_question_about_another_field_is_refused_and_a_known_name_answered(built_index, tmp_path):
+    assistant = make(built_index, tmp_path)
+    answer = assistant.ask("How does TCP congestion control work?")
+    assert answer.refused and answer.citations == []
     # written with other spacing than in the corpus, a name still counts as mentioned
-    assert not make(built_index, tmp_path).ask("What does V-JEPA2-AC show?").refused
-    unchecked = make(built_index, tmp_path, refusal_vocabulary=False, refusal_threshold=-1.0)
-    assert not unchecked.ask(question).refused
+    assert not assistant.ask("What does V-JEPA2-AC show?").refused
+    assert not assistant.ask("How does NVIDIA's FLARE reach its success rate?").refused
 
 
-def test_a_question_sharing_no_word_with_the_corpus_is_refused(built_index, tmp_path):
+def test_a_question_sharing_only_everyday_words_with_the_corpus_is_refused(built_index, tmp_path):
     answer = make(built_index, tmp_path).ask("如何烤制法式面包？")
     assert answer.refused and answer.refusal_reason == "off topic"
     assert answer.text == phrase("refusal", "zh")
-    unchecked = make(built_index, tmp_path, refusal_vocabulary=False, refusal_threshold=-1.0)
+    unchecked = make(built_index, tmp_path, refusal_everyday_ratio=None, refusal_threshold=-1.0)
     assert not unchecked.ask("如何烤制法式面包？").refused
     # without the rule, the threshold derived from the corpus refuses it too
-    weak = make(built_index, tmp_path, refusal_vocabulary=False).ask("如何烤制法式面包？")
+    weak = make(built_index, tmp_path, refusal_everyday_ratio=None).ask("如何烤制法式面包？")
     assert weak.refused and weak.refusal_reason == "weak support"
-
-
-def test_one_known_name_is_enough_to_answer(built_index, tmp_path):
-    answer = make(built_index, tmp_path).ask("How does NVIDIA's FLARE reach its success rate?")
-    assert answer.refusal_reason != "unknown name"
-    both = make(built_index, tmp_path).ask("Does TCP or GPT-7 matter here?")
-    assert both.refused and both.refusal_reason == "unknown name"
-    assert both.text == phrase("refusal_unknown_name", "en", names="TCP, GPT-7")
-
-
-def test_a_capitalised_word_the_survey_writes_in_chinese_is_a_known_name(built_index, tmp_path):
-    assistant = make(built_index, tmp_path)
-    chinese = assistant.ask("Do TCP and Chinese open-source models form one ecosystem?")
-    assert chinese.refusal_reason != "unknown name"
-    assert assistant.ask("Does TCP form one ecosystem?").refusal_reason == "unknown name"
-    rust = assistant.ask("How does Rust's borrow checker prevent data races?")
-    assert rust.refused and rust.refusal_reason == "unknown name"
-    assert rust.text == phrase("refusal_unknown_name", "en", names="Rust")
 
 
 def test_a_question_about_where_a_link_points_quotes_the_linked_paper(built_index, tmp_path):
@@ -300,7 +279,7 @@ def test_a_question_about_where_a_link_points_quotes_the_linked_paper(built_inde
 
 def test_an_answer_type_refusal_names_what_is_missing_in_the_question_language():
     assert "the license" in refusal_text(Refusal("answer type", asked="license"), "en")
-    assert "作者" in refusal_text(Refusal("answer type", asked="authors"), "zh")
+    assert "各自的名称" in refusal_text(Refusal("answer type", asked="names"), "zh")
     assert "the figure" in refusal_text(Refusal("answer type"), "en")
 
 
@@ -313,14 +292,6 @@ def test_a_question_sharing_only_everyday_words_with_the_corpus_is_off_topic(bui
     assert plain.refusal_reason != "off topic"
     unchecked = make(built_index, tmp_path, refusal_everyday_ratio=None).ask(egg)
     assert unchecked.refusal_reason != "off topic"
-
-
-def test_a_question_resting_on_a_figure_the_corpus_never_gives_is_refused(built_index, tmp_path):
-    assistant = make(built_index, tmp_path)
-    answer = assistant.ask("Which model reached the 97.3% success rate on the real GR-1?")
-    assert answer.refused and answer.refusal_reason == "unknown name"
-    assert "97.3%" in answer.text
-    assert not assistant.ask("Which model reached the 95.1% success rate on the real GR-1?").refused
 
 
 def test_extractive_citations_hold_every_sentence_they_quote(built_index, tmp_path):

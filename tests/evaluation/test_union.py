@@ -262,12 +262,12 @@ def test_ablation_counts_per_set_with_each_family_off(two_chapters, tmp_path):
     )
     bed = UnionBed(settings)
     bed.build()
-    table = ablation(bed.assistant, bed.questions(), ["threshold", "no-shared-term"])
-    assert list(table) == ["", "threshold", "no-shared-term"]
+    table = ablation(bed.assistant, bed.questions(), ["threshold", "everyday"])
+    assert list(table) == ["", "threshold", "everyday"]
     assert set(table[""]) == {BUNDLED, "heldout2", "heldout10", "union"}
     union = table[""]["union"]
     assert sum(table[""][name][3] for name in (BUNDLED, "heldout2", "heldout10")) == union[3]
-    for family in ("threshold", "no-shared-term"):  # fewer rules never refuse more
+    for family in ("threshold", "everyday"):  # fewer rules never refuse more
         assert table[family]["union"][2] <= union[2] and table[family]["union"][3] <= union[3]
     text = format_ablation(table)
     assert text.splitlines()[0].startswith("| family off | bundled |")
