@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assistant.errors import InvalidInput
 from assistant.markup import (
     ARXIV_ABS,
     ARXIV_REF,
@@ -284,6 +285,33 @@ class ChatTurn(BaseModel):
 
     role: Literal["user", "assistant"]
     content: str
+
+
+HistoryLike = Sequence[ChatTurn | dict | tuple[str, str]]
+
+
+def normalize_history(history: HistoryLike | None) -> list[ChatTurn]:
+    """Turns from ``ChatTurn`` s, ``{"role", "content"}`` dicts or (user, assistant) pairs."""
+    turns: list[ChatTurn] = []
+    for item in history or ():
+        if isinstance(item, ChatTurn):
+            turns.append(item)
+        elif isinstance(item, dict):
+            try:
+                turns.append(ChatTurn.model_validate(item))
+            except ValueError as exc:
+                raise InvalidInput(f"bad history turn {item!r}: {exc}") from exc
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            user, reply = item
+            if user:
+                turns.append(ChatTurn(role="user", content=str(user)))
+            if reply:
+                turns.append(ChatTurn(role="assistant", content=str(reply)))
+        else:
+            raise InvalidInput(
+                "history must be a list of {'role', 'content'} turns or (user, assistant) pairs"
+            )
+    return [t for t in turns if t.content.strip()]
 
 
 class Repair(BaseModel):

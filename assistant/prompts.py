@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
-from assistant.models import Hit
+from assistant.models import ChatTurn, Hit
 
 LANGUAGE_NAMES = {"zh": "Simplified Chinese (简体中文)", "en": "English"}
 
@@ -198,12 +198,25 @@ Standalone question:"""
 )
 
 
-def condense_messages(history: str, question: str, language: str) -> list[ChatMessage]:
+HISTORY_TURNS = 6
+HISTORY_CHARS = 1200
+"""How much of a conversation the condense prompt is given."""
+
+
+def _history_text(turns: Sequence[ChatTurn]) -> str:
+    lines = []
+    for turn in turns[-HISTORY_TURNS:]:
+        content = " ".join(turn.content.split())[:HISTORY_CHARS]
+        lines.append(f"{'User' if turn.role == 'user' else 'Assistant'}: {content}")
+    return "\n".join(lines)
+
+
+def condense_messages(turns: Sequence[ChatTurn], question: str, language: str) -> list[ChatMessage]:
     return [
         ChatMessage(
             role=MessageRole.USER,
             content=CONDENSE_PROMPT.format(
-                history=history,
+                history=_history_text(turns),
                 question=question,
                 language=LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"]),
             ),

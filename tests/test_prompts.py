@@ -1,5 +1,6 @@
 import re
 
+from assistant.models import ChatTurn
 from assistant.prompts import answer_messages, condense_messages, defuse, phrase, says_not_covered
 from tests.answer.helpers import hits_of, section
 
@@ -31,8 +32,9 @@ def test_answer_prompt_asks_for_the_question_language_markers_and_not_said():
 
 
 def test_condense_prompt_carries_history_and_language():
-    [message] = condense_messages("User: 哪篇论文讲 NetWorld？", "那第二个呢？", "zh")
-    assert "哪篇论文讲 NetWorld？" in message.content and "那第二个呢？" in message.content
+    turns = [ChatTurn(role="user", content="哪篇论文讲\n NetWorld？")]
+    [message] = condense_messages(turns, "那第二个呢？", "zh")
+    assert "User: 哪篇论文讲 NetWorld？" in message.content and "那第二个呢？" in message.content
     assert "Chinese" in message.content
 
 

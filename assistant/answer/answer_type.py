@@ -1,46 +1,16 @@
 """Does the evidence hold the kind of answer the question asks for?
 
-Similarity cannot tell a near miss from an answer: "What success rate did X reach?"
-matches a sentence about X just as well when that sentence gives no rate. Classic QA
-systems check the expected answer type; this module does so for the types that a
-sentence can be checked for without a model:
-
-- a *figure* ("how many", "what score", 多少, 多大): some sentence that would be quoted
-  must hold a number (digits or a number word, not one the question itself contains,
-  and not a year or date unless the question asks when) next to one of the things the
-  question names (``DreamZero``, ``V-JEPA 2-AC``), when it names any, and not in a
-  clause that gives it to something else ("DreamZero 的 500h 数据和 FLARE 的 95.1% 成功率"
-  holds no success rate of DreamZero's);
-- a *percentage* ("what accuracy", 成功率, 多少个百分点): that number must be a
-  percentage;
-- a *duration* ("how many GPU hours", 多长时间, 多少小时): that number must carry a unit
-  of time (``500h``, ``3 天``), not be a year;
-- a *date* (哪一天, "what date"; "when", 哪一年): a day (``3 月 12 日``, ``2025-03-12``)
-  or, for "when", a year or a date, in a clause about what the question names;
-- *names* of a counted set ("两篇论文分别叫什么", "which three benchmarks"): some sentence
-  must list that many names ("A、B 和 C"), or that many list items or table rows of one
-  list or table must each open with one: a sentence that only counts them ("手术（2 篇）")
-  or names one thing in passing does not;
-- a *license* ("under which license", 许可证): some sentence must name a license;
-- an *organisation* ("which company built X", 哪家机构开发的, besides any of the others):
-  a sentence about what the question names must name one (a word such as 公司, 实验室,
-  University; an owner, ``NVIDIA 的 GameGAN``; a maker, ``NVIDIA 于 2025 年发布``, "by
-  Google"; a company word before a product in a list, ``腾讯 HunyuanVideo``), or, for
-  "who built", its authors;
-- *availability* ("where can I find the code", 代码是否开源): some sentence must speak of
-  code, weights or a repository (these three in a sentence about what the question
-  names, when it names anything);
-- a *comparison* of two things the question names ("A 和 B 相比哪个更好", "A or B"):
-  one sentence must name both, or table rows of the same table each of them;
-- a count in a unit of its own, besides any of the above: *devices* (多少块 GPU: ``16 块
-  A100``), *memory* (多少显存: ``18GB``), *distance* (多少公里), *steps* (多少步), *people*
-  (多少名医生, "how many annotators": ``12 名``).
-
-A question of none of these types is never refused here, nor one asking who wrote a paper
-(whose byline ranks first instead); asking what something is called, or who wrote it, used
-to be checked too, and refused nothing on the 12-chapter union that the other rules let
-through (docs/answers.md, the ablation). The patterns are about how questions ask, in
-either language, not about any corpus.
+Similarity cannot tell a near miss from an answer: "What success rate did X reach?" matches
+a sentence about X just as well when it gives no rate. As classic QA systems do, this
+module checks the expected answer type, for the types a sentence can be checked for without
+a model: a *figure* (a number the question does not give, not a year, in a clause about what
+the question names), a *percentage*, a *duration* (a number with a unit of time), a *date*
+(a day; for "when", a year), the *names* of a counted set ("which three benchmarks": that
+many listed), a *license*, *availability* (code, weights, a repository), an *organisation*
+(:mod:`assistant.answer.makers`), a *comparison* (both things side by side), and counts in
+a unit of their own (*devices*, *memory*, *distance*, *steps*, *people*). Any other question
+is never refused here ("who wrote it" only ranks a byline first). The patterns are how
+questions ask, in either language, not about any corpus (docs/answers.md has examples).
 """
 
 from __future__ import annotations

@@ -39,8 +39,16 @@ from assistant.answer.refusal import (
 )
 from assistant.answer.scoring import ScoringWeights, UnitScorer
 from assistant.answer.units import Unit
-from assistant.errors import InvalidInput, LLMError
-from assistant.models import Answer, ChatTurn, Chunk, Hit, RefusalThreshold
+from assistant.errors import LLMError
+from assistant.models import (
+    Answer,
+    ChatTurn,
+    Chunk,
+    HistoryLike,
+    Hit,
+    RefusalThreshold,
+    normalize_history,
+)
 from assistant.prompts import (
     ANSWER_KINDS,
     answer_messages,
@@ -58,7 +66,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HistoryLike = Sequence[ChatTurn | dict | tuple[str, str]]
 _EVIDENCE_SETTINGS = {
     "retrieval_mode",
     "fusion",
@@ -74,40 +81,6 @@ _EVIDENCE_SETTINGS = {
     "sentence_stats_sample",
 }
 """Settings that shape a question's evidence, and so the derived refusal threshold."""
-_HISTORY_TURNS = 6
-_HISTORY_CHARS = 1200
-
-
-def normalize_history(history: HistoryLike | None) -> list[ChatTurn]:
-    """Turns from ``ChatTurn`` s, ``{"role", "content"}`` dicts or (user, assistant) pairs."""
-    turns: list[ChatTurn] = []
-    for item in history or ():
-        if isinstance(item, ChatTurn):
-            turns.append(item)
-        elif isinstance(item, dict):
-            try:
-                turns.append(ChatTurn.model_validate(item))
-            except ValueError as exc:
-                raise InvalidInput(f"bad history turn {item!r}: {exc}") from exc
-        elif isinstance(item, tuple | list) and len(item) == 2:
-            user, reply = item
-            if user:
-                turns.append(ChatTurn(role="user", content=str(user)))
-            if reply:
-                turns.append(ChatTurn(role="assistant", content=str(reply)))
-        else:
-            raise InvalidInput(
-                "history must be a list of {'role', 'content'} turns or (user, assistant) pairs"
-            )
-    return [t for t in turns if t.content.strip()]
-
-
-def _history_text(turns: Sequence[ChatTurn]) -> str:
-    lines = []
-    for turn in turns[-_HISTORY_TURNS:]:
-        content = " ".join(turn.content.split())[:_HISTORY_CHARS]
-        lines.append(f"{'User' if turn.role == 'user' else 'Assistant'}: {content}")
-    return "\n".join(lines)
 
 
 def refusal_text(refused: Refusal, language: str) -> str:
@@ -309,7 +282,7 @@ class AnswerPipeline:
 
     def condense(self, backend: ChatBackend, turns: Sequence[ChatTurn], question: str) -> str:
         language = detect_language(question)
-        reply = backend.chat(condense_messages(_history_text(turns), question, language))
+        reply = backend.chat(condense_messages(turns, question, language))
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
@@ -533,9 +506,3 @@ class AnswerPipeline:
             notice=notice,
             replaced=body,
         )
-
-
-def cited_hits(answer: Answer) -> list[Hit]:
-    """The hits an answer's citations point at, in marker order."""
-    by_id = {h.chunk.id: h for h in answer.hits}
-    return [by_id[c.chunk_id] for c in answer.citations if c.chunk_id in by_id]

@@ -1,31 +1,15 @@
-"""Refusing questions the survey does not cover, with a threshold derived from the corpus.
+"""Refusing questions the survey does not cover, with thresholds derived from the corpus.
 
-Rules refuse what can be told without a threshold: a question with no content, one sharing
-only everyday words with the corpus, and one asking for a kind of answer (a figure, a date)
-that the sentences an answer would quote do not hold (:mod:`assistant.answer.answer_type`).
-Rules that refused names the corpus never writes, and questions sharing no word with it,
-are gone: on the 12-chapter union the threshold refuses all they did but one question of
-the set they were written for (docs/answers.md, the ablation).
-
-The rest is a matter of degree. A question's *support* is how much nearer it comes to the
-survey than to everyday questions: the cosine of its best-matching sentence among the
-retrieved chunks minus its cosine to the nearest question of a fixed bank of off-topic
-probes (``probes.json``: everyday questions in both languages, far from any research
-survey). A question about the survey's field lands nearer the survey's sentences; "how long
-should I boil an egg" nearer the bank. Support is kept per language of the sentences: any
-question meets sentences of its own language more closely than the other's (an English
-question, the Chinese chapters; a Chinese one, the English abstracts).
-
-The thresholds are derived from the corpus being indexed (:func:`derive`), not fitted to
-questions: each bank probe is asked of this corpus (with its nearest *other* probe as the
-bank), which gives the support an off-topic question reaches here, per pair of question
-and sentence language; the threshold of a pair is the 95% quantile of the probes' values
-plus a margin, and never above the lowest tenth of what questions built from the corpus's
-own headings reach (so that a corpus which is itself about everyday matters is not refused
-wholesale). A question is refused when it clears no threshold of its language. The
-quantile and margin are the only constants, chosen across the twelve eval chapters and
-checked leave-one-chapter-out (``scripts/refusal_loco.py``, docs/answers.md). The
-derivation is stored in the index manifest and shown by ``python -m assistant info``.
+Rules refuse what needs no threshold: a question with no content, one sharing only everyday
+words with the corpus, one asking for a kind of answer the quoted sentences do not hold
+(:mod:`assistant.answer.answer_type`). Otherwise a question's *support* decides: its best
+sentence cosine minus its cosine to the nearest question of a fixed bank of everyday
+off-topic probes (``probes.json``), per language of the sentences (a question meets its own
+language more closely). :func:`derive` asks each probe of this corpus and takes, per pair of
+question and sentence language, the 95% quantile of their support plus a margin, capped at
+the lowest tenth of what questions built from the corpus's headings reach. Quantile and
+margin were chosen across the twelve eval chapters, leave-one-chapter-out
+(``scripts/refusal_loco.py``); the derivation is stored in the manifest and shown by ``info``.
 """
 
 from __future__ import annotations
@@ -114,10 +98,8 @@ class ProbeVectors:
 
 
 def support(ev: Evidence, bank: ProbeVectors, skip: int | None = None) -> dict[str, float]:
-    """Per language of the sentences (``zh``, ``en``): the best sentence cosine minus the
-    cosine to the nearest off-topic probe. Kept apart because a question meets sentences
-    of its own language more closely than the other's, for any question: each is judged
-    against what off-topic probes reach on sentences of that language."""
+    """Per sentence language: the best sentence cosine minus the cosine to the nearest
+    off-topic probe."""
     best: dict[str, float] = {}
     for item in ev.scored:
         language = "zh" if CJK_CHAR.search(item.unit.display) else "en"
@@ -131,8 +113,7 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     with the corpus: some of its words are everyday words the corpus never uses, in
     either language ("boil an egg", 红烧肉), and none of those it shares is used
     ``ratio`` times more often by the corpus than by everyday language (``long``,
-    ``get``, 比较 are shared by any text). Names the corpus lacks are
-    :func:`unknown_names`' business; single Chinese characters are never specific."""
+    ``get``, 比较 are shared by any text); single Chinese characters are never specific."""
     weights = ev.scorer.term_weights
     foreign = False
     for term in ev.terms:
@@ -203,9 +184,8 @@ class RefusalPolicy:
         quoted: Sequence[Unit] | None = None,
         value: float | None = None,
     ) -> Refusal | None:
-        """Why ``ev`` is refused (None: answer it); ``quoted`` are the units an answer
-        would quote, checked against the question's answer type when given; ``value`` is
-        :meth:`value` when the caller has computed it already."""
+        """Why ``ev`` is refused (None: answer it); ``quoted``: the units an answer would
+        quote; ``value``: :meth:`value`, if already computed."""
         if not has_content(ev.question):
             return Refusal("no content")
         if not ev.hits or not ev.scored:
@@ -277,10 +257,9 @@ def frequent_names(chunks: Sequence[Chunk], most: int = _NAMES) -> list[str]:
 def threshold_rule(
     off: dict[str, Sequence[float]], own: dict[str, Sequence[float]]
 ) -> dict[str, float]:
-    """Per pair (``zh/en``: Chinese questions, English sentences): the :data:`QUANTILE` of
-    the off-topic probes' support plus :data:`MARGIN`; for one language, at most the lowest
-    tenth of what questions built from the corpus's headings in it reach (given five). A pair
-    fewer than ten probes reached (sentences of that language are rare) gets none."""
+    """Per pair (``zh/en``: Chinese questions, English sentences): the probes' :data:`QUANTILE`
+    plus :data:`MARGIN`, for one language capped at the headings' lowest tenth (given five);
+    none for a pair fewer than ten probes reached."""
     thresholds = {}
     for pair, values in off.items():
         if len(values) < 10:
@@ -309,9 +288,8 @@ def derive(
     chunks: Sequence[Chunk],
     key: str,
 ) -> RefusalThreshold:
-    """The thresholds for this corpus (see the module docstring); ``evidence`` retrieves
-    and scores a question as answering does, ``choose`` gives the units its answer would
-    quote (for the near-miss probes, which the whole ``policy`` is asked to refuse)."""
+    """The thresholds for this corpus; ``evidence`` and ``choose`` retrieve and select as
+    answering does (near-miss probes are put to the whole ``policy``)."""
     started = time.perf_counter()
     bank = policy.bank
     off = by_pair(

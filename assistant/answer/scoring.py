@@ -1,18 +1,12 @@
 """How well each sentence of the retrieved chunks answers the question.
 
-Retrieval ranks chunks; answering needs sentences, and picking the sentence that answers
-best among the top few hits is what lets the answer beat retrieval's rank 1. A
-sentence's score mixes three signals because each fails somewhere: dense similarity
-(the configured embedder, multilingual, so an English question still meets a Chinese
-sentence), standardised per chunk kind so neither language wins by default; IDF-weighted
-coverage of the question's content words (exact figures and names, which embeddings
-blur), in either language through the CC-CEDICT lexicon, which also lends an English
-question the Chinese words of its terms for a second dense match against Chinese
-sentences; and the fused retrieval score of its chunk (what both retrievers agreed on).
-
-Sentence vectors are cached in memory and on disk beside the index
-(``answer-cache/<embedder>.npz``), so each sentence of a corpus is embedded once, also
-across index updates.
+Answering needs sentences, and picking the best one among the top hits is what lets the
+answer beat retrieval's rank 1. A sentence's score mixes three signals, each failing
+somewhere: dense similarity (multilingual; standardised per chunk kind, and lent the
+Chinese words of an English question's terms through CC-CEDICT), IDF-weighted coverage of
+the question's content words in either language (exact figures and names, which
+embeddings blur), and its chunk's fused retrieval score. Sentence vectors are cached beside
+the index (``answer-cache/<embedder>.npz``): each sentence is embedded once.
 """
 
 from __future__ import annotations

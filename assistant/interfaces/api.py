@@ -52,7 +52,8 @@ from assistant.settings import RetrievalMode, Settings
 from assistant.text import validate_question
 
 if TYPE_CHECKING:
-    from assistant.answer.pipeline import AnswerPipeline, HistoryLike
+    from assistant.answer.pipeline import AnswerPipeline
+    from assistant.models import HistoryLike
 
 log = logging.getLogger(__name__)
 
