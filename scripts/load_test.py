@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Load-test the chat UI: N concurrent gradio_client users × M questions each.
+"""Load-test the chat UI: N concurrent users × M questions each.
 
 Starts ``python -m assistant serve`` on a free 127.0.0.1 port (or uses ``--url``), asks
 the eval set's questions round-robin through the UI's /chat endpoint, and prints
-throughput and latency percentiles; ``--out`` also writes them as JSON.
+throughput and latency percentiles; ``--out`` also writes them as JSON. The users speak
+Gradio's HTTP API through httpx (``--client gradio``: through gradio_client, which costs
+the 2-core machine more CPU than the server does).
 
     python scripts/load_test.py                      # 20 clients × 50 questions
     python scripts/load_test.py --clients 5 --per-client 4
@@ -71,6 +73,12 @@ def main() -> int:
         default=ROOT / "eval" / "questions.jsonl",
         help="JSONL with a 'question' field per line (default: the eval set)",
     )
+    parser.add_argument(
+        "--client",
+        choices=("http", "gradio"),
+        default="http",
+        help="how the users talk to the UI (default: http, the lighter one)",
+    )
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
 
@@ -82,12 +90,19 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/"
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     try:
-        report = run_load(url, _questions(args.questions), args.clients, args.per_client, auth)
+        report = run_load(
+            url,
+            _questions(args.questions),
+            args.clients,
+            args.per_client,
+            auth,
+            client=args.client,
+        )
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-    figures = {**report.to_json(), "cpus": os.cpu_count()}
+    figures = {**report.to_json(), "client": args.client, "cpus": os.cpu_count()}
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

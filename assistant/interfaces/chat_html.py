@@ -650,6 +650,22 @@ def question_html(text: str) -> str:
 # -- the retrieved passages ----------------------------------------------------------------------
 
 
+_WHOLE_PASSAGES: dict[Chunk, str] = {}
+_WHOLE_PASSAGES_MAX = 4096
+
+
+def whole_passage_html(chunk: Chunk) -> str:
+    """A whole passage, nothing highlighted: rendered once per chunk text (the retrieved
+    passages panel shows the same chunks again and again; their Markdown rendering was the
+    largest part of a chat request's rendering)."""
+    html = _WHOLE_PASSAGES.get(chunk)  # keyed by every field (chunks are frozen)
+    if html is None:
+        if len(_WHOLE_PASSAGES) >= _WHOLE_PASSAGES_MAX:
+            _WHOLE_PASSAGES.clear()
+        html = _WHOLE_PASSAGES[chunk] = passage_html(chunk, whole=True)[0]
+    return html
+
+
 def hits_html(hits: Sequence[Hit]) -> str:
     """What retrieval found for the latest question: label, score, retrievers and the whole
     passage rendered."""
@@ -659,7 +675,7 @@ def hits_html(hits: Sequence[Hit]) -> str:
     for hit in hits:
         chunk = hit.chunk
         found = ", ".join(f"{esc(name)} #{int(rank)}" for name, rank in hit.retrievers.items())
-        passage, _ = passage_html(chunk, whole=True)
+        passage = whole_passage_html(chunk)
         rows.append(
             f'<div class="hit"><div class="hit-head"><b>{int(hit.rank)}.</b> '
             f'{esc(chunk.label)} <span class="muted">score {hit.score:.4f} · {found}</span>'

@@ -34,6 +34,10 @@ from assistant.models import Answer, Paper
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Gradio's queue otherwise rebuilds a pandas table of every past event after each event,
+# for a monitoring page this app does not serve (a cost that grows with the server's age).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**31))
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
 
 import gradio as gr  # (the environment above must be set before the import)
 
@@ -452,6 +456,11 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             return {}
 
     def respond(question: str, mode: str, k: float, session: Session | None):
+        """The question at once, then the answer as it streams, then the finished answer.
+
+        Text is shown one delta behind (a delta is rendered when the next one arrives), so
+        that text the :class:`Answer` follows at once (a quoted answer, a refusal) costs no
+        streamed update: every update re-renders and re-sends the whole conversation."""
         session = Session(list(session.turns)) if session else Session()
         history = conversation(session)
         turn = Turn(question=question or "")
@@ -461,9 +470,10 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
             for item in assistant.stream(question, history=history, k=int(k), mode=mode):
                 if isinstance(item, Answer):
                     turn.answer = item
-                else:
-                    turn.partial += item
+                    continue
+                if turn.partial:  # one delta behind: text the Answer follows at once
                     yield chat_messages(session), session, gr.skip(), gr.skip(), gr.skip()
+                turn.partial += item
         except AssistantError as exc:
             turn.problem = " ".join(str(exc).split())
         except Exception:

@@ -97,6 +97,16 @@ def test_a_chunk_that_starts_inside_a_table_gets_its_header_back():
     assert "<th>方法</th>" in passage and "<td>Vista</td>" in passage and "|" not in passage
 
 
+def test_retrieved_passages_are_rendered_once_per_chunk_and_stay_distinct():
+    hit = section_hit("t3", "17.3", "SOTA", "| Vista | 长程一致性最佳 |")
+    first = ch.hits_html([hit])
+    assert ch.whole_passage_html(hit.chunk) is ch.whole_passage_html(hit.chunk)
+    assert ch.hits_html([hit]) == first and "Vista" in first and "<th>" not in first
+    other = hit.chunk.model_copy(update={"context": "17.3 SOTA\n| 方法 | 指标 |\n|---|---|"})
+    assert "<th>方法</th>" in ch.whole_passage_html(other)  # same id, other fields: no reuse
+    assert "<th>方法</th>" not in ch.whole_passage_html(hit.chunk)
+
+
 def test_a_long_paragraph_is_cut_to_the_quoted_sentence_and_its_neighbours():
     sentences = [f"Sentence number {n} says something about world models." for n in range(12)]
     hit = paper_hit("2602.00558", "NetWorld", " ".join(sentences))

@@ -194,6 +194,18 @@ def test_real_answers_cite_sections_and_papers_in_both_languages(assistant):
         assert 'class="meta"' in reply and 'class="warn"' not in reply
 
 
+def test_a_quoted_answer_costs_no_streamed_update(assistant):
+    """Without an LLM the answer's text and the Answer come at once: the chat shows the
+    question, then the finished answer, and no partial render in between."""
+    with served(assistant) as url:
+        job = _client(url).submit("What does NetWorld propose?", "hybrid", 5, api_name="/chat")
+        final = job.result(timeout=120)
+        outputs = job.outputs()
+    replies = [_reply(o) for o in outputs if o[0] and o[0][-1]["role"] == "assistant"]
+    assert replies and not any('class="caret"' in r for r in replies)
+    assert 'class="pending"' in replies[0] and 'class="sources"' in _reply(final)
+
+
 def test_a_mislinked_paper_gets_the_audit_badge_in_the_chat(assistant):
     with served(assistant) as url:
         reply = _reply(_client(url).predict("What is VJEPA?", "hybrid", 8, api_name="/chat"))
@@ -260,15 +272,17 @@ def test_chat_passes_k_and_mode_to_retrieval(assistant, monkeypatch):
     assert 'class="sources"' in reply
 
 
-def test_load_small(assistant):
-    """A small bounded load run against the served app (the full run: scripts/load_test.py)."""
+@pytest.mark.parametrize("client", ["http", "gradio"])
+def test_load_small(assistant, client):
+    """A small bounded load run against the served app (the full run: scripts/load_test.py),
+    with each of the two load generators."""
     questions = [
         json.loads(line)["question"]
         for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     with served(assistant) as url:
-        report = run_load(url, questions, clients=5, per_client=4)
+        report = run_load(url, questions, clients=5, per_client=4, client=client)
     print("load:", report.to_json())
     assert report.errors == []
     assert report.requests == 20 and len(report.latencies) == 20
