@@ -460,19 +460,25 @@ def create_app(assistant: ChatBackend) -> gr.Blocks:
 
         Text is shown one delta behind (a delta is rendered when the next one arrives), so
         that text the :class:`Answer` follows at once (a quoted answer, a refusal) costs no
-        streamed update: every update re-renders and re-sends the whole conversation."""
+        streamed update: every update re-renders and re-sends the whole conversation.
+        Until the answer is done the side panels get the values they already show rather
+        than ``gr.skip()``, for which Gradio builds a new component per update (a few times
+        dearer); the question box is skipped after the first update, so that what the user
+        types meanwhile stays."""
         session = Session(list(session.turns)) if session else Session()
+        before = session.turns[-1].answer if session.turns else None
+        shown = hits_html(before.hits if before else []), backend_html(probe(), before)
         history = conversation(session)
         turn = Turn(question=question or "")
         session.turns.append(turn)
-        yield chat_messages(session), session, "", gr.skip(), gr.skip()
+        yield chat_messages(session), session, "", *shown
         try:
             for item in assistant.stream(question, history=history, k=int(k), mode=mode):
                 if isinstance(item, Answer):
                     turn.answer = item
                     continue
                 if turn.partial:  # one delta behind: text the Answer follows at once
-                    yield chat_messages(session), session, gr.skip(), gr.skip(), gr.skip()
+                    yield chat_messages(session), session, gr.skip(), *shown
                 turn.partial += item
         except AssistantError as exc:
             turn.problem = " ".join(str(exc).split())
