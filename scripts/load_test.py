@@ -79,6 +79,13 @@ def main() -> int:
         default="http",
         help="how the users talk to the UI (default: http, the lighter one)",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=4,
+        help="questions asked before the clock starts, not counted (default 4: a fresh "
+        "server's first questions pay for loading; `bench` measures that cold start)",
+    )
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args()
 
@@ -90,6 +97,10 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/"
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     try:
+        if args.warmup > 0:
+            warm = run_load(url, _questions(args.questions), args.warmup, 1, auth)
+            if warm.errors:
+                raise SystemExit(f"warm-up failed: {warm.errors[0]}")
         report = run_load(
             url,
             _questions(args.questions),
@@ -102,7 +113,12 @@ def main() -> int:
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-    figures = {**report.to_json(), "client": args.client, "cpus": os.cpu_count()}
+    figures = {
+        **report.to_json(),
+        "client": args.client,
+        "warmup": args.warmup,
+        "cpus": os.cpu_count(),
+    }
     print(json.dumps(figures, ensure_ascii=False, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
