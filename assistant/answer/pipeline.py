@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.answer.citations import CheckedText, check_citations
+from assistant.answer.citations import Checked, check_citations
 from assistant.answer.claims import check_claims
 from assistant.answer.context import context_hits
 from assistant.answer.extractive import (
@@ -428,15 +428,10 @@ class AnswerPipeline:
 
     def _quotation(
         self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
-    ) -> tuple[CheckedText, list[Hit]]:
+    ) -> tuple[Checked, list[Hit]]:
         """The extractive answer, checked, with every sentence it quotes on its citations."""
-        body, best, quoted, hits = self._extractive(ev, chosen, language)
-        checked = check_citations(body, hits, self.scorer, best)
-        checked.citations = [
-            c.model_copy(update={"quotes": quoted.get(c.chunk_id, (c.quote,))})
-            for c in checked.citations
-        ]
-        return checked, hits
+        body, _, quoted, hits = self._extractive(ev, chosen, language)
+        return check_citations(body, hits, quoted), hits
 
     def _quoted(
         self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str, error: str | None
@@ -456,7 +451,7 @@ class AnswerPipeline:
             citations=checked.citations,
             hits=hits,
             grounded=checked.grounded,
-            ungrounded=checked.ungrounded,
+            ungrounded=checked.unsupported,
             fallback=error is not None,
             notice=notice,
         )

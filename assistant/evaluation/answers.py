@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from assistant.answer.citations import MARKER
-from assistant.answer.claims import split_claims
+from assistant.answer.citations import MARKER, split_claims
 from assistant.evaluation.retrieval import EvalQuestion, relevance_key
 from assistant.models import Answer
 from assistant.text import detect_language

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from assistant.answer.citations import MARKER
-from assistant.answer.claims import Verdict, check_claims, split_claims
+from assistant.answer.citations import MARKER, split_claims
+from assistant.answer.claims import Verdict, check_claims
 from assistant.errors import InvalidInput
 from assistant.evaluation.answers import holds_expected
 from assistant.evaluation.retrieval import EvalQuestion

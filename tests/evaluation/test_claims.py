@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.answer.claims import _holds, claim_facts, split_claims
+from assistant.answer.citations import split_claims
+from assistant.answer.claims import _holds, claim_facts
 from assistant.answer.units import chunk_units
 from assistant.evaluation.claims import (
     TRANSCRIPT_LABELS,
