@@ -5,7 +5,8 @@ A thin shell over :mod:`assistant.evaluation.retrieval`. Further evaluators plug
 ``AnswerEvaluator(questions, k=…)``; like
 :class:`~assistant.evaluation.retrieval.RetrievalEvaluator`, calling it with the
 :class:`~assistant.Assistant` returns a report with ``to_json()`` (stored under the
-``"answers"`` key of the output) and ``to_text()``.
+``"answers"`` key of the output) and ``to_text()``. ``--answers`` also reports the claim
+check's precision and recall on the labelled replies of eval/claims/ (``"claim_check"``).
 """
 
 from __future__ import annotations
@@ -124,6 +125,18 @@ def _answer_evaluator(questions: list, k: int):
     return module.AnswerEvaluator(questions, k=k)
 
 
+def _claim_check(assistant):
+    """The claim check's precision and recall on the labelled replies of ``eval_claims_dir``
+    (``eval-claims`` details them); None when those replies are about another corpus."""
+    from assistant.evaluation.claims import evaluate_claims
+
+    try:
+        return evaluate_claims(assistant, assistant.settings.eval_claims_dir)
+    except InvalidInput as exc:
+        log.warning("claim check not measured: %s", exc)
+        return None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.union:
         return cmd_union(args)
@@ -160,6 +173,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = other(assistant)
         payload["answers"] = result.to_json()
         texts.append(result.to_text())
+    if args.answers and (claims := _claim_check(assistant)) is not None:
+        payload["claim_check"] = claims.model_dump(exclude={"results"})
+        texts.append(claims.to_text())
 
     saved = save_report(report, assistant.settings.eval_results_dir, payload)
     if args.json:

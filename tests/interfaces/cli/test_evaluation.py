@@ -171,8 +171,11 @@ def test_eval_answers_with_an_llm_backend_reports_claims(
         argv = ["--questions", str(questions), "--mode", "hybrid", "--answers", "--json"]
         code = _run([*argv, "--backend", "openai-compatible"], built_index, tmp_path, monkeypatch)
     assert code == 0
-    answers = json.loads(capsys.readouterr().out)["answers"]
+    out = json.loads(capsys.readouterr().out)
+    answers = out["answers"]
     assert answers["backend"] == "openai-compatible"
+    check = out["claim_check"]  # the check itself, on the labelled replies of eval/claims
+    assert check["claims"] >= 60 and check["precision"] >= 0.9 and check["recall"] >= 0.9
     answered = [r for r in answers["results"] if not r["refused"]]
     assert answered and answers["replaced_answers"] == len(answered)
     assert answers["unsupported_claims"] == 1.0 and answers["claims"] == len(answered)
