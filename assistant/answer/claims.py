@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 _ARXIV = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?!\d)")
 _ARXIV_REF = re.compile(r"(?:arxiv\s*:?\s*)?" + _ARXIV.pattern, re.IGNORECASE)
-_SOURCE_LABEL = re.compile(r"\[\s*arXiv:\s*(\d{4}\.\d{4,5})[^\]]*\]", re.IGNORECASE)
-"""A source's label copied into a reply: ``[arXiv:2502.10498 — Title]``."""
 _SECTION_REF = re.compile(
     r"§\s*\d+(?:\.\d+)*|\b(?:section|chapter|sec\.)\s*\d+(?:\.\d+)*|\d+(?:\.\d+)*\s*[节章]"
     r"|第\s*\d+\s*[节章]",
@@ -102,10 +100,7 @@ def _value(number: str) -> Decimal | None:
         n = total + current
         return Decimal(n) if n > 1 else None
     match = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", word)
-    try:
-        return Decimal(match.group().replace(",", "")) if match else None
-    except InvalidOperation:
-        return None
+    return Decimal(match.group().replace(",", "")) if match else None
 
 
 def _figures(text: str) -> frozenset[Figure]:
@@ -148,9 +143,8 @@ def claim_names(text: str) -> tuple[str, ...]:
 
 
 def _plain(text: str) -> str:
-    """A link or a copied label to an arXiv paper becomes its ID (its anchor is the
-    paper's title, not something claimed of it), other links their anchor."""
-    text = _SOURCE_LABEL.sub(r" arXiv:\1 ", text)
+    """A link to an arXiv paper becomes its ID (its anchor is the paper's title, not
+    something claimed of it), other links their anchor."""
 
     def link(match: re.Match) -> str:
         arxiv_id = normalize_arxiv_id(match.group(2))
@@ -258,9 +252,9 @@ def _gloss_words(lexicon: Lexicon) -> dict[str, frozenset[str]]:
 
 
 class TermIndex:
-    """Which candidate units hold which terms, in either language (a Chinese term by its
-    characters or a gloss, an English one by its stem or a Chinese word glossed by it); a
-    term weighs by how few candidates hold it: what all of them say tells none apart."""
+    """Which units hold which terms, in either language (a Chinese term by its characters
+    or a gloss, an English one by its stem or a Chinese word glossed by it); a term weighs
+    by how few units hold it: what all of them say tells none apart."""
 
     def __init__(self, units: Sequence[Unit], lexicon: Lexicon | None) -> None:
         self.lexicon = lexicon
@@ -270,9 +264,8 @@ class TermIndex:
         self.held: dict[str, frozenset[int]] = {}
 
     def prepare(self, words: Sequence[str], loose: bool = False) -> None:
-        """Find the units holding each of ``words``, translated together (a term may
-        translate as a pair with its neighbour); ``loose``: through two-word glosses too
-        (for a claim's words, not a question's, which rank units)."""
+        """Find the units holding each of ``words``, translated together (a term may pair
+        with its neighbour); ``loose``: through two-word glosses too (a claim's words)."""
         todo = [w for w in dict.fromkeys(words) if w not in self.held]
         forms = dict(self.lexicon.translations(todo)) if self.lexicon else {}
         glossed = _gloss_words(self.lexicon) if self.lexicon and loose else {}
@@ -335,13 +328,9 @@ class Verdict:
     def status(self) -> str:
         if self.support is None:
             return "unsupported"
-        return (
-            "added"
-            if self.before is None
-            else "supported"
-            if self.before == self.after
-            else "repointed"
-        )
+        if self.before is None:
+            return "added"
+        return "supported" if self.before == self.after else "repointed"
 
 
 class ClaimChecker:
@@ -366,10 +355,8 @@ class ClaimChecker:
         self.index = TermIndex([u for u, _ in self.units], scorer.lexicon)
         self.qterms = [t for t in _terms(question) if not re.fullmatch(r"\d+(?:\.\d+)+", t)]
         self.index.prepare(self.qterms)
-        vectors = (
-            scorer.vectors.get([u.scoring_text for u, _ in self.units]) if self.units else None
-        )
-        self._vectors = vectors
+        texts = [u.scoring_text for u, _ in self.units]
+        self._vectors = scorer.vectors.get(texts) if texts else None
         coverage = [self.index.coverage(n, self.qterms) for n in range(len(self.units))]
         best = max(coverage, default=0.0)
         self.about = [c / best if best > 0 else 1.0 for c in coverage]
@@ -452,9 +439,8 @@ def check_claims(
                 parts.append(piece.shown(None))
                 continue
             said = quotes.setdefault(verdict.after, [])
-            said.extend(
-                [] if verdict.support.unit.display in said else [verdict.support.unit.display]
-            )
+            if verdict.support.unit.display not in said:
+                said.append(verdict.support.unit.display)
             parts.append(piece.shown(list(quotes).index(verdict.after) + 1))
         out_lines.append((line.prefix + "".join(parts)).rstrip())
     final = list(checker.hits) + [sources[n - 1] for n in quotes if n > len(checker.hits)]
