@@ -38,17 +38,11 @@ def _key(text: str) -> str:
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
     """The units to quote, grouped by hit (best hit first) and in reading order.
 
-    The best unit picks the main source, which then gives its best sentences. A lead
-    line (``中期（2027–2030）：``) is never quoted alone: its items carry it. A paper's
-    title may pick its abstract but is not quoted: the citation shows it, and the
-    answer's sentences are better spent on what the abstract says. A second source is
-    quoted only when it is near the top of the ranking: the abstract of a paper the best
-    unit links to or names by one of its anchors (the claim names it, the abstract has its
-    details; a mislinked anchor names the paper the link audit suggests; not for the table
-    row holding an extreme asked for: the figure is the answer), or any source
-    scoring within ``margin`` of the best; each extra source is one more citation that
-    may be off-topic, so it gives only those of its units that rank among the best
-    ``2 × max_sentences`` (at least its best one).
+    The best unit picks the main source, which gives its best sentences (a lead line is
+    never quoted alone, a paper's title never: the citation shows it). A second source
+    is quoted only near the top: the abstract of a paper the best unit links or names
+    (not for a table extreme: the figure is the answer), or any source within ``margin``
+    of the best, with only its units among the best ``2 × max_sentences``.
     """
     candidates = [s for s in scored if s.unit.kind != "lead"]
     if not candidates:

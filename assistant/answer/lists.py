@@ -1,13 +1,10 @@
 """Lists answered whole: "Which challenges does the survey list?" gets every item.
 
-Sentence ranking quotes the best few units, which for a question about a list is a few of
-its items. A question that asks for the members of a set (哪些, 哪几类, 分别是什么, "which
-… does the survey list", "what are the …") and not for one of them (第四项, "the fourth")
-is answered from the list it names: the items of one Markdown list (under one lead line),
-the bold headings of one section or the rows of one table, among the retrieved chunks
-and their siblings, whose title (section title and lead line) holds most of what the
-question asks about, or whose length is the number the question asks for. The patterns
-are how questions ask for a list, in either language, not anything about a corpus.
+Sentence ranking would quote a few of its items. A question for the members of a set
+(哪些, 分别是什么, "which … does the survey list"), not one of them (第四项), is answered from
+the list (items under one lead line, bold headings of one section, rows of one table) whose
+title holds most of what it asks about, or whose length is the number it asks for. The
+patterns are how questions ask for a list, in either language, not anything about a corpus.
 """
 
 from __future__ import annotations

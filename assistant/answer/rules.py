@@ -21,7 +21,6 @@ FAMILIES = {
     "type:comparison": "… 'A or B, which is better' without both side by side",
     "type:counts": "… GPUs, memory, distance, steps, people without that unit",
     "clauses": "a figure counts only in a clause about what the question names",
-    "makers": "rank sentences crediting a maker (or bylines, for 'who built') first",
     "tables": "rank the table row with the extreme value a superlative asks for first",
     "mentions": "rank sentences about a name the question uses first",
     "lists": "quote a whole list for a question about what a list holds",

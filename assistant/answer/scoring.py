@@ -11,12 +11,7 @@ the index (``answer-cache/<embedder>.npz``): each sentence is embedded once.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import math
-import os
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -24,18 +19,18 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from assistant.answer.answer_type import expectation
-from assistant.answer.makers import asks_who, credits_maker
 from assistant.answer.rules import on
 from assistant.answer.tables import extreme_row
 from assistant.answer.units import Unit, chunk_units
 from assistant.indexing.embeddings import Embedder
-from assistant.indexing.lexicon import Lexicon, everyday_frequency, stem_words
+from assistant.indexing.embeddings.npz_cache import TextVectors
+from assistant.indexing.lexicon import Lexicon, stem_words
+from assistant.indexing.vocabulary import TermWeights, terms
 from assistant.models import Chunk, Hit
 from assistant.search.retrieval import KindStats
-from assistant.text import CJK_CHAR, detect_language, tokenize
+from assistant.text import CJK_CHAR, detect_language
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +46,6 @@ QUESTION_WORDS = frozenset(
 )
 """Words that frame a question rather than say what it is about (any survey)."""
 
-_ASCII_WORD = re.compile(r"^[a-z]+$")
-
-
-def stem(term: str) -> str:
-    """Fold English plurals (``challenges`` → ``challenge``); other tokens unchanged."""
-    if not _ASCII_WORD.match(term) or len(term) <= 3:
-        return term
-    if term.endswith("ies"):
-        return term[:-3] + "y"
-    if term.endswith("s") and not term.endswith(("ss", "us", "is")):
-        return term[:-1]
-    return term
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed BM25 tokens of ``text``, in order, without repeats."""
-    return list(dict.fromkeys(stem(t) for t in tokenize(text)))
-
 
 def content_terms(question: str) -> list[str]:
     """The question's terms minus the words that only frame it."""
@@ -83,143 +60,6 @@ def _unit_terms(text: str) -> frozenset[str]:
 @lru_cache(maxsize=8192)
 def _unit_stems(text: str) -> frozenset[str]:
     return frozenset(stem_words(text))
-
-
-class TermWeights:
-    """Inverse document frequency of terms over the indexed chunks, and so also what the
-    corpus never says."""
-
-    def __init__(self, chunks: Iterable[Chunk]) -> None:
-        df: dict[str, int] = {}
-        n = tokens = 0
-        for chunk in chunks:
-            n += 1
-            text = chunk.indexed_text
-            words = tokenize(text)
-            tokens += len(words)
-            for term in {stem(w) for w in words}:
-                df[term] = df.get(term, 0) + 1
-        self._df = df
-        self._n = n
-        self.chunk_tokens = tokens / n if n else 0.0
-        """Mean tokens per chunk: how often a word of a given general frequency would
-        turn up in a chunk by chance."""
-
-    def knows(self, term: str) -> bool:
-        """Whether some chunk has ``term`` (a :func:`terms` token)."""
-        return term in self._df
-
-    def specificity(self, term: str, asked: str | None = None) -> float:
-        """How many times more chunks use ``term`` than would by chance if the corpus
-        used it as often as everyday language does: ``world`` and 模型 score in the tens
-        in a survey of world models, ``long`` and 通过 near 1. Infinite for a known word
-        everyday language lacks (a name, a figure, a technical token); 0 for one the
-        corpus lacks.
-
-        ``asked`` is the question's word when ``term`` is one of its translations: the
-        more common of the two sets the chance, so that "change", an everyday word, is no
-        more specific for being translatable as 转移, which a science chapter uses often."""
-        df = self._df.get(term, 0)
-        if not df:
-            return 0.0
-        zipf = everyday_frequency(term)
-        if asked is not None and zipf > 0:
-            zipf = max(zipf, everyday_frequency(asked))
-        if zipf <= 0 or any(ch.isdigit() for ch in term):
-            return math.inf
-        chance = -math.expm1(-(10 ** (zipf - 9)) * self.chunk_tokens)
-        return (df / self._n) / chance if chance > 0 else math.inf
-
-    def idf(self, term: str) -> float:
-        """Smoothed IDF; terms absent from the corpus weigh the most."""
-        return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
-
-    def weight(self, term: str, translations: Iterable[str] = ()) -> float:
-        """IDF, doubled for terms with digits (a year, a score: the question's anchor)
-        and cut for single Chinese characters (年, 篇: nearly function words).
-
-        An English term weighs as its most common Chinese translation when that is more
-        common: ``video`` is not rare in a Chinese survey just because it is written 视频."""
-        weight = self.idf(term)
-        if term.isascii():
-            weight = min([weight, *(self.idf(t) for t in translations)])
-        if any(ch.isdigit() for ch in term):
-            weight *= 2.0
-        elif len(term) == 1 and CJK_CHAR.match(term):
-            weight *= 0.3
-        return weight
-
-
-class UnitVectors:
-    """Passage embeddings of unit texts, cached in memory and in one ``.npz`` file."""
-
-    def __init__(self, embedder: Embedder, path: Path | None = None) -> None:
-        self.embedder = embedder
-        self.path = path
-        self._lock = threading.Lock()
-        self._vectors: dict[str, np.ndarray] = {}
-        if path is not None and path.is_file():
-            try:
-                with np.load(path) as data:
-                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("ignoring unreadable sentence cache %s: %s", path, exc)
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
-
-    def get(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
-        with self._lock:
-            todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}
-            if todo:
-                vectors = self.embedder.embed_documents(list(todo.values()))
-                self._vectors.update(zip(todo, vectors, strict=True))
-                self._save()
-            if not keys:
-                return np.zeros((0, self.embedder.dim), dtype=np.float32)
-            return np.stack([self._vectors[k] for k in keys])
-
-    def fill(self, texts: Sequence[str], progress: bool = False, group: int = 256) -> int:
-        """Embed the ``texts`` not cached yet, in groups, saving the cache every few
-        groups and at the end (not after each, as :meth:`get` does: the file is rewritten
-        whole). Returns how many were embedded."""
-        keys = {self._key(t): t for t in texts}
-        todo = [(k, t) for k, t in keys.items() if k not in self._vectors]
-        if not todo:
-            return 0
-        with tqdm(
-            total=len(todo), desc="embedding sentences", unit="sentence", disable=not progress
-        ) as bar:
-            for n, start in enumerate(range(0, len(todo), group), 1):
-                part = todo[start : start + group]
-                vectors = self.embedder.embed_documents([t for _, t in part])
-                with self._lock:
-                    self._vectors.update(zip((k for k, _ in part), vectors, strict=True))
-                    if n % 20 == 0:
-                        self._save()
-                bar.update(len(part))
-        with self._lock:
-            self._save()
-        return len(todo)
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
-            np.savez(
-                tmp,
-                keys=np.array(list(self._vectors)),
-                vectors=np.stack(list(self._vectors.values())),
-            )
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            log.warning("could not write the sentence cache %s: %s", self.path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
 
 @dataclass
@@ -302,7 +142,7 @@ class UnitScorer:
         self.chunks = list(chunks)
         self.term_weights = TermWeights(self.chunks)
         self.lexicon = lexicon
-        self.vectors = UnitVectors(embedder, cache_path)
+        self.vectors = TextVectors(embedder, cache_path)
         self._stats: dict[str, KindStats] | None = None
         self._stats_lock = threading.Lock()
         self._null: dict[str, np.ndarray] = {}
@@ -441,15 +281,10 @@ class UnitScorer:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
         who wrote it (names would otherwise match any question naming a person), and then
         with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
-        A question asking who built something gives the same bonus to sentences crediting
-        a maker with what it names (for "who built X", X's byline among them).
         For a question asking for a table's largest or smallest value, the row holding it
         ranks first (:mod:`assistant.answer.tables`)."""
         expected = expectation(question)
-        authors = expected.kind == "authors"
-        maker = "organisation" in (expected.kind, *expected.also)
-        maker = maker and on("makers")
-        bylines = authors or (maker and asks_who(question))
+        authors = bylines = expected.kind == "authors"
         units: list[tuple[Unit, Hit]] = [
             (unit, hit)
             for hit in hits
@@ -484,7 +319,6 @@ class UnitScorer:
                 + (w.named if "lookup" in hit.retrievers else 0.0)
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if authors and unit.kind == "byline" else 0.0)
-                + (w.named if maker and credits_maker(unit, expected.names, question) else 0.0)
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
             )
             scored.append(

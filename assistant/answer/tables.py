@@ -1,12 +1,9 @@
 """Superlative questions over a table, answered by reading the column, not by similarity.
 
-"Which model in the table has the most parameters?" matches every row of the table about
-equally well, so sentence ranking quotes whichever rows it likes, rarely the one holding
-the largest value. Reading the table is exact: find the column the question asks about
-(the header sharing the most question terms, in either language, among columns of
-numbers), read each row's value with its magnitude or unit (``1.6B``, ``120M``, ``15 天``,
-``2 小时``), and take the row with the largest or smallest. The patterns are how questions
-ask for an extreme, in either language, not anything about a corpus.
+"Which model in the table has the most parameters?" matches every row about equally well.
+Reading the table is exact: the numeric column whose header shares the most question terms,
+each value with its magnitude or unit (``1.6B``, ``15 天``), the largest or smallest row. The
+patterns are how questions ask for an extreme, in either language, not about any corpus.
 """
 
 from __future__ import annotations

@@ -271,8 +271,8 @@ class UnionReport(BaseModel):
 
     def answer_table(self) -> dict:
         """``{group: metrics}``: gold citation, citation precision, expected string, and
-        refusals (unanswerable refused, split into off-topic and near misses; answerable
-        refused)."""
+        refusals (unanswerable refused, split into off-topic and near misses: every
+        unanswerable question not tagged off-topic; answerable refused)."""
         if self.answers is None:
             return {}
         out = {}
@@ -288,8 +288,8 @@ class UnionReport(BaseModel):
                 "expected": _round(m.expect_any),
                 "expected_all": _round(m.expect_all),
                 "unanswerable_refused": sum(r.refused for r in unanswerable),
-                "off_topic_refused": _count(unanswerable, "off-topic"),
-                "near_miss_refused": _count(unanswerable, "near-miss"),
+                "off_topic_refused": _count([r for r in unanswerable if _OFF in r.tags]),
+                "near_miss_refused": _count([r for r in unanswerable if _OFF not in r.tags]),
                 "answerable_refused": sum(r.refused for r in rows if r.answerable),
             }
         return out
@@ -316,9 +316,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _count(rows: Sequence, tag: str) -> str:
-    tagged = [r for r in rows if tag in r.tags]
-    return f"{sum(r.refused for r in tagged)}/{len(tagged)}"
+_OFF = "off-topic"
+"""The tag of a question about another field; every other unanswerable question is a near
+miss (its entity is in the survey, the detail is not), tagged ``near-miss`` or not."""
+
+
+def _count(rows: Sequence) -> str:
+    return f"{sum(r.refused for r in rows)}/{len(rows)}"
 
 
 class UnionEvaluator:

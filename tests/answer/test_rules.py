@@ -16,7 +16,7 @@ def _units(text: str):
 def test_families_are_on_unless_ablated_and_come_back_on():
     assert all(on(family) for family in FAMILIES)
     with ablated(["tables", "lists"]):
-        assert not on("tables") and not on("lists") and on("makers")
+        assert not on("tables") and not on("lists") and on("mentions")
     assert on("tables") and on("lists")
 
 

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answer.scoring import ScoringWeights, TermWeights, UnitScorer, sample_units
+from assistant.answer.scoring import ScoringWeights, UnitScorer, sample_units
 from assistant.indexing.embeddings.base import Embedder
 from tests.answer.helpers import abstract, hits_of, section
 
@@ -83,19 +83,6 @@ def _units(chunk):
     return chunk_units(chunk)
 
 
-def test_term_weights_know_the_corpus_words():
-    from assistant.answer.scoring import TermWeights
-
-    weights = TermWeights(
-        [
-            section("s", "1.1", "节", "V-JEPA 2-AC 与 GR-1 机器人，数据规模 500h。"),
-            abstract("a", "2601.00001", "TokAct", "We tokenize actions with DCT."),
-        ]
-    )
-    assert weights.knows("机器人") and weights.knows("tokenize")
-    assert not weights.knows("photosynthesis")
-
-
 class GlossEmbedder(TopicEmbedder):
     """Only the Chinese word 生态 carries a topic: a model that cannot match an English
     paraphrase ("ecosystem") to the Chinese sentence on its own."""
@@ -127,18 +114,6 @@ def test_an_english_question_lent_the_chinese_words_of_its_terms_meets_the_chine
     assert z_of(bilingual, "哪个生态最活跃？") == z_of(plain, "哪个生态最活跃？")
 
 
-def test_specificity_tells_a_corpus_own_words_from_everyday_ones():
-    texts = [f"世界模型预测第 {n} 段视频的状态转移，world model {n}。" for n in range(8)]
-    texts[0] += "模型通过数据学习。"
-    weights = TermWeights([section(f"s{n}", f"1.{n}", "节", t) for n, t in enumerate(texts)])
-    assert weights.specificity("模型") > 10 * weights.specificity("通过")
-    assert weights.specificity("world") > 5 * weights.specificity("通过")
-    assert weights.specificity("鸡蛋") == 0.0  # never used
-    assert weights.specificity("7") == float("inf")  # a figure the corpus writes
-    # a translation of an everyday question word is as everyday as that word
-    assert weights.specificity("转移", "change") < weights.specificity("转移") / 3
-
-
 def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
     paper = abstract("a", "2601.00001", "Paper T0", "About T0. About T1.\n\nAuthors: Ann T0")
     scorer = UnitScorer([paper], TopicEmbedder(), ScoringWeights())
@@ -146,23 +121,8 @@ def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
     assert "byline" not in kinds and "sentence" in kinds
     asked = scorer.score("Who wrote Paper T0?", hits_of(paper))
     assert asked[0].unit.kind == "byline"
-    built = scorer.score("Who built Paper T0?", hits_of(paper))  # authors answer "who" too
-    assert "byline" in [s.unit.kind for s in built]
     company = scorer.score("Which company built Paper T0?", hits_of(paper))
     assert "byline" not in [s.unit.kind for s in company]
-
-
-def test_a_question_asking_who_built_something_ranks_the_sentence_crediting_a_maker_first():
-    paper = abstract(
-        "a", "2601.00001", "FoldSim T0", "FoldSim T0 simulates proteins T0. It is fast T0."
-    )
-    text = "FoldSim 的训练数据 T0 很大。FoldSim 由明溪研究院开发 T1。"
-    chapter = section("s", "1.1", "蛋白 T0", text)
-    scorer = UnitScorer([paper, chapter], TopicEmbedder(), ScoringWeights())
-    scored = scorer.score("Which institute built FoldSim T0?", hits_of(paper, chapter))
-    assert "研究院" in scored[0].unit.display
-    plain = scorer.score("What does FoldSim T0 simulate?", hits_of(paper, chapter))
-    assert "研究院" not in plain[0].unit.display
 
 
 def test_a_question_for_a_table_extreme_ranks_the_row_holding_it_first():

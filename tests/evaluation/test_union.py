@@ -76,8 +76,7 @@ def write_two_chapters(tmp_path: Path) -> Path:
             {"id": "zh-01", "question": "OtterSim-70B 的单步状态预测准确率是多少？",
              "sections": ["11.2.1"], "arxiv": ["2504.13872"]},
             {"id": "zh-02", "question": "HeronWeb 把成功率提高到了多少？", "sections": ["11.2.2"]},
-            {"id": "un-01", "question": "OtterSim 用了多少张 GPU？", "answerable": False,
-             "tags": ["near-miss"]},
+            {"id": "un-01", "question": "OtterSim 用了多少张 GPU？", "answerable": False},
         ],
     )  # fmt: skip
     _write_set(
@@ -226,7 +225,9 @@ def test_union_bed_end_to_end(two_chapters, tmp_path):
     assert "§heldout2/11.2.1" not in [latent.hit_sections[r - 1] for r in latent.ranks]
     answers = report.answer_table()
     assert answers["heldout2"]["unanswerable"] == 1 and answers["union"]["answerable"] == 5
+    # untagged and not off-topic: a near miss
     assert answers["heldout2"]["near_miss_refused"] in ("0/1", "1/1")
+    assert answers["heldout2"]["off_topic_refused"] == "0/0"
     assert set(report.alone) == {BUNDLED, "heldout2", "heldout10"}
     assert "§11.2.1" in report.alone["heldout10"].results[0].hit_sections  # one chapter: no folder
     text = report.to_text()
