@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Literal
+
+import numpy as np
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -22,15 +25,30 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write_lines(path: Path, lines: Iterable[str], newline: str = "\n") -> None:
     """:func:`atomic_write_text` for many lines, streamed instead of joined in memory
     (a 100k-chunk index would otherwise hold its whole JSONL twice)."""
+    with atomic_file(path, "w") as handle:
+        for line in lines:
+            handle.write(line)
+            handle.write(newline)
+
+
+def atomic_save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` with the same guarantee (index parts, the sentence-vector cache)."""
+    with atomic_file(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: Literal["w", "wb"]) -> Iterator[IO]:
+    """The file :func:`atomic_write_text` writes through: a temporary file in ``path``'s
+    folder, fsynced and renamed over ``path`` when the block ends, removed if it raises."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            for line in lines:
-                handle.write(line)
-                handle.write(newline)
+        text = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+        with os.fdopen(fd, mode, **text) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -20,7 +20,7 @@ import logging
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -111,7 +111,17 @@ def run_load(
     lock = threading.Lock()
     report = LoadReport(clients=clients, requests=clients * per_client, seconds=0.0)
 
-    def record(elapsed: float, problem: str | None) -> None:
+    def ask(n: int, i: int, send: Callable[[str], object]) -> None:
+        """Time one question of client ``n`` sent by ``send``; any failure is an error."""
+        question = questions[(n * per_client + i) % len(questions)]
+        start = time.perf_counter()
+        try:
+            problem = (
+                None if _answered(send(question)) else f"client {n}: no answer to {question!r}"
+            )
+        except Exception as exc:
+            problem = f"client {n}: {type(exc).__name__}: {exc}"
+        elapsed = time.perf_counter() - start
         with lock:
             report.latencies.append(elapsed)
             if problem:
@@ -133,15 +143,7 @@ def run_load(
                         report.errors.extend([f"client {n}: login: {exc}"] * per_client)
                     return
             for i in range(per_client):
-                question = questions[(n * per_client + i) % len(questions)]
-                start = time.perf_counter()
-                try:
-                    result = _ask_http(http, session, [question, mode, k])
-                    ok = _answered(result)
-                    problem = None if ok else f"client {n}: no answer to {question!r}"
-                except Exception as exc:
-                    problem = f"client {n}: {type(exc).__name__}: {exc}"
-                record(time.perf_counter() - start, problem)
+                ask(n, i, lambda q: _ask_http(http, session, [q, mode, k]))
                 try:
                     http.post(
                         "/gradio_api/run/clear", json={"data": [], "session_hash": session}
@@ -159,15 +161,7 @@ def run_load(
                 report.errors.extend([f"client {n}: {exc}"] * per_client)
             return
         for i in range(per_client):
-            question = questions[(n * per_client + i) % len(questions)]
-            start = time.perf_counter()
-            try:
-                result = gc.predict(question, mode, k, api_name="/chat")
-                ok = _answered(result)
-                problem = None if ok else f"client {n}: no answer to {question!r}"
-            except Exception as exc:
-                problem = f"client {n}: {type(exc).__name__}: {exc}"
-            record(time.perf_counter() - start, problem)
+            ask(n, i, lambda q: gc.predict(q, mode, k, api_name="/chat"))
             try:
                 gc.predict(api_name="/clear")
             except Exception as exc:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import TypeAdapter
 
-from assistant.files import atomic_write_lines, atomic_write_text
+from assistant.files import atomic_save_arrays, atomic_write_lines, atomic_write_text
 from assistant.indexing.lexical import TermCounts
 from assistant.ingest.audit import LinkCheck, SectionLinks
 from assistant.models import Chunk
@@ -125,7 +123,7 @@ class PartStore:
             counts=counts,
             links=list(links),
         )
-        save_arrays(
+        atomic_save_arrays(
             self._file(key, ".npz"),
             ids=np.asarray(part.ids, dtype=str),
             hashes=np.asarray(part.hashes, dtype=str),
@@ -184,7 +182,7 @@ class PartStore:
             hashes=[c.content_hash for c in chunks],
             counts=counts,
         )
-        save_arrays(
+        atomic_save_arrays(
             self.root / PAPERS / f"{key}.npz",
             ids=np.asarray(part.ids, dtype=str),
             hashes=np.asarray(part.hashes, dtype=str),
@@ -218,22 +216,6 @@ class PartStore:
                     path.unlink()
                     removed += 1
         return removed
-
-
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file renamed over ``path`` (readers never see half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def count_lines(path: Path) -> int:

@@ -64,7 +64,7 @@ from assistant.errors import (
     IndexNotWritable,
     rebuild_hint,
 )
-from assistant.files import atomic_write_lines, atomic_write_text
+from assistant.files import atomic_save_arrays, atomic_write_lines, atomic_write_text
 from assistant.indexing.chroma import (
     ChunkVectorStore,
     by_hash,
@@ -81,7 +81,6 @@ from assistant.indexing.parts import (
     PartStore,
     count_lines,
     part_key,
-    save_arrays,
 )
 from assistant.ingest.audit import AuditReport, LinkCheck, LinkChecker, SectionLinks
 from assistant.ingest.chunking import chunk_paper, chunk_section, indexable, paper_chunks
@@ -825,7 +824,7 @@ class _Rows:
         for kind in KINDS:
             arrays[f"live_{kind}"] = np.asarray(self.needed[kind], dtype=str)
             arrays[f"retired_{kind}"] = np.asarray(self.retired[kind], dtype=str)
-        save_arrays(path, **arrays)
+        atomic_save_arrays(path, **arrays)
 
     # -- writing -------------------------------------------------------------------------------
 

@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from assistant.files import atomic_save_arrays
 from assistant.indexing.embeddings.base import Embedder
 
 log = logging.getLogger(__name__)
@@ -78,15 +77,10 @@ class TextVectors:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp.npz")
-            np.savez(
-                tmp,
+            atomic_save_arrays(
+                self.path,
                 keys=np.array(list(self._vectors)),
                 vectors=np.stack(list(self._vectors.values())),
             )
-            os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not write the sentence cache %s: %s", self.path, exc)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
