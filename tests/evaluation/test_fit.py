@@ -4,8 +4,7 @@ from assistant.errors import InvalidInput
 from assistant.evaluation.fit import LeaveOneCorpusOut, parse_grid
 from assistant.evaluation.retrieval import EvalQuestion, QuestionResult
 from assistant.evaluation.union import UnionBed
-from assistant.settings import Settings
-from tests.evaluation.test_union import write_two_chapters
+from tests.evaluation.test_union import union_settings, write_two_chapters
 
 SETS = ("a", "b", "c", "d")
 
@@ -63,14 +62,7 @@ def test_grid_parsing_and_errors():
 
 def test_fit_runs_on_a_real_union_bed(tmp_path):
     root = write_two_chapters(tmp_path / "data")
-    settings = Settings(
-        corpus_dir=root / "bundled",
-        eval_questions_file=root / "questions.jsonl",
-        eval_heldout_dir=root / "eval",
-        eval_union_dir=tmp_path / "bed",
-        embedder="hash",
-    )
-    bed = UnionBed(settings)
+    bed = UnionBed(union_settings(root, tmp_path / "bed"))
     bed.build()
     report = LeaveOneCorpusOut(bed.questions(), "bm25_weight", [0.5, 2.0])(
         bed.assistant, bed.alone()

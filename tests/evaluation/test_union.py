@@ -62,6 +62,17 @@ def two_chapters(tmp_path) -> Path:
     return write_two_chapters(tmp_path)
 
 
+def union_settings(root: Path, bed: Path) -> Settings:
+    """Settings for a union bed over :func:`write_two_chapters`' data, hash embedder."""
+    return Settings(
+        corpus_dir=root / "bundled",
+        eval_questions_file=root / "questions.jsonl",
+        eval_heldout_dir=root / "eval",
+        eval_union_dir=bed,
+        embedder="hash",
+    )
+
+
 def write_two_chapters(tmp_path: Path) -> Path:
     """Two chapters that both number a section 11.2.1 and both use arXiv ID 2504.13872,
     for different papers; a third paper appears in both abstract files as the same paper.
@@ -191,13 +202,7 @@ def test_gold_section_is_resolved_in_the_question_chapter():
 
 
 def test_union_bed_end_to_end(two_chapters, tmp_path):
-    settings = Settings(
-        corpus_dir=two_chapters / "bundled",
-        eval_questions_file=two_chapters / "questions.jsonl",
-        eval_heldout_dir=two_chapters / "eval",
-        eval_union_dir=tmp_path / "bed",
-        embedder="hash",
-    )
+    settings = union_settings(two_chapters, tmp_path / "bed")
     bed = UnionBed(settings)
     bed.build()
     sources = {c.source for c in bed.assistant.index.chunks if c.kind == "section"}
@@ -254,13 +259,7 @@ def test_union_bed_rejects_unknown_sets(two_chapters, tmp_path):
 def test_ablation_counts_per_set_with_each_family_off(two_chapters, tmp_path):
     from assistant.evaluation.union import ablation, format_ablation
 
-    settings = Settings(
-        corpus_dir=two_chapters / "bundled",
-        eval_questions_file=two_chapters / "questions.jsonl",
-        eval_heldout_dir=two_chapters / "eval",
-        eval_union_dir=tmp_path / "bed",
-        embedder="hash",
-    )
+    settings = union_settings(two_chapters, tmp_path / "bed")
     bed = UnionBed(settings)
     bed.build()
     table = ablation(bed.assistant, bed.questions(), ["threshold", "everyday"])
