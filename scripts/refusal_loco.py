@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answer.refusal import by_pair, has_content, heading_questions, support
+from assistant.answer.refusal import RefusalPolicy, by_pair, heading_questions, support
 from assistant.evaluation.union import UNION, UnionBed, set_of
 from assistant.settings import Settings
 
@@ -38,6 +38,7 @@ def collect(assistant, questions) -> dict:
     answers = assistant.answers
     policy = answers.policy
     bank = policy.bank
+    rules = RefusalPolicy(bank, None, policy.check_answer_type, policy.everyday_ratio)
     off = by_pair(
         [
             (lang, support(answers.evidence(q), bank, n))
@@ -49,9 +50,7 @@ def collect(assistant, questions) -> dict:
     rows = []
     for q in questions:
         ev = answers.evidence(q.question)
-        ruled = not has_content(q.question) or not ev.scored
-        if not ruled:
-            ruled = policy.rule(ev, [unit for unit, _ in answers.choose(ev)]) is not None
+        ruled = rules.refusal(ev, [unit for unit, _ in answers.choose(ev)]) is not None
         kind = "A" if q.answerable else ("O" if "off-topic" in q.tags else "N")
         value = support(ev, bank) if ev.scored else {}
         rows.append(

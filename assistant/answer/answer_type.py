@@ -18,12 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Literal
 
 from assistant.answer.makers import ORGANISATION_ASKED, credits_maker
 from assistant.answer.rules import on
 from assistant.answer.units import LINK_MARK, Unit, mentions
-from assistant.text import FRAMING, LATIN_NAME, names_in
+from assistant.text import CJK_CHAR, FRAMING, LATIN_NAME, names_in
 
 AnswerType = Literal[
     "figure",
@@ -145,8 +146,8 @@ _DURATION = re.compile(
     re.IGNORECASE,
 )
 _LICENSE = re.compile(
-    r"许可证?|授权协议|开源协议|\blicen[cs]e[ds]?\b|\b(?:MIT|Apache|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY"
-    r"|CC0|OpenRAIL|RAIL)\b|Creative Commons",
+    _LICENSE_ASKED.pattern
+    + r"|\b(?:MIT|Apache|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY|CC0|OpenRAIL|RAIL)\b|Creative Commons",
     re.IGNORECASE,
 )
 _AVAILABILITY_ASKED = re.compile(
@@ -164,9 +165,12 @@ _AVAILABILITY = re.compile(
     re.IGNORECASE,
 )
 
+COUNT_WORDS = "two|three|four|five|six|seven|eight|nine|ten"
+_EN_NUMBERS = {w: n for n, w in enumerate(f"zero|one|{COUNT_WORDS}|eleven|twelve".split("|"))}
+_ZH_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+_ZH_TENS = {"十": 10, "百": 100, "千": 1000}
 _NUMBER_WORDS = (
-    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?"
-    "|thousands?|millions?|billions?"
+    "one|" + COUNT_WORDS + "|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?"
 )
 _UNITS = r"(?:[KMBTkmbt]|h|s|ms|min|fps|px|p|x|×|GB|MB|TB|GPU|M?Hz)"
 """Magnitude and unit suffixes (``9B``, ``500h``, ``1080p``); not ``3D``, which names."""
@@ -178,7 +182,7 @@ _NUMBER = re.compile(
 )
 _DIGITS = re.compile(r"\d+(?:\.\d+)*")
 _DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
-_PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
+PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"[，；;。！？!?]|,(?!\d)|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
     re.IGNORECASE,
@@ -206,7 +210,7 @@ class Expectation:
 
 
 _POSSESSIVE = re.compile(r"['’]s\b")
-_PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
+PROPER = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
 _URL = re.compile(r"https?://\S+")
 _ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|" + _URL.pattern, re.IGNORECASE)
 
@@ -226,7 +230,7 @@ def proper_names(text: str) -> tuple[str, ...]:
         if not any(c.isalpha() for c in word):
             continue
         owner = word[0].isupper() and _POSSESSIVE.match(cleaned, match.end()) is not None
-        if _PROPER.search(word) or owner:
+        if PROPER.search(word) or owner:
             found.append(word)
     return tuple(dict.fromkeys(found))
 
@@ -331,22 +335,7 @@ def _compared(question: str) -> tuple[str, ...]:
     return ()
 
 
-_COUNTS = {
-    "两": 2,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-_COUNTS.update(
-    {w: n for n, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
-)
-_COUNT = r"(\d+|[两二三四五六七八九十]|two|three|four|five|six|seven|eight|nine|ten)"
+_COUNT = r"(\d+|[两二三四五六七八九十]|" + COUNT_WORDS + ")"
 _NAMED_THINGS = (
     r"(?:论文|文章|工作|模型|数据集|基准|系统|方法|框架|算法|项目|产品|机器人|智能体|仿真器|模拟器"
     r"|papers|works|models|datasets|benchmarks|systems|methods|frameworks|algorithms|robots"
@@ -377,7 +366,7 @@ def _listed(question: str) -> int:
     if match is None:
         return 0
     count = next(group for group in match.groups() if group)
-    return int(count) if count.isdigit() else _COUNTS[count.lower()]
+    return int(number_value(count))  # type: ignore[arg-type]
 
 
 def expectation(question: str) -> Expectation:
@@ -425,12 +414,33 @@ def _expectation(question: str) -> Expectation:
     return Expectation(None, names)
 
 
-def figures(text: str, question: str, when: bool = False) -> list[str]:
-    """Numbers in ``text`` that the question does not already contain (nor years and
-    dates, unless the question asks when)."""
+def number_value(number: str) -> Decimal | None:
+    """``~80`` → 80, ``1,000`` → 1000, ``两百`` → 200, ``three`` → 3; None for ``一个``
+    and ``one`` (an article more often than a count)."""
+    word = number.strip().lower()
+    if word in _EN_NUMBERS:
+        return Decimal(_EN_NUMBERS[word]) if word != "one" else None
+    if CJK_CHAR.match(word):
+        total = current = 0
+        for ch in re.match(r"[一二两三四五六七八九十百千]*", word).group():  # type: ignore[union-attr]
+            if ch in _ZH_TENS:
+                total, current = total + (current or 1) * _ZH_TENS[ch], 0
+            else:
+                current = _ZH_DIGITS[ch]
+        n = total + current
+        return Decimal(n) if n > 1 else None
+    match = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", word)
+    return Decimal(match.group().replace(",", "")) if match else None
+
+
+def figures(
+    text: str, question: str, when: bool = False, pattern: re.Pattern = _NUMBER
+) -> list[str]:
+    """Numbers in ``text`` (or what else ``pattern`` finds: spans of time) that the
+    question does not already contain (nor years and dates, unless the question asks when)."""
     asked = set(_DIGITS.findall(question))
     out = []
-    for match in _NUMBER.finditer(LINK_MARK.sub(" ", text)):
+    for match in pattern.finditer(LINK_MARK.sub(" ", text)):
         digits = _DIGITS.findall(match.group())
         if digits and (digits[0] in asked or (not when and _DATE.match(digits[0]))):
             continue
@@ -463,7 +473,7 @@ def clauses(text: str) -> list[Clause]:
         names = frozenset(names_in(part))
         lead = _LEADING_NAME.match(part)
         word = lead.group(1) if lead else ""
-        opener = names_in(word) if _PROPER.search(word) and not _NUMBER.fullmatch(word) else ()
+        opener = names_in(word) if PROPER.search(word) and not _NUMBER.fullmatch(word) else ()
         if opener:
             subjects = (subjects | set(opener)) if bare else frozenset(opener)
         rest = LATIN_NAME.sub(" ", part)
@@ -508,19 +518,6 @@ def _reading(unit: Unit, measure: str | None) -> str:
     return replace(unit, display=" · ".join(f"{h}: {v}" for h, v in cells)).shown_with_lead()
 
 
-def _durations(text: str, question: str) -> list[str]:
-    """Spans of time in ``text`` (``500h``, ``3 天``, ``1,200 GPU hours``) the question
-    does not already give; ``2024 年`` is a year, not a duration."""
-    asked = set(_DIGITS.findall(question))
-    found = []
-    for match in _DURATION.finditer(LINK_MARK.sub(" ", text)):
-        digits = _DIGITS.findall(match.group())
-        if digits and (digits[0] in asked or _DATE.match(digits[0])):
-            continue
-        found.append(match.group().strip())
-    return found
-
-
 def _dates(text: str, day: bool) -> list[str]:
     return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(LINK_MARK.sub(" ", text))]
 
@@ -528,7 +525,7 @@ def _dates(text: str, day: bool) -> list[str]:
 def _found_in(clause: Clause, kind: AnswerType, expected: Expectation, question: str) -> bool:
     """Whether ``clause`` holds a value of ``kind``."""
     if kind == "duration":
-        return bool(_durations(clause.text, question))
+        return bool(figures(clause.text, question, pattern=_DURATION))
     if kind == "date":
         return bool(_dates(clause.text, day=bool(_DAY_ASKED.search(question))))
     if kind in _QUANTITIES:
@@ -539,7 +536,7 @@ def _found_in(clause: Clause, kind: AnswerType, expected: Expectation, question:
         )
     found = figures(clause.text, question, expected.when)
     if kind == "percentage":
-        found = [f for f in found if _PERCENT.search(f) or _FRACTION.search(f)]
+        found = [f for f in found if PERCENT.search(f) or _FRACTION.search(f)]
     return bool(found)
 
 
@@ -652,18 +649,15 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names)."""
     for unit in units:
-        shown = unit.shown_with_lead()
         if kind == "organisation":
             if credits_maker(unit, expected.names, question):
                 return True
             continue
-        if kind in _MENTIONS:
-            if not unit.about_any(expected.names):
-                continue
-            if _MENTIONS[kind].search(shown):
-                return True
-            continue
         if not unit.about_any(expected.names):
+            continue
+        if kind in _MENTIONS:
+            if _MENTIONS[kind].search(unit.shown_with_lead()):
+                return True
             continue
         wanted = _subjects(unit, expected.names)
         for clause in clauses(_reading(unit, expected.measure)):
@@ -694,8 +688,3 @@ def unanswered(question: str, units: Sequence[Unit]) -> AnswerType | None:
         if on(family) and not _holds(kind, expected, units, question):
             return kind
     return None
-
-
-def answered(question: str, units: Sequence[Unit]) -> bool:
-    """Whether ``units`` (what the answer would quote) hold the type of answer asked for."""
-    return unanswered(question, units) is None

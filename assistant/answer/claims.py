@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.answer.answer_type import TIME_UNIT, figures
+from assistant.answer.answer_type import PERCENT, PROPER, TIME_UNIT, figures, number_value
 from assistant.answer.citations import MARKER, Checked, Claim, make_citation, parse_answer
 from assistant.answer.scoring import UnitScorer, content_terms, terms
 from assistant.answer.units import LINK_MARK, Unit, chunk_units, render_inline
@@ -49,16 +49,10 @@ _SECTION_REF = re.compile(
     re.IGNORECASE,
 )
 """Where something is said (``§17.3``, ``5.4 节``), not a figure of what."""
-_SPELLED_AS_NAME = re.compile(r"\d|[a-z][A-Z]|^[A-Z][A-Z0-9.+-]*[A-Z0-9+]$")
 _OPENERS = frozenset(":：;；.!?。！？-–—*#>•([（")
 """What a sentence, item or clause starts after: a capital there names nothing."""
 _CJK_DIGIT = re.compile(r"(?<=[\u3400-\u9fff])(?=\d)|(?<=\d)(?=[\u3400-\u9fff])")
 _SCALE = re.compile(r"(?<=\d)\s?[KMBTkmbt]$")
-_PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
-_ZH_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-_ZH_TENS = {"十": 10, "百": 100, "千": 1000}
-_EN_NUMBERS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten "
-                                          "eleven twelve".split())}  # fmt: skip
 _INFORMATION = 9.0
 """Self-information of a word no everyday word list holds (a name, a figure), as ``9 -
 Zipf`` of :func:`~assistant.indexing.lexicon.everyday_frequency`."""
@@ -84,25 +78,6 @@ class Facts:
     ids: frozenset[str] = frozenset()
 
 
-def _value(number: str) -> Decimal | None:
-    """``~80`` → 80, ``1,000`` → 1000, ``两百`` → 200, ``three`` → 3; None for ``一个``
-    and ``one`` (an article more often than a count)."""
-    word = number.strip().lower()
-    if word in _EN_NUMBERS:
-        return Decimal(_EN_NUMBERS[word]) if word != "one" else None
-    if CJK_CHAR.match(word):
-        total = current = 0
-        for ch in re.match(r"[一二两三四五六七八九十百千]*", word).group():  # type: ignore[union-attr]
-            if ch in _ZH_TENS:
-                total, current = total + (current or 1) * _ZH_TENS[ch], 0
-            else:
-                current = _ZH_DIGITS[ch]
-        n = total + current
-        return Decimal(n) if n > 1 else None
-    match = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", word)
-    return Decimal(match.group().replace(",", "")) if match else None
-
-
 def _figures(text: str) -> frozenset[Figure]:
     """The figures of ``text`` with their kind, section numbers and arXiv IDs aside; a
     number written against Chinese characters (``约有80篇``) counts too."""
@@ -113,9 +88,9 @@ def _figures(text: str) -> frozenset[Figure]:
     for raw in figures(cleaned, "", when=True):
         found = cleaned.find(raw, at)
         at = found + len(raw) if found >= 0 else at
-        if (value := _value(raw)) is None:
+        if (value := number_value(raw)) is None:
             continue
-        kind = "percent" if _PERCENT.search(raw) else "scale" if _SCALE.search(raw) else ""
+        kind = "percent" if PERCENT.search(raw) else "scale" if _SCALE.search(raw) else ""
         timed = found >= 0 and TIME_UNIT.match(cleaned[at : at + 8].lstrip())
         if not kind and (re.search(r"\d\s?(?:h|s|ms|min)$", raw) or timed):
             kind = "time"
@@ -137,7 +112,7 @@ def claim_names(text: str) -> tuple[str, ...]:
             continue
         before = text[: match.start()].rstrip()
         opening = not before or before[-1] in _OPENERS or bool(MARKER.search(before[-5:]))
-        if _SPELLED_AS_NAME.search(word) or (word[0].isupper() and not opening):
+        if PROPER.search(word) or (word[0].isupper() and not opening):
             found.append(word.lower())
     return tuple(dict.fromkeys(found))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer.scoring import ScoredUnit
@@ -110,27 +110,22 @@ def _item(unit: Unit) -> Unit:
     return replace(unit, display=unit.display[number.end() :]) if number else unit
 
 
-def best_quotes(scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]) -> dict[str, str]:
-    """For each quoted chunk, its chosen sentence that scored best: the citation's quote."""
+def quotes(
+    scored: Sequence[ScoredUnit], chosen: Sequence[tuple[Unit, Hit]]
+) -> dict[str, tuple[str, ...]]:
+    """For each quoted chunk, every sentence the answer quotes from it: the best-scoring
+    first (the citation's ``quote``), then in answer order (its ``quotes``, which its
+    source card highlights)."""
     picked = {id(unit) for unit, _ in chosen}
-    quotes: dict[str, str] = {}
+    out: dict[str, tuple[str, ...]] = {}
     for item in scored:
         if id(item.unit) in picked:
-            quotes.setdefault(item.hit.chunk.id, item.unit.display)
-    return quotes
-
-
-def all_quotes(
-    chosen: Sequence[tuple[Unit, Hit]], best: Mapping[str, str]
-) -> dict[str, tuple[str, ...]]:
-    """For each quoted chunk, every sentence the answer quotes from it (``best`` first, then
-    in answer order): the citation's ``quotes``, which its source card highlights."""
-    quotes: dict[str, tuple[str, ...]] = {cid: (quote,) for cid, quote in best.items()}
+            out.setdefault(item.hit.chunk.id, (item.unit.display,))
     for unit, hit in chosen:
-        have = quotes.setdefault(hit.chunk.id, ())
+        have = out.setdefault(hit.chunk.id, ())
         if unit.display not in have:
-            quotes[hit.chunk.id] = (*have, unit.display)
-    return quotes
+            out[hit.chunk.id] = (*have, unit.display)
+    return out
 
 
 def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], language: str) -> str:

@@ -12,27 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.answer.answer_type import expectation
+from assistant.answer.answer_type import COUNT_WORDS, expectation, number_value
 from assistant.answer.rules import on
 from assistant.answer.scoring import ScoredUnit, content_terms
 from assistant.answer.units import Unit, chunk_units
 from assistant.models import Chunk, Hit
 from assistant.search.retrieval import source_key
 
-_COUNT_WORDS = {
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    **{c: n for n, c in enumerate("两三四五六七八九十", start=2)},
-    "二": 2,
-}
-_COUNT = r"(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|[二两三四五六七八九十])"
+_COUNT = r"(\d{1,2}|" + COUNT_WORDS + "|[二两三四五六七八九十])"
 _LIST_ASKED = re.compile(
     r"哪些|哪几|分别(?:是|有|包括)|包括什么|包含什么|有什么|列举|列出|归纳了|总结了"
     r"|\bwhat (?:are|were) the\b|\b(?:list|name|enumerate) (?:the|all)\b"
@@ -64,7 +51,7 @@ def asked_list(question: str) -> int | None:
     if count is None:
         return 0
     word = next(g for g in count.groups() if g)
-    return int(word) if word.isdigit() else _COUNT_WORDS.get(word.lower(), 0)
+    return int(number_value(word))  # type: ignore[arg-type]
 
 
 def _members(scored: Sequence[ScoredUnit]) -> dict[tuple, list[ScoredUnit]]:

@@ -96,19 +96,13 @@ def _owned(text: str, names: Sequence[str], question: str) -> bool:
     return False
 
 
-def asks_who(question: str) -> bool:
-    """Whether the question asks *who* (谁, "who built"), which a paper's authors answer,
-    rather than which company or lab."""
-    return bool(_WHO_ASKED.search(question))
-
-
 def credits_maker(unit: Unit, names: Sequence[str], question: str) -> bool:
     """Whether ``unit`` says who made one of ``names`` (lower-cased names the question
     uses; anything, when it names nothing)."""
     shown = unit.shown_with_lead()
     if not unit.about_any(names):
         return False
-    if asks_who(question) and AUTHORS.search(shown):
+    if _WHO_ASKED.search(question) and AUTHORS.search(shown):  # a paper's authors made it
         return True
     return bool(
         _organisation_named(shown)

@@ -21,9 +21,8 @@ from assistant.answer.claims import check_claims
 from assistant.answer.context import context_hits
 from assistant.answer.extractive import (
     ExtractiveLimits,
-    all_quotes,
-    best_quotes,
     extractive_body,
+    quotes,
     select,
 )
 from assistant.answer.lists import whole_list
@@ -286,19 +285,6 @@ class AnswerPipeline:
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
-    def _extractive(
-        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
-    ) -> tuple[str, dict[str, str], dict[str, tuple[str, ...]], list[Hit]]:
-        """The extractive body of the ``chosen`` units, per cited chunk the quote that
-        answers best and all it quotes, and the hits it is numbered against (the retrieved
-        ones, then any sibling it quotes)."""
-        hits = list(ev.hits)
-        for _unit, hit in chosen:
-            if all(h.chunk.id != hit.chunk.id for h in hits):
-                hits.append(hit)
-        best = best_quotes(ev.scored, chosen)
-        return extractive_body(chosen, hits, language), best, all_quotes(chosen, best), hits
-
     def context(self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]]) -> list[Hit]:
         """The sources the LLM is shown: the chunks of the best-ranked sentences within the
         backend's token budget (:mod:`assistant.answer.context`)."""
@@ -331,12 +317,8 @@ class AnswerPipeline:
         k: int | None = None,
         mode: RetrievalMode | None = None,
     ) -> Answer:
-        answer = None
-        for item in self.stream(question, history, k=k, mode=mode):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        *_, answer = self.stream(question, history, k=k, mode=mode)
+        return answer  # type: ignore[return-value]  # the stream ends with the Answer
 
     def stream(
         self,
@@ -429,9 +411,15 @@ class AnswerPipeline:
     def _quotation(
         self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
     ) -> tuple[Checked, list[Hit]]:
-        """The extractive answer, checked, with every sentence it quotes on its citations."""
-        body, _, quoted, hits = self._extractive(ev, chosen, language)
-        return check_citations(body, hits, quoted), hits
+        """The extractive answer of the ``chosen`` units, checked, with every sentence it
+        quotes on its citations, and the hits it is numbered against (the retrieved ones,
+        then any sibling it quotes)."""
+        hits = list(ev.hits)
+        for _unit, hit in chosen:
+            if all(h.chunk.id != hit.chunk.id for h in hits):
+                hits.append(hit)
+        body = extractive_body(chosen, hits, language)
+        return check_citations(body, hits, quotes(ev.scored, chosen)), hits
 
     def _quoted(
         self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str, error: str | None

@@ -38,13 +38,10 @@ def probe_backend(settings: Settings, timeout: float = 3.0) -> BackendStatus:
     status = BackendStatus(
         backend=backend, state="reachable", model=settings.llm_model, where=where
     )
-    if not settings.llm_model:
+    missing = "MODEL" if not settings.llm_model else "BASE_URL" if not where else None
+    if missing:
         return status.model_copy(
-            update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_MODEL"}
-        )
-    if not where:
-        return status.model_copy(
-            update={"state": "misconfigured", "detail": "set ASSISTANT_LLM_BASE_URL"}
+            update={"state": "misconfigured", "detail": f"set ASSISTANT_LLM_{missing}"}
         )
     headers = {}
     if backend == "ollama":
@@ -58,16 +55,15 @@ def probe_backend(settings: Settings, timeout: float = 3.0) -> BackendStatus:
         response = httpx.get(url, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         detail = f"no answer within {timeout:g} s"
-        return status.model_copy(update={"state": "unreachable", "detail": detail})
     except httpx.ConnectError:
         detail = "connection refused (or the host is unknown)"
-        return status.model_copy(update={"state": "unreachable", "detail": detail})
     except httpx.HTTPError as exc:
-        return status.model_copy(update={"state": "unreachable", "detail": type(exc).__name__})
-    if response.status_code in (401, 403):
-        detail = f"HTTP {response.status_code}: the server refuses the API key"
-        return status.model_copy(update={"state": "unreachable", "detail": detail})
-    if response.status_code >= 500:
-        detail = f"HTTP {response.status_code}"
-        return status.model_copy(update={"state": "unreachable", "detail": detail})
-    return status
+        detail = type(exc).__name__
+    else:
+        if response.status_code in (401, 403):
+            detail = f"HTTP {response.status_code}: the server refuses the API key"
+        elif response.status_code >= 500:
+            detail = f"HTTP {response.status_code}"
+        else:
+            return status
+    return status.model_copy(update={"state": "unreachable", "detail": detail})

@@ -150,9 +150,9 @@ class Refusal:
 
 class RefusalPolicy:
     """Refuse when the question clears no threshold of its language (:meth:`value`); or
-    whatever it clears (:meth:`rule`): when it asks nothing, shares only everyday words
-    with the corpus (``everyday_ratio``), or asks for a figure or a name that the sentences
-    an answer would quote do not hold (``check_answer_type``)."""
+    whatever it clears: when it asks nothing, shares only everyday words with the corpus
+    (``everyday_ratio``), or asks for a figure or a name that the sentences an answer would
+    quote do not hold (``check_answer_type``)."""
 
     def __init__(
         self,
@@ -190,23 +190,15 @@ class RefusalPolicy:
             return Refusal("no content")
         if not ev.hits or not ev.scored:
             return Refusal("no hits")
-        ruled = self.rule(ev, quoted)
-        if ruled is not None and ruled.reason != "answer type":
-            return ruled
+        everyday = on("everyday") and self.everyday_ratio
+        if everyday and everyday_only(ev, everyday):
+            return Refusal("off topic")
         checked = self.thresholds is not None and on("threshold")
         if checked and (self.value(ev) if value is None else value) < 0:
             return Refusal("weak support")
-        return ruled
-
-    def rule(self, ev: Evidence, quoted: Sequence[Unit] | None = None) -> Refusal | None:
-        """The refusals that do not depend on the threshold."""
-        everyday = on("everyday") and self.everyday_ratio
-        if everyday and ev.hits and everyday_only(ev, everyday):
-            return Refusal("off topic")
-        if self.check_answer_type and quoted is not None and ev.scored:
+        if self.check_answer_type and quoted is not None:
             asked = unanswered(ev.question, quoted)
-            if asked is not None:
-                return Refusal("answer type", asked=asked)
+            return None if asked is None else Refusal("answer type", asked=asked)
         return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -196,6 +196,21 @@ class UnitScorer:
         """The other language's words for each question term (none without a lexicon)."""
         return self.lexicon.translations(question_terms) if self.lexicon else {}
 
+    def _share(
+        self,
+        question_terms: Sequence[str],
+        translations: dict[str, frozenset[str]],
+        holds: Callable[[str, frozenset[str]], bool],
+    ) -> float:
+        """IDF-weighted share of ``question_terms`` for which ``holds(term, translations)``."""
+        total = got = 0.0
+        for term in question_terms:
+            other = translations.get(term, frozenset())
+            weight = self.term_weights.weight(term, other)
+            total += weight
+            got += weight if holds(term, other) else 0.0
+        return got / total if total else 0.0
+
     def coverage(
         self,
         question_terms: Sequence[str],
@@ -204,24 +219,16 @@ class UnitScorer:
     ) -> float:
         """IDF-weighted share of the question's content terms found in the unit, in
         either language when ``translations`` (from :meth:`translations`) are given."""
-        if not question_terms:
-            return 0.0
-        translations = translations or {}
         found = _unit_terms(unit.scoring_text)
         lowered = unit.scoring_text.lower()
-        total = got = 0.0
-        for term in question_terms:
-            other = translations.get(term, frozenset())
-            weight = self.term_weights.weight(term, other)
-            total += weight
-            if other and not term.isascii():
-                other_found = not other.isdisjoint(_unit_stems(lowered))
-            else:
-                other_found = not other.isdisjoint(found)
-            inside = term.isascii() and len(term) > 2 and term in lowered
-            if term in found or inside or other_found:
-                got += weight
-        return got / total if total else 0.0
+
+        def holds(term: str, other: frozenset[str]) -> bool:
+            if term in found or (term.isascii() and len(term) > 2 and term in lowered):
+                return True
+            chinese_term = other and not term.isascii()  # its English words, by stem
+            return not other.isdisjoint(_unit_stems(lowered) if chinese_term else found)
+
+        return self._share(question_terms, translations or {}, holds)
 
     def header_match(
         self,
@@ -233,14 +240,11 @@ class UnitScorer:
         language, as substrings: a header is a few run-together words (参数量 holds 参数,
         the translation of "parameter", though no tokenizer cuts it out)."""
         lowered = header.lower()
-        total = got = 0.0
-        for term in question_terms:
-            other = translations.get(term, frozenset())
-            weight = self.term_weights.weight(term, other)
-            total += weight
-            if any(len(word) > 1 and word.lower() in lowered for word in (term, *other)):
-                got += weight
-        return got / total if total else 0.0
+        return self._share(
+            question_terms,
+            translations,
+            lambda term, other: any(len(w) > 1 and w.lower() in lowered for w in (term, *other)),
+        )
 
     def _translated_query_z(
         self,
@@ -336,17 +340,3 @@ class UnitScorer:
             ]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
-
-    def best_unit(self, claim: str, chunk: Chunk, claim_vector: np.ndarray) -> Unit | None:
-        """The unit of ``chunk`` that best supports ``claim`` (for a citation's quote)."""
-        units = chunk_units(chunk)
-        if not units:
-            return None
-        dense = self.vectors.get([u.scoring_text for u in units]) @ claim_vector
-        claim_terms = content_terms(claim)
-        translated = self.translations(claim_terms)
-        scores = [
-            float(sim) + self.weights.lexical * self.coverage(claim_terms, unit, translated)
-            for unit, sim in zip(units, dense, strict=True)
-        ]
-        return units[int(np.argmax(scores))]

@@ -1,6 +1,6 @@
 from dataclasses import replace
 
-from assistant.answer.extractive import ExtractiveLimits, all_quotes, extractive_body, select
+from assistant.answer.extractive import ExtractiveLimits, extractive_body, quotes, select
 from assistant.answer.scoring import ScoredUnit
 from assistant.answer.units import chunk_units
 from assistant.models import Hit
@@ -113,5 +113,4 @@ def test_a_numbered_item_is_listed_under_one_marker_and_every_quote_is_kept():
         "- 因果：缺失 [1]",
     ]
     # the citation keeps the items as the source numbers them, the best one first
-    quotes = all_quotes(chosen, {"c": units[2].display})
-    assert quotes == {"c": ("3. 因果：缺失", "1. 物理：违反规律")}
+    assert quotes(ranked(hits, [("c", 2)]), chosen) == {"c": ("3. 因果：缺失", "1. 物理：违反规律")}
