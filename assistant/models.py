@@ -338,10 +338,10 @@ class Answer(BaseModel):
     grounded: float = 0.0
     """Share of the answer's claims that a cited source supports (an LLM answer: see
     :mod:`assistant.answer.claims`; a quoted one: sentences carrying a valid marker)."""
-    ungrounded: list[str] = Field(default_factory=list)
-    """Sentences or claims flagged for having no valid citation."""
     unsupported: list[str] = Field(default_factory=list)
-    """Claims no retrieved source supports (shown flagged, never as supported)."""
+    """Claims no cited source supports, shown flagged, never as supported: an LLM's claims
+    the claim check found no support for (:mod:`assistant.answer.claims`), or sentences of
+    a quoted answer without a valid marker."""
     repaired: list[Repair] = Field(default_factory=list)
     """Citations the check moved or added."""
     error: str | None = None
@@ -435,7 +435,6 @@ class Answer(BaseModel):
             "replaced": self.replaced,
             "support": None if self.support is None else round(self.support, 5),
             "refusal_reason": self.refusal_reason,
-            "ungrounded": self.ungrounded,
             "unsupported": self.unsupported,
             "repaired": [r.model_dump() for r in self.repaired],
             "standalone_question": self.standalone_question,

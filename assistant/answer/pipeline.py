@@ -439,7 +439,7 @@ class AnswerPipeline:
             citations=checked.citations,
             hits=hits,
             grounded=checked.grounded,
-            ungrounded=checked.unsupported,
+            unsupported=checked.unsupported,
             fallback=error is not None,
             notice=notice,
         )
@@ -469,7 +469,6 @@ class AnswerPipeline:
                 hits=checked.hits,
                 backend=backend,
                 grounded=checked.grounded,
-                ungrounded=checked.unsupported,
                 unsupported=checked.unsupported,
                 repaired=checked.repaired,
             )

@@ -186,6 +186,8 @@ class AnswerEvaluator:
         if not answer.refused and answer.backend != "none" and not answer.fallback:
             language = detect_language(body) == question.language
         supported = gold = 0
+        # a quoted answer's sentences without a marker are no LLM claims
+        unsupported = len(answer.unsupported) if answer.backend != "none" else 0
         if answer.backend != "none" and answer.replaced is None:
             for claim in split_claims(answer.text):
                 if not claim.markers or not 0 < claim.markers[0] <= len(answer.citations):
@@ -207,11 +209,11 @@ class AnswerEvaluator:
             expect_shown=expect_shown,
             language_match=language,
             grounded=answer.grounded,
-            claims=bool(answer.citations or answer.ungrounded),
-            llm_claims=supported + len(answer.unsupported) if answer.backend != "none" else 0,
+            claims=bool(answer.citations or answer.unsupported),
+            llm_claims=supported + unsupported,
             supported_claims=supported,
             gold_claims=gold,
-            unsupported_claims=len(answer.unsupported),
+            unsupported_claims=unsupported,
             repaired_markers=len(answer.repaired),
             replaced=answer.replaced is not None,
             error=answer.error,

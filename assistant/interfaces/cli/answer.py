@@ -121,11 +121,6 @@ def print_answer(answer: Answer) -> None:
         )
         for claim in answer.unsupported:
             print(f"  - {claim}", file=sys.stderr)
-    elif answer.ungrounded:
-        print(
-            f"warning: {len(answer.ungrounded)} sentence(s) carry no valid citation",
-            file=sys.stderr,
-        )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
