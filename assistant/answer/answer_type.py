@@ -48,7 +48,7 @@ _EN_FIGURE = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|high|old|often|far off)\b"
     r"|\bwhat (?:[\w-]+ ){0,3}?(?:score|rate|accuracy|percentage|number|size|resolution|count"
     r"|speed|cost|ratio|share|proportion|fps|latency|batch size|learning rate|frequency"
-    r"|throughput|bandwidth|budget)s?\b",
+    r"|throughput|bandwidth|budget|error|correlation)s?\b",
     re.IGNORECASE,
 )
 _ZH_FIGURE = re.compile(
@@ -183,6 +183,8 @@ _NUMBER = re.compile(
 _DIGITS = re.compile(r"\d+(?:\.\d+)*")
 _DATE = re.compile(r"^(?:19|20)\d\d(?:[./-]\d{1,2})?$")
 PERCENT = re.compile(r"%|％|百分点|percent", re.IGNORECASE)
+_MONTH = re.compile(r"\s*月")
+"""After a number, the month of a date (``12 月``), not a figure (``3 个月`` is one)."""
 _CLAUSE_BREAK = re.compile(
     r"[，；;。！？!?]|,(?!\d)|以及|并且|而且|[和与及而但]|\b(?:and|while|whereas|but|whilst)\b",
     re.IGNORECASE,
@@ -381,8 +383,25 @@ def expectation(question: str) -> Expectation:
     return replace(expected, also=(*expected.also, "organisation"))
 
 
+_VERSION = re.compile(
+    r"\s+(\d{1,2}(?:\.\d)?)(?![\w.%％])(?!\s*[个篇项种类倍位次层款家名块张台颗步年月天周])"
+)
+"""A version number after a name (``Genie 2``, ``AlphaFold 3``), not a count (``X 3 个``)."""
+
+
+def asked_names(question: str) -> tuple[str, ...]:
+    """:func:`names_in`, a name and its version number as one (``genie 2``): "Genie 3" is
+    another model than the one asked about."""
+    found = []
+    for match in LATIN_NAME.finditer(question):
+        if names_in(match.group()):
+            version = _VERSION.match(question, match.end())
+            found.append(match.group().lower() + (f" {version.group(1)}" if version else ""))
+    return tuple(dict.fromkeys(found))
+
+
 def _expectation(question: str) -> Expectation:
-    names = names_in(question)
+    names = asked_names(question)
     compared = _compared(question)
     when = bool(_WHEN_ASKED.search(question))
     listed = _listed(question)
@@ -437,12 +456,14 @@ def figures(
     text: str, question: str, when: bool = False, pattern: re.Pattern = _NUMBER
 ) -> list[str]:
     """Numbers in ``text`` (or what else ``pattern`` finds: spans of time) that the
-    question does not already contain (nor years and dates, unless the question asks when)."""
+    question does not already contain (nor years and months, unless the question asks when)."""
     asked = set(_DIGITS.findall(question))
     out = []
-    for match in pattern.finditer(LINK_MARK.sub(" ", text)):
+    text = LINK_MARK.sub(" ", text)
+    for match in pattern.finditer(text):
         digits = _DIGITS.findall(match.group())
-        if digits and (digits[0] in asked or (not when and _DATE.match(digits[0]))):
+        dated = _DATE.match(digits[0]) or _MONTH.match(text, match.end()) if digits else False
+        if digits and (digits[0] in asked or (not when and dated)):
             continue
         out.append(match.group().strip())
     return out
@@ -488,9 +509,10 @@ def attributed(clause: Clause, names: Sequence[str], measure: str | None = None)
     metric asked for is no subject: ``FVD 为 89.4``)."""
     if not names or not on("clauses"):
         return True
-    wanted = set(names)
+    text = clause.text.lower()
     subjects = clause.subjects - {measure}
-    return bool(clause.names & wanted) or not subjects or bool(subjects & wanted)
+    families = {name.split(" ")[0] for name in names}
+    return any(mentions(text, n) for n in names) or not subjects or bool(subjects & families)
 
 
 _HEADER_UNIT = re.compile(r"[（(]([^（）()]{1,12})[）)]\s*[↑↓]?\s*$")
@@ -645,9 +667,26 @@ def _subjects(unit: Unit, names: tuple[str, ...]) -> tuple[str, ...]:
     return names
 
 
+_IDENTIFIER = re.compile(r"\d|[a-z][A-Z]")
+
+
+def identifiers(question: str, names: Sequence[str]) -> list[str]:
+    """Those of the question's ``names`` spelled as identifiers, which no language
+    translates: with a digit or an inner capital (``nuScenes``, ``Mind2Web``, ``Genie 2``),
+    not a figure (``24GB``) nor a word or acronym another language writes in its own words
+    (``Earth-system``, ``ED``, ``GPU``)."""
+    spelled = {w.lower() for w in LATIN_NAME.findall(question) if _IDENTIFIER.search(w)}
+    return [n for n in names if (" " in n or n in spelled) and not _NUMBER.fullmatch(n)]
+
+
 def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], question: str) -> bool:
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
-    clause about what the question names)."""
+    clause about what the question names, and only when the units write every identifier
+    it names: "X on benchmark B" is not answered by X's figures on another)."""
+    if kind != "organisation" and kind not in _MENTIONS and on("clauses"):
+        for name in identifiers(question, expected.names):
+            if not any(unit.about_any([name]) for unit in units):
+                return False
     for unit in units:
         if kind == "organisation":
             if credits_maker(unit, expected.names, question):

@@ -87,6 +87,17 @@ def test_a_figure_must_stand_next_to_what_the_question_names():
     assert answered("FLARE 的成功率是多少？", units)
 
 
+def test_a_versioned_name_is_one_name_and_every_identifier_asked_must_be_quoted():
+    units = _units("2024 年 12 月：Genie 2 可以生成三维环境。Genie 3 达到 720p 与 24 fps。")
+    assert expectation("Genie 2 的参数量有多大？").names == ("genie 2",)
+    assert not answered("Genie 2 的参数量有多大？", units)  # 12 月 is a month, 24 fps Genie 3's
+    assert answered("Genie 3 的帧率是多少？", units)
+    nuscenes = _units("HeronDrive 在 nuScenes 上的 FVD 为 89.4。")
+    assert answered("What FVD does HeronDrive reach on nuScenes?", nuscenes)
+    assert not answered("What FVD does HeronDrive reach on Waymo2D?", nuscenes)
+    assert answered("What FVD does HeronDrive reach in the ED?", nuscenes)  # no identifier
+
+
 def test_a_name_question_needs_a_new_name_or_a_linked_paper():
     plain = _units("手术（2 篇）、医疗（6 篇）。")
     assert not answered("手术方向的两篇论文叫什么名字？", plain)
