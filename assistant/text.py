@@ -103,14 +103,20 @@ FRAMING = EN_STOPWORDS | frozenset(
 """Capitalised words a question frames itself with, which name nothing."""
 
 
+_MEASURE = re.compile(r"\d+(?:\.\d+)?-[a-z]+")
+"""``3-second``, ``18-step``: a quantity, not a name."""
+
+
 def names_in(text: str) -> tuple[str, ...]:
     """The names a text uses: Latin words with a capital or a digit (``DreamZero``,
-    ``GR-1``, ``Genie``) that are not framing words (``What``, ``Chapter``); lower-cased,
-    in order."""
+    ``GR-1``, ``Genie``) that are not framing words (``What``, ``Chapter``) nor quantities
+    (``3-second``); lower-cased, in order."""
     found = []
     for word in LATIN_NAME.findall(text):
         lower = word.lower()
         if lower in FRAMING:
+            continue
+        if _MEASURE.fullmatch(word):
             continue
         if any(c.isalpha() for c in word) and any(c.isdigit() or c.isupper() for c in word):
             found.append(lower)

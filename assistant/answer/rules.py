@@ -20,8 +20,10 @@ FAMILIES = {
     "type:organisation": "… 'which company built X' without a maker credited",
     "type:comparison": "… 'A or B, which is better' without both side by side",
     "type:counts": "… GPUs, memory, distance, steps, people without that unit",
-    "clauses": "a figure counts only in a clause about what the question names",
-    "tables": "rank the table row with the extreme value a superlative asks for first",
+    "clauses": "a figure counts only in a clause about what the question names, and only when"
+    " the quoted units write every identifier it names (nuScenes, Genie 2)",
+    "tables": "rank the table row with the extreme value a superlative asks for first, and"
+    " table rows first for a question about a table",
     "mentions": "rank sentences about a name the question uses first",
     "lists": "quote a whole list for a question about what a list holds",
     "everyday": "refuse a question sharing only everyday words with the corpus",

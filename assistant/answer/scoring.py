@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.answer.answer_type import expectation
 from assistant.answer.rules import on
-from assistant.answer.tables import extreme_row
+from assistant.answer.tables import TABLE_ASKED, extreme_row
 from assistant.answer.units import Unit, chunk_units
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.embeddings.npz_cache import TextVectors
@@ -312,6 +312,7 @@ class UnitScorer:
         w = self.weights
         looked_up = any("lookup" in h.retrievers or "anchor" in h.retrievers for h in hits)
         mentioned = () if looked_up or not on("mentions") else expected.names
+        tabled = on("tables") and bool(TABLE_ASKED.search(question))
         scored = []
         for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
             lexical = self.coverage(qterms, unit, translated)
@@ -324,6 +325,7 @@ class UnitScorer:
                 + (w.named if "anchor" in hit.retrievers else 0.0)
                 + (w.named if authors and unit.kind == "byline" else 0.0)
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
+                + (w.named if tabled and unit.kind == "row" else 0.0)
             )
             scored.append(
                 ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))

@@ -47,6 +47,12 @@ _LOWER_BETTER = re.compile(
 )
 """Columns where a smaller value is better: their best is the smallest, their worst the
 largest."""
+_BLANK = re.compile(r"\s*[—–-]*\s*")
+"""A cell a table leaves empty (``—``: not reported), which no text column is made of."""
+TABLE_ASKED = re.compile(
+    r"表格|(?:对比|汇总|比较)表|(?<![代发图列外])表[中里]|表\s*\d|\btables?\b(?!-)", re.IGNORECASE
+)
+"""A question about what a table lists: its rows rank first (they are the answer)."""
 _NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*")
 _MAGNITUDE_SUFFIX = re.compile(r"([KMBTkmbt](?![A-Za-z])|万|亿)")
 _MAGNITUDE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "万": 1e4, "亿": 1e8}
@@ -81,8 +87,9 @@ def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], flo
     """The table row ``question`` asks for when it asks for a largest or smallest value:
     among the rows of each table (rows sharing a header), the column whose header
     ``match`` scores highest (a share of the question's terms; at least one must match)
-    among columns where most rows hold a number, and the row with the extreme value. A
-    table that does not hold every name the question uses is not what it asks about."""
+    among columns where most rows hold a number or nothing (``—``), and the row with the
+    extreme value. A table that does not hold every name the question uses is not what it
+    asks about."""
     wanted = direction(question)
     if wanted is None:
         return None
@@ -104,7 +111,8 @@ def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], flo
         for n, column in enumerate(header[1:], start=1):
             values = [(value(cells[n][1]), unit) for unit, cells in rows]
             numbers = [v for v in values if v[0] is not None]
-            if len(numbers) < max(2, (len(values) + 1) // 2):
+            blank = sum(_BLANK.fullmatch(cells[n][1]) is not None for _, cells in rows)
+            if len(numbers) < max(2, (len(values) + 1) // 2 - blank):
                 continue
             score = match(column)
             if score <= 0 or (best is not None and score <= best[0]):

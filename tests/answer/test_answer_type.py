@@ -67,6 +67,7 @@ def test_names_are_capitalised_or_alphanumeric_latin_words_minus_framing_words()
         "gr-1",
     )
     assert names_in("V-JEPA 2-AC 在 ImageNet 上") == ("v-jepa", "2-ac", "imagenet")
+    assert names_in("the lowest 3-second L2 error") == ("l2",)  # 3-second: a quantity
 
 
 def test_figures_skip_numbers_the_question_has_and_dates_unless_it_asks_when():

@@ -139,6 +139,13 @@ def test_a_question_for_a_table_extreme_ranks_the_row_holding_it_first():
     assert smallest[0].unit.display == "模型: T2 · 参数量: 3B"
 
 
+def test_a_question_about_a_table_ranks_its_rows_above_sentences_naming_the_same_model():
+    text = "对比表中 T1 的参数量为 55B。\n\n| 模型 | 参数量 |\n|---|---|\n| T1 | 55B |\n| T2 | 3B |"
+    table = section("t", "1.5", "对比", text)
+    scorer = UnitScorer([table], TopicEmbedder(), ScoringWeights())
+    assert scorer.score("对比表中 T1 的参数量是多少？", hits_of(table))[0].unit.kind == "row"
+
+
 class CountingEmbedder(TopicEmbedder):
     def __init__(self) -> None:
         self.calls = 0

@@ -1,4 +1,4 @@
-from assistant.answer.tables import direction, extreme_row, value
+from assistant.answer.tables import TABLE_ASKED, direction, extreme_row, value
 from assistant.answer.units import chunk_units
 from tests.answer.helpers import section
 
@@ -73,3 +73,19 @@ def test_best_and_worst_follow_whether_the_column_is_better_high_or_low():
     best = extreme_row("哪个模型的穿模率最好？", rows, _match("穿模"))
     assert best is not None and best.display.startswith("模型: A")
     assert extreme_row("成功率最差的是哪个？", rows, _match("成功")).display.startswith("模型: B")
+
+
+def test_a_column_mostly_left_empty_is_still_read_and_a_table_question_is_recognised():
+    cells = ["—", "0.62", "0.48", "—", "—"]
+    sparse = "| 模型 | L2 (m)↓ |\n|---|---|\n" + "".join(
+        f"| {c} | {v} |\n" for c, v in zip("ABCDE", cells, strict=True)
+    )
+    rows = [u for u in chunk_units(section("t", "1", "表", sparse)) if u.kind == "row"]
+    lowest = extreme_row("Which model has the lowest L2 error?", rows, _match("L2"))
+    assert lowest is not None and lowest.display.startswith("模型: C")
+    assert TABLE_ASKED.search("对比表中 X 的参数量是多少？") and TABLE_ASKED.search(
+        "What does the table list?"
+    )
+    assert not TABLE_ASKED.search("这项研究表明了什么？") and not TABLE_ASKED.search(
+        "the table-clearing chore"
+    )
