@@ -205,21 +205,30 @@ class BM25Index:
         translation: the group's rarity is that of the documents holding *any* member
         (so a rare wrong sense of a common word does not count as a rare word), and a
         document earns the term once, for its best-matching member (so a word with five
-        translations does not weigh five times). Sums precomputed per-token columns, so
-        the cost is the length of the query terms' posting lists, not of the corpus.
+        translations does not weigh five times).
+
+        Adds the precomputed per-token columns, one posting list at a time (the tokens
+        first, in query order, then the groups: bm25s's own order and float32 sums); the
+        cost is the length of the query terms' posting lists plus a few passes over the
+        score vector, with no sort (a group's union is counted on a mask).
         """
         out = np.zeros(len(self.ids), dtype=np.float32)
-        single = [t if isinstance(t, str) else t[0] for t in terms if len(_members(t)) == 1]
-        known = self.bm25.get_tokens_ids(single) if single else []
-        if known and self.ids:
-            out += np.asarray(self.bm25.get_scores_from_ids(known), dtype=np.float32)
+        if not self.ids:
+            return out
+        groups = []
         for term in terms:
-            if len(_members(term)) > 1:
-                out += self._group_column(_members(term))
+            members = _members(term)
+            if len(members) > 1:
+                groups.append(members)
+                continue
+            docs, values = self._postings(members[0])
+            out[docs] += values
+        for members in groups:
+            out += self._group_column(members)
         return out
 
     def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
-        """Documents holding ``token`` and its precomputed BM25 score in each."""
+        """Documents holding ``token`` (ascending) and its precomputed BM25 score in each."""
         tid = self.bm25.vocab_dict.get(token)
         if tid is None:
             return _NONE, _NONE.astype(np.float32)
@@ -232,34 +241,43 @@ class BM25Index:
         n = len(self.ids)
         return float(np.log1p((n - df + 0.5) / (df + 0.5)))
 
+    def _holding(self, members: Sequence[str]) -> np.ndarray:
+        """Per document: whether it holds any of ``members`` (a mask, not a sorted union)."""
+        mask = np.zeros(len(self.ids), dtype=bool)
+        for token in members:
+            mask[self._postings(token)[0]] = True
+        return mask
+
     def _group_column(self, group: Sequence[str]) -> np.ndarray:
         column = np.zeros(len(self.ids), dtype=np.float32)
         postings = [self._postings(token) for token in group]
         postings = [(docs, values) for docs, values in postings if len(docs)]
         if not postings:
             return column
-        union = np.unique(np.concatenate([docs for docs, _ in postings]))
+        holding = np.zeros(len(self.ids), dtype=bool)
         for docs, values in postings:
             # a token's score is its idf times a term-frequency factor: keep the factor
             saturation = values / self._idf(len(docs))
             column[docs] = np.maximum(column[docs], saturation)
-        return column * self._idf(len(union))
+            holding[docs] = True
+        return column * self._idf(int(np.count_nonzero(holding)))
 
-    def coverages(self, terms: Sequence[Term]) -> np.ndarray:
+    def coverages(self, terms: Sequence[Term], docs: np.ndarray | None = None) -> np.ndarray:
         """IDF-weighted share of the query's distinct terms that each document contains
-        (a group: any of its members, with the group's idf, as in :meth:`scores`).
+        (a group: any of its members, with the group's idf, as in :meth:`scores`); of the
+        documents ``docs`` only when given (positions in ``ids``: the candidates of a
+        search need no coverage of the whole corpus).
 
         Tokens the corpus never uses count in the denominator: a question in a
         language the index cannot see gets a low coverage everywhere.
         """
-        out = np.zeros(len(self.ids), dtype=np.float32)
+        out = np.zeros(len(self.ids) if docs is None else len(docs), dtype=np.float32)
         total = 0.0
         for term in dict.fromkeys(terms):
-            docs = [self._postings(token)[0] for token in _members(term)]
-            union = np.unique(np.concatenate(docs)) if docs else _NONE
-            idf = self._idf(len(union))
+            holding = self._holding(_members(term))
+            idf = self._idf(int(np.count_nonzero(holding)))
             total += idf
-            out[union] += idf
+            out[holding if docs is None else holding[docs]] += idf
         return out / total if total else out
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:

@@ -225,20 +225,38 @@ class KindBM25Retriever(BM25Retriever):
         if self._lexicon is not None:
             tokens = list(self._lexicon.groups(tokens))
         raw = self._index.scores(tokens)
-        cover = self._index.coverages(tokens) if self._weigh else None
-        out: list[NodeWithScore] = []
+        docs, z = [], []
         for members in self._members.values():
             scores = raw[members]
             positive = np.flatnonzero(scores > 0)
             if not len(positive):
                 continue
-            z = (scores - scores.mean()) / max(float(scores.std()), _STD_FLOOR)
-            weight = cover[members] if cover is not None else np.ones(len(members))
-            best = positive[np.argsort(-scores[positive], kind="stable")[: self.similarity_top_k]]
-            for i in best:
-                chunk = self._chunks[self._index.ids[members[i]]]
-                out.append(NodeWithScore(node=_node(chunk), score=float(weight[i] * z[i])))
-        return out
+            mean, std = scores.mean(), max(float(scores.std()), _STD_FLOOR)
+            best = top_k(scores, positive, self.similarity_top_k)
+            docs.append(members[best])
+            z.append((scores[best] - mean) / std)
+        if not docs:
+            return []
+        found, value = np.concatenate(docs), np.concatenate(z)
+        if self._weigh:
+            value = self._index.coverages(tokens, found) * value
+        ids = self._index.ids
+        return [
+            NodeWithScore(node=_node(self._chunks[ids[d]]), score=float(v))
+            for d, v in zip(found.tolist(), value, strict=True)
+        ]
+
+
+def top_k(scores: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` positions of ``among`` with the highest ``scores``, best first, ties in
+    position order: what a stable sort of all of them gives, but a partition first keeps
+    only those at least as high as the k-th (a sort of k, not of every match)."""
+    values = scores[among]
+    if len(values) > k:
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        keep = np.flatnonzero(values >= kth)
+        among, values = among[keep], values[keep]
+    return among[np.argsort(-values, kind="stable")[:k]]
 
 
 # --- fusion ---------------------------------------------------------------------------------

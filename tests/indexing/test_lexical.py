@@ -149,3 +149,67 @@ def test_an_index_from_term_counts_is_bm25s_own_index():
         np.testing.assert_array_equal(ours.bm25.scores[key], reference.scores[key])
         assert ours.bm25.scores[key].dtype == reference.scores[key].dtype
     assert ours.bm25.scores["num_docs"] == reference.scores["num_docs"] == len(texts)
+
+
+def _random_index(seed: int) -> tuple[BM25Index, list[str]]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{n}" for n in range(40)]
+    # a skewed vocabulary: a few words in most documents, many in few
+    weights = 1.0 / np.arange(1, len(words) + 1)
+    texts = [
+        " ".join(rng.choice(words, size=int(rng.integers(1, 30)), p=weights / weights.sum()))
+        for _ in range(int(rng.integers(5, 300)))
+    ]
+    return BM25Index.build([f"d{n}" for n in range(len(texts))], texts), words
+
+
+def _random_terms(rng: np.random.Generator, words: list[str]) -> list:
+    terms: list = []
+    for _ in range(int(rng.integers(1, 7))):
+        pool = [*words, "unseen"]
+        if rng.random() < 0.4:
+            terms.append(tuple(rng.choice(pool, size=int(rng.integers(2, 5)))))
+        else:
+            terms.append(str(rng.choice(pool)))
+    return terms
+
+
+def _reference_scores(index: BM25Index, terms: list) -> np.ndarray:
+    """The definition, one document at a time: a token adds its precomputed score, a group
+    its best member's term-frequency factor times the idf of the documents holding any."""
+    n = len(index.ids)
+    columns = {}
+    for token, tid in index.bm25.vocab_dict.items():
+        matrix = index.bm25.scores
+        start, stop = matrix["indptr"][tid], matrix["indptr"][tid + 1]
+        docs, values = matrix["indices"][start:stop].tolist(), matrix["data"][start:stop].tolist()
+        columns[token] = dict(zip(docs, values, strict=True))
+    out = np.zeros(n)
+    for term in terms:
+        members = [term] if isinstance(term, str) else list(dict.fromkeys(term))
+        found = [columns[m] for m in members if columns.get(m)]
+        if len(members) == 1:
+            for d, v in found[0].items() if found else ():
+                out[d] += v
+            continue
+        holding = set().union(*found) if found else set()
+        for d in holding:
+            best = max(c[d] / _idf(n, len(c)) for c in found if d in c)
+            out[d] += best * _idf(n, len(holding))
+    return out
+
+
+def test_scores_and_coverages_equal_their_definition_on_random_corpora():
+    rng = np.random.default_rng(7)
+    for seed in range(25):
+        index, words = _random_index(seed)
+        for _ in range(8):
+            terms = _random_terms(rng, words)
+            np.testing.assert_allclose(
+                index.scores(terms), _reference_scores(index, terms), rtol=2e-5, atol=1e-6
+            )
+            whole = index.coverages(terms)
+            docs = rng.choice(len(index.ids), size=min(len(index.ids), 17), replace=False)
+            # of a few documents: exactly the whole vector's entries for them
+            np.testing.assert_array_equal(index.coverages(terms, docs), whole[docs])
+            assert whole.max() <= 1.0 + 1e-6

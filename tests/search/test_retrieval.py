@@ -16,6 +16,7 @@ from assistant.search.retrieval import (
     ProvenanceFusionRetriever,
     diversify,
     embedding_stats,
+    top_k,
 )
 
 
@@ -333,3 +334,14 @@ def test_calibrated_fusion_weighs_the_evidence_for_a_section_across_its_chunks()
     assert order[:2] in (["a1", "a2"], ["a2", "a1"]) and order[2] == "b1"
     flat = ProvenanceFusionRetriever([dense, bm25], ["dense", "bm25"], top_k=10)
     assert flat.retrieve(QueryBundle(query_str="q"))[0].node.node_id == "b1"
+
+
+def test_top_k_is_the_head_of_a_stable_sort_of_all_matches():
+    """The partition before the sort changes nothing, ties included (few distinct scores)."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        scores = rng.integers(0, 6, size=int(rng.integers(1, 80))).astype(np.float32)
+        among = np.flatnonzero(scores > 0)
+        k = int(rng.integers(1, 40))
+        expected = among[np.argsort(-scores[among], kind="stable")[:k]]
+        np.testing.assert_array_equal(top_k(scores, among, k), expected)
