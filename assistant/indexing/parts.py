@@ -61,7 +61,8 @@ class FilePart:
     key: str
     ids: list[str]
     hashes: list[str]
-    counts: TermCounts
+    counts: TermCounts | None
+    """None once the build has made BM25 of it (released to save memory)."""
     links: list[SectionLinks]
 
     def __len__(self) -> int:

@@ -38,6 +38,9 @@ killed build added are found by a count and removed by the next build.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import hashlib
 import json
 import logging
@@ -45,6 +48,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -278,10 +282,13 @@ class IndexStore:
                     return BuildReport(manifest=current, unchanged=True, seconds=seconds)
             build = _Build(self, embedder, self._previous_manifest(), rebuild, progress)
             try:
-                return build.run()
+                report = build.run()
             except BaseException:
                 shutil.rmtree(self._build_dir(build.build_id), ignore_errors=True)
                 raise
+            del build
+            _release_memory()
+            return report
 
     def fingerprint(self) -> str | None:
         """The corpus hash from the raw bytes (see :func:`corpus_fingerprint`)."""
@@ -595,31 +602,38 @@ class _Build:
         abstracts = paper_chunks(
             indexable(papers), [s for _, part in files for s in part.links], audit
         )
+        # The audit (a check per survey link, ~40 MB of JSON at 100k chunks) and the
+        # links are done with: write the one and drop both before the Chroma writes,
+        # so they do not add to the build's peak memory.
+        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json())
+        mismatches = len(audit.mismatches)
+        del audit, papers
+        for _, part in files:
+            part.links = []
         self._timed("chunk", t0)
 
-        section_hashes = list(dict.fromkeys(h for _, part in files for h in part.hashes))
-        abstract_hashes = list(dict.fromkeys(c.content_hash for c in abstracts))
-        needed = {"section": section_hashes, "abstract": abstract_hashes}
-        rows = _Rows(self, needed)
-        rows.write(files, abstracts)
-
+        # BM25 and the lexicon before the Chroma writes: their transient arrays then
+        # never coincide with the vector store's growth, and the term counts they are made
+        # of (a vocabulary per file) are released first.
         t0 = time.perf_counter()
         ids = [i for _, part in files for i in part.ids] + [c.id for c in abstracts]
-        counts = [part.counts for _, part in files]
-        if papers_part is not None:
-            counts.append(papers_part.counts)
-        bm25 = BM25Index.from_counts(ids, counts)
-        del counts
+        bm25 = BM25Index.from_counts(ids, _take_counts(files, papers_part))
         bm25.save(self.folder / "bm25")
         atomic_write_lines(self.folder / ABSTRACTS_FILE, (c.model_dump_json() for c in abstracts))
-        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json())
         self._timed("bm25", t0)
         t0 = time.perf_counter()
         earlier = None
         if self.previous is not None:
             earlier = self.store._build_dir(self.previous.build_id) / LEXICON_FILE
         self.store.lexicon(bm25, self.folder, earlier)
+        del bm25
         self._timed("lexicon", t0)
+
+        section_hashes = list(dict.fromkeys(h for _, part in files for h in part.hashes))
+        abstract_hashes = list(dict.fromkeys(c.content_hash for c in abstracts))
+        needed = {"section": section_hashes, "abstract": abstract_hashes}
+        rows = _Rows(self, needed)
+        rows.write(files, abstracts)
 
         manifest = Manifest(
             version=INDEX_FORMAT,
@@ -669,7 +683,7 @@ class _Build:
             reused=manifest.chunks - rows.embedded_chunks(files, abstracts),
             removed=removed,
             seconds={**self.timings, **rows.timings},
-            link_mismatches=len(audit.mismatches),
+            link_mismatches=mismatches,
             parsed=parsed,
             written=rows.written,
         )
@@ -733,6 +747,30 @@ class _Build:
                 self.parts.write_checks(part.key, papers_key, found)
             checks.extend(found)
         return checker.report(checks, corpus_hash)
+
+
+def _release_memory() -> None:
+    """Hand the heap a build freed back to the system (glibc's ``malloc_trim``), so that a
+    process that goes on serving after a build (the UI adding a survey) does not keep the
+    build's peak: freed memory otherwise stays with the process. Elsewhere a no-op."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def _take_counts(
+    files: list[tuple[str, FilePart]], papers_part: PapersPart | None
+) -> Iterator[TermCounts]:
+    """The term counts of every file, then of the abstracts, each released from its part
+    as it is handed over (BM25 is made from them once per build)."""
+    for _, part in files:
+        counts, part.counts = part.counts, None
+        if counts is None:
+            raise ValueError(f"the term counts of part {part.key} were already used")
+        yield counts
+    if papers_part is not None:
+        yield papers_part.counts
 
 
 def papers_part_key(part: PapersPart | None) -> str | None:
