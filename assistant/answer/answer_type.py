@@ -2,15 +2,11 @@
 
 Similarity cannot tell a near miss from an answer: "What success rate did X reach?" matches
 a sentence about X just as well when it gives no rate. As classic QA systems do, this
-module checks the expected answer type, for the types a sentence can be checked for without
-a model: a *figure* (a number the question does not give, not a year, in a clause about what
-the question names), a *percentage*, a *duration* (a number with a unit of time), a *date*
-(a day; for "when", a year), the *names* of a counted set ("which three benchmarks": that
-many listed), a *license*, *availability* (code, weights, a repository), an *organisation*
-(:mod:`assistant.answer.makers`), a *comparison* (both things side by side), and counts in
-a unit of their own (*devices*, *memory*, *distance*, *steps*, *people*). Any other question
-is never refused here ("who wrote it" only ranks a byline first). The patterns are how
-questions ask, in either language, not about any corpus (docs/answers.md has examples).
+module checks the expected answer type (:data:`AnswerType`) where a sentence can be checked
+without a model: a figure is a number the question does not give, not a year, in a clause
+about what the question names; a count in a unit of its own (GPUs, memory) holds that unit.
+Other questions are never refused here. The patterns are how questions ask, in either
+language, not about any corpus (docs/answers.md has examples).
 """
 
 from __future__ import annotations
@@ -219,10 +215,9 @@ _ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|" + _URL.pat
 
 def proper_names(text: str) -> tuple[str, ...]:
     """The words of ``text`` that are names: with a digit, an inner capital or in
-    capitals (``GR00T``, ``DreamZero``, ``TCP``), or capitalised and owning something
-    (``Rust's borrow checker``, ``Tencent's model``); not figures (``500h``) nor arXiv IDs.
-    Other capitalised words are not taken for names: ``Publication``, ``Long-term`` and
-    ``Alibaba`` (written 阿里 in the survey) are capitalised as often as ``Rust``."""
+    capitals (``GR00T``, ``TCP``), or capitalised and owning something (``Rust's``); not
+    figures (``500h``) nor arXiv IDs. Other capitalised words (``Publication``) are not:
+    they are capitalised as often as names are."""
     found = []
     cleaned = _ARXIV_ID.sub(" ", text)
     for match in LATIN_NAME.finditer(cleaned):
@@ -304,9 +299,8 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
 }
 """Counts that come in a unit of their own (question pattern, answer pattern): "多少块
-GPU" wants ``16 块 A100`` or ``64 TPUs``, "多少显存" wants ``24GB``, "how far" a length,
-"多少步" steps, "how many surgeons" people (``12 名医生``, "240 annotators"). Any figure of
-the question's subject is not one."""
+GPU" wants ``16 块 A100``, "多少显存" ``24GB``, "how many surgeons" ``12 名医生``; not any
+figure of the question's subject."""
 
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(

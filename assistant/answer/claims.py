@@ -27,7 +27,7 @@ import numpy as np
 from assistant.answer.answer_type import PERCENT, PROPER, TIME_UNIT, figures, number_value
 from assistant.answer.citations import MARKER, Checked, Claim, make_citation, parse_answer
 from assistant.answer.scoring import UnitScorer, content_terms, terms
-from assistant.answer.units import LINK_MARK, Unit, chunk_units, render_inline
+from assistant.answer.units import LINK_MARK, Unit, quotable_units, render_inline
 from assistant.indexing.lexicon import (
     Lexicon,
     dictionary_glosses,
@@ -322,10 +322,7 @@ class ClaimChecker:
         self.extra = [h for h in extra if h.chunk.id not in seen]
         self.scorer = scorer
         self.units = [
-            (unit, hit)
-            for hit in (*self.hits, *self.extra)
-            for unit in chunk_units(hit.chunk)
-            if unit.kind != "byline"
+            (unit, hit) for hit in (*self.hits, *self.extra) for unit in quotable_units(hit.chunk)
         ]
         self.index = TermIndex([u for u, _ in self.units], scorer.lexicon)
         self.qterms = [t for t in _terms(question) if not re.fullmatch(r"\d+(?:\.\d+)+", t)]

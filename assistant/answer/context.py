@@ -1,14 +1,11 @@
 """What an LLM is shown: the chunks holding the best-ranked sentences, within a token budget.
 
-Prompt processing is most of what a small local model costs: the 12 retrieved chunks made
-a prompt of about 3,800 tokens, 95% of the 65 s an answer took on 2 CPU cores. The answer
-stage ranks sentences better than retrieval ranks chunks (it reads sibling chunks too), so
-the context is built from its ranking: first the chunks of the sentences an extractive
-answer would quote (a whole list, when the question asks for one), then the others in the
-order of their best sentence, each whole, while they fit in the budget; the best first,
-which small models favour. Measured on the public and three held-out question sets
-(docs/answers-llm.md): at 800-1,000 tokens the sources already hold the expected answer as
-often as the 12 retrieved chunks do, at about a quarter of their length.
+Prompt processing is most of what a small local model costs (95% of an answer's time on 2
+CPU cores), and the answer stage ranks sentences better than retrieval ranks chunks: the
+context is the chunks of what an extractive answer would quote, then the others in the order
+of their best sentence, each whole, while they fit; the best first, which small models
+favour. At 800-1,000 tokens they hold the expected answer as often as the 12 retrieved
+chunks do (docs/answers-llm.md).
 """
 
 from __future__ import annotations

@@ -64,24 +64,17 @@ class ChatBackend:
         return f"LLM backend {self.label}: {_reason(exc)}"
 
 
+def _field(raw: object, name: str) -> object:
+    return raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+
+
 def _is_final(raw: object) -> bool:
-    """Whether a streamed chunk carries the end-of-message mark."""
+    """Whether a streamed chunk carries the end-of-message mark: Ollama's ``done``, or an
+    OpenAI choice's ``finish_reason`` (the raw chunk is an object or a dict)."""
     if raw is None:
         return False
-    choices = getattr(raw, "choices", None)
-    if choices is None and isinstance(raw, dict):
-        if raw.get("done"):
-            return True
-        choices = raw.get("choices")
-    for choice in choices or ():
-        reason = (
-            choice.get("finish_reason")
-            if isinstance(choice, dict)
-            else getattr(choice, "finish_reason", None)
-        )
-        if reason:
-            return True
-    return bool(getattr(raw, "done", False))
+    choices = _field(raw, "choices") or ()
+    return bool(_field(raw, "done")) or any(_field(c, "finish_reason") for c in choices)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,13 +1,10 @@
 """Who made it: does a sentence credit an organisation (or authors) with a thing?
 
-"Which lab built X?" matches every sentence about X; only some say who built it. A
-sentence does when, about X, it uses an organisation word (公司, 实验室, University), gives
-X an owner (``NVIDIA 的 GameGAN``, "Google DeepMind's Veo 3"), names a maker (``NVIDIA 于
-2025 年 1 月发布``, "developed by Google"), or puts a company word before X in a list
-(``腾讯 HunyuanVideo、昆仑 SkyReels-V2``); for "who built X", a paper's authors will do.
-Used by :mod:`assistant.answer.answer_type`: refuse when no quoted sentence does (ranking
-such sentences first gained only on the set it was written for; removed). The patterns
-are how text credits a maker, in either language, not any corpus's organisations.
+"Which lab built X?" matches every sentence about X; only some say who built it: about X,
+one uses an organisation word (公司, University), gives X an owner (``NVIDIA 的 GameGAN``),
+names a maker ("developed by Google") or puts a company word before X in a list (``腾讯
+HunyuanVideo``); for "who built X", a paper's authors will do. The patterns are how text
+credits a maker, in either language, not any corpus's organisations.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.answer.citations import Checked, check_citations
+from assistant.answer.citations import check_citations
 from assistant.answer.claims import check_claims
 from assistant.answer.context import context_hits
 from assistant.answer.extractive import (
@@ -65,20 +65,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_EVIDENCE_SETTINGS = {
-    "retrieval_mode",
-    "fusion",
-    "bm25_weight",
-    "candidate_k",
-    "rrf_k",
-    "rerank_model",
-    "answer_k",
-    "cross_lingual_terms",
-    "sentence_lexical_weight",
-    "sentence_rank_weight",
-    "sentence_chunk_weight",
-    "sentence_stats_sample",
-}
+_EVIDENCE_SETTINGS = set(
+    """retrieval_mode fusion bm25_weight candidate_k rrf_k rerank_model answer_k
+    cross_lingual_terms sentence_lexical_weight sentence_rank_weight sentence_chunk_weight
+    sentence_stats_sample""".split()
+)
 """Settings that shape a question's evidence, and so the derived refusal threshold."""
 
 
@@ -211,14 +202,6 @@ class AnswerPipeline:
         with self._lock:
             self._backend = backend
 
-    @property
-    def limits(self) -> ExtractiveLimits:
-        return ExtractiveLimits(
-            max_sentences=self.settings.extractive_max_sentences,
-            max_sources=self.settings.extractive_max_sources,
-            margin=self.settings.sentence_margin,
-        )
-
     # -- stages --------------------------------------------------------------------------------
 
     def evidence(
@@ -269,14 +252,8 @@ class AnswerPipeline:
                 found = {"sibling": hit.rank}
                 if "lookup" in hit.retrievers:
                     found["lookup"] = hit.retrievers["lookup"]
-                extra.append(
-                    Hit(
-                        chunk=chunk,
-                        score=hit.score,
-                        rank=len(hits) + len(extra) + 1,
-                        retrievers=found,
-                    )
-                )
+                rank = len(hits) + len(extra) + 1
+                extra.append(Hit(chunk=chunk, score=hit.score, rank=rank, retrievers=found))
         return [*hits, *extra]
 
     def condense(self, backend: ChatBackend, turns: Sequence[ChatTurn], question: str) -> str:
@@ -298,15 +275,17 @@ class AnswerPipeline:
     def choose(self, ev: Evidence) -> list[tuple[Unit, Hit]]:
         """What the extractive answer quotes (and the answer-type check reads): the whole
         list a question about a list names, else the best sentences."""
+        scorer, s = self.scorer, self.settings
         listed = whole_list(
             ev.question,
             ev.scored,
-            lambda terms, text: self.scorer.header_match(
-                terms, text, self.scorer.translations(terms)
-            ),
-            self.settings.extractive_max_list_items,
+            lambda terms, text: scorer.header_match(terms, text, scorer.translations(terms)),
+            s.extractive_max_list_items,
         )
-        return listed or select(ev.scored, self.limits)
+        limits = ExtractiveLimits(
+            s.extractive_max_sentences, s.extractive_max_sources, s.sentence_margin
+        )
+        return listed or select(ev.scored, limits)
 
     # -- public --------------------------------------------------------------------------------
 
@@ -391,7 +370,9 @@ class AnswerPipeline:
             timings["generate_ms"] = (time.perf_counter() - t0) * 1000
 
         if body is None:
-            answer = self._quoted(ev, chosen, language, error)
+            failed = phrase("fallback", language, error=error) if error else None
+            notice = failed or phrase("no_llm", language)
+            answer = self._quoted(ev, chosen, language, notice, last=failed is None)
             yield answer.text
         else:
             t0 = time.perf_counter()
@@ -408,41 +389,36 @@ class AnswerPipeline:
             }
         )
 
-    def _quotation(
-        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str
-    ) -> tuple[Checked, list[Hit]]:
-        """The extractive answer of the ``chosen`` units, checked, with every sentence it
-        quotes on its citations, and the hits it is numbered against (the retrieved ones,
-        then any sibling it quotes)."""
+    def _quoted(
+        self,
+        ev: Evidence,
+        chosen: Sequence[tuple[Unit, Hit]],
+        language: str,
+        notice: str,
+        last: bool = False,
+        **fields: object,
+    ) -> Answer:
+        """The extractive answer of the ``chosen`` units under the ``notice`` saying why it
+        stands in for the LLM's (``last``: after it, quoting for want of an LLM), every
+        sentence it quotes on its citations, numbered after the retrieved hits and then any
+        sibling it quotes; ``fields`` set the rest of the :class:`Answer`."""
         hits = list(ev.hits)
         for _unit, hit in chosen:
             if all(h.chunk.id != hit.chunk.id for h in hits):
                 hits.append(hit)
         body = extractive_body(chosen, hits, language)
-        return check_citations(body, hits, quotes(ev.scored, chosen)), hits
-
-    def _quoted(
-        self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]], language: str, error: str | None
-    ) -> Answer:
-        """The extractive answer, marked as standing in for a failed LLM or as quoting
-        for want of one."""
-        checked, hits = self._quotation(ev, chosen, language)
-        if error:
-            notice = phrase("fallback", language, error=error)
-            final = f"{notice}\n\n{checked.text}"
-        else:
-            notice = phrase("no_llm", language)
-            final = f"{checked.text}\n\n{notice}"
-        return Answer(
+        checked = check_citations(body, hits, quotes(ev.scored, chosen))
+        answer = Answer(
             question=ev.question,
-            text=final,
+            text=f"{checked.text}\n\n{notice}" if last else f"{notice}\n\n{checked.text}",
             citations=checked.citations,
             hits=hits,
             grounded=checked.grounded,
             unsupported=checked.unsupported,
-            fallback=error is not None,
+            fallback=not last,
             notice=notice,
         )
+        return answer.model_copy(update=fields)
 
     def _checked(
         self,
@@ -474,17 +450,8 @@ class AnswerPipeline:
             )
         found_nothing = not checked.claims and says_not_covered(body)
         notice = phrase("model_found_nothing" if found_nothing else "unchecked", language)
-        quoted, hits = self._quotation(ev, chosen, language)
         log.info("the model's reply was replaced by the quoted answer: %s", notice)
-        return Answer(
-            question=ev.question,
-            text=f"{notice}\n\n{quoted.text}",
-            citations=quoted.citations,
-            hits=hits,
-            backend=backend,
-            grounded=quoted.grounded,
-            unsupported=checked.unsupported,
-            fallback=True,
-            notice=notice,
-            replaced=body,
+        unsupported = checked.unsupported
+        return self._quoted(
+            ev, chosen, language, notice, backend=backend, unsupported=unsupported, replaced=body
         )

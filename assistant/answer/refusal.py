@@ -7,9 +7,8 @@ sentence cosine minus its cosine to the nearest question of a fixed bank of ever
 off-topic probes (``probes.json``), per language of the sentences (a question meets its own
 language more closely). :func:`derive` asks each probe of this corpus and takes, per pair of
 question and sentence language, the 95% quantile of their support plus a margin, capped at
-the lowest tenth of what questions built from the corpus's headings reach. Quantile and
-margin were chosen across the twelve eval chapters, leave-one-chapter-out
-(``scripts/refusal_loco.py``); the derivation is stored in the manifest and shown by ``info``.
+the lowest tenth of what questions built from the corpus's headings reach (quantile and
+margin chosen leave-one-chapter-out: ``scripts/refusal_loco.py``); stored in the manifest.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -239,10 +239,7 @@ def heading_questions(chunks: Sequence[Chunk], most: int = _HEADINGS) -> list[tu
 
 def frequent_names(chunks: Sequence[Chunk], most: int = _NAMES) -> list[str]:
     """The names (``DreamZero``, ``GPU``) the most chunks write, ties in name order."""
-    df: dict[str, int] = {}
-    for chunk in chunks:
-        for name in set(proper_names(chunk.text)):
-            df[name] = df.get(name, 0) + 1
+    df = Counter(name for chunk in chunks for name in set(proper_names(chunk.text)))
     return sorted(df, key=lambda n: (-df[n], n))[:most]
 
 

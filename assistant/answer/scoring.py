@@ -23,7 +23,7 @@ import numpy as np
 from assistant.answer.answer_type import expectation
 from assistant.answer.rules import on
 from assistant.answer.tables import TABLE_ASKED, extreme_row
-from assistant.answer.units import Unit, chunk_units
+from assistant.answer.units import Unit, chunk_units, quotable_units
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.embeddings.npz_cache import TextVectors
 from assistant.indexing.lexicon import Lexicon, stem_words
@@ -74,11 +74,6 @@ class ScoredUnit:
     z: float = 0.0
     """Dense similarity standardised against all units of the chunk's kind: how unusual
     this unit's match is for this question, on one scale for both languages (ranking)."""
-    lift: float = 0.0
-    """Dense similarity minus the unit's similarity to a content-free question in the
-    question's language: how much more this question matches the unit than any question
-    would (support, for refusal; z is no support measure: the best of many units always
-    stands out, even for an off-topic question)."""
     extreme: bool = False
     """The table row holding the largest or smallest value the question asks for."""
 
@@ -99,10 +94,6 @@ class ScoringWeights:
     """Units per chunk kind embedded to estimate the kind's similarity distribution."""
 
 
-NULL_QUERIES = {"zh": "综述对此是怎么说的？", "en": "What does the survey say about this?"}
-"""Content-free questions, the reference for :attr:`ScoredUnit.lift`."""
-
-
 def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]]:
     """Up to ``per_kind`` units of each chunk kind, spread evenly over the corpus.
 
@@ -111,10 +102,7 @@ def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]
     chunks)."""
     chunks = list(chunks)
 
-    def units_of(chunk: Chunk) -> list[Unit]:
-        return [unit for unit in chunk_units(chunk) if unit.kind != "byline"]
-
-    sizes = [len(units_of(chunk)) for chunk in chunks]
+    sizes = [len(quotable_units(chunk)) for chunk in chunks]
     totals: dict[str, int] = {}
     for chunk, size in zip(chunks, sizes, strict=True):
         totals[chunk.kind] = totals.get(chunk.kind, 0) + size
@@ -129,7 +117,7 @@ def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]
         offsets[chunk.kind] = start + size
         picked = [i for i in range(start, start + size) if i in wanted[chunk.kind]]
         if picked:
-            units = units_of(chunk)
+            units = quotable_units(chunk)
             out[chunk.kind].extend(units[i - start] for i in picked)
     return out
 
@@ -160,12 +148,6 @@ class UnitScorer:
         self.vectors = TextVectors(embedder, cache_path)
         self._stats: dict[str, KindStats] | None = None
         self._stats_lock = threading.Lock()
-        self._null: dict[str, np.ndarray] = {}
-
-    def _null_vector(self, language: str) -> np.ndarray:
-        if language not in self._null:
-            self._null[language] = self.embedder.embed_query(NULL_QUERIES[language])
-        return self._null[language]
 
     def query_vector(self, text: str) -> np.ndarray:
         return self.embedder.cached_query(text)
@@ -191,12 +173,7 @@ class UnitScorer:
         """Embed every quotable unit of the corpus now, at index time, unless there are
         more than ``max_units`` (then questions embed the units of their hits as they come).
         Returns how many units were embedded now."""
-        texts = [
-            unit.scoring_text
-            for chunk in self.chunks
-            for unit in chunk_units(chunk)
-            if unit.kind != "byline"
-        ]
+        texts = [unit.scoring_text for chunk in self.chunks for unit in quotable_units(chunk)]
         if len(texts) > max_units:
             log.info(
                 "%d sentences: more than prepare_sentences_max (%d); each question embeds "
@@ -294,28 +271,21 @@ class UnitScorer:
                 z[mask] = stats.standardize(query, cosines[mask])
         return z
 
-    def score(
-        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray | None = None
-    ) -> list[ScoredUnit]:
+    def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
         who wrote it (names would otherwise match any question naming a person), and then
         with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
         For a question asking for a table's largest or smallest value, the row holding it
         ranks first (:mod:`assistant.answer.tables`)."""
         expected = expectation(question)
-        authors = bylines = expected.kind == "authors"
-        units: list[tuple[Unit, Hit]] = [
-            (unit, hit)
-            for hit in hits
-            for unit in chunk_units(hit.chunk)
-            if bylines or unit.kind != "byline"
-        ]
+        authors = expected.kind == "authors"
+        read = chunk_units if authors else quotable_units
+        units: list[tuple[Unit, Hit]] = [(unit, hit) for hit in hits for unit in read(hit.chunk)]
         if not units:
             return []
-        qvec = self.query_vector(question) if query_vector is None else query_vector
+        qvec = self.query_vector(question)
         vectors = self.vectors.get([u.scoring_text for u, _ in units])
         dense = vectors @ qvec
-        null = vectors @ self._null_vector(detect_language(question))
         kinds = np.array([hit.chunk.kind for _, hit in units])
         z = self.standardized(qvec, dense.astype(np.float64), kinds)
         qterms = content_terms(question)
@@ -329,7 +299,7 @@ class UnitScorer:
         mentioned = () if looked_up or not on("mentions") else expected.names
         tabled = on("tables") and bool(TABLE_ASKED.search(question))
         scored = []
-        for (unit, hit), sim, zz, base in zip(units, dense, z, null, strict=True):
+        for (unit, hit), sim, zz in zip(units, dense, z, strict=True):
             lexical = self.coverage(qterms, unit, translated)
             total = (
                 float(zz)
@@ -342,9 +312,7 @@ class UnitScorer:
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
                 + (w.named if tabled and unit.kind == "row" else 0.0)
             )
-            scored.append(
-                ScoredUnit(unit, hit, float(sim), lexical, total, float(zz), float(sim - base))
-            )
+            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(zz)))
         extreme = on("tables") and extreme_row(
             question,
             [unit for unit, _ in units],

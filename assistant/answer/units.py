@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import accumulate
 
 from assistant.ingest.corpus import normalize_arxiv_id
 from assistant.models import BYLINE, Chunk
@@ -165,14 +166,6 @@ def _table_header(chunk: Chunk, lines: list[str], at: int) -> list[str] | None:
     return None
 
 
-def _split_lines(text: str) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for line in text.splitlines(keepends=True):
-        spans.append((pos, pos + len(line)))
-        pos += len(line)
-    return spans
-
-
 def _has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
@@ -188,14 +181,21 @@ def whole_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     return spans
 
 
+def quotable_units(chunk: Chunk) -> list[Unit]:
+    """The units an answer may quote: all but a paper's byline, whose names would match any
+    question naming a person (a question asking who wrote it reads it)."""
+    return [unit for unit in chunk_units(chunk) if unit.kind != "byline"]
+
+
 @lru_cache(maxsize=4096)
 def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
     """The chunk's units in reading order (cached: chunks are immutable)."""
     text = chunk.text
     context = (chunk.title or "") if chunk.kind == "abstract" else (chunk.section_title or "")
     units: list[Unit] = []
-    line_spans = _split_lines(text)
-    lines = [text[a:b] for a, b in line_spans]
+    lines = text.splitlines(keepends=True)
+    ends = list(accumulate(map(len, lines)))
+    line_spans = [(end - len(line), end) for line, end in zip(lines, ends, strict=True)]
 
     scope: Unit | None = None  # the lead or heading introducing the next units
     bold = False  # whether that is a bold heading line
