@@ -18,15 +18,17 @@ import argparse
 import itertools
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answer.refusal import RefusalPolicy, by_pair, heading_questions, support
+from assistant.answer.refusal import by_pair, heading_questions, support
 from assistant.evaluation.union import UNION, UnionBed, set_of
 from assistant.settings import Settings
+from assistant.text import detect_language
 
 QUANTILES = (1.0, 0.95, 0.9, 0.8)
 MARGINS = tuple(round(m, 4) for m in np.arange(-0.03, 0.0301, 0.0025))
@@ -38,7 +40,7 @@ def collect(assistant, questions) -> dict:
     answers = assistant.answers
     policy = answers.policy
     bank = policy.bank
-    rules = RefusalPolicy(bank, None, policy.check_answer_type, policy.everyday_ratio)
+    rules = replace(policy, thresholds=None)
     off = by_pair(
         [
             (lang, support(answers.evidence(q), bank, n))
@@ -56,7 +58,7 @@ def collect(assistant, questions) -> dict:
         rows.append(
             {
                 "set": set_of(q.id),
-                "lang": ev.language,
+                "lang": detect_language(q.question),
                 "kind": kind,
                 "ruled": ruled,
                 "support": value,

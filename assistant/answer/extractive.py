@@ -38,12 +38,10 @@ def _key(text: str) -> str:
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
     """The units to quote, grouped by hit (best hit first) and in reading order.
 
-    The best unit picks the main source, which gives its best sentences (a lead line is
-    never quoted alone, a paper's title never: the citation shows it). A second source
-    is quoted only near the top: the abstract of a paper the best unit links or names
-    (not for a table extreme: the figure is the answer), or any source within ``margin``
-    of the best, with only its units among the best ``2 × max_sentences``.
-    """
+    The best unit picks the main source, which gives its best sentences (never a lead line
+    alone, nor a title: the citation shows it). A second source is quoted only near the
+    top: the abstract of a paper the best unit links or names (not for a table extreme),
+    or any source within ``margin`` of the best, with its units among the best few."""
     candidates = [s for s in scored if s.unit.kind != "lead"]
     if not candidates:
         return []
@@ -129,12 +127,9 @@ def quotes(
 
 
 def extractive_body(chosen: Sequence[tuple[Unit, Hit]], hits: Sequence[Hit], language: str) -> str:
-    """The answer body, each quote followed by its source's number in ``hits``.
-
-    Quotes from an abstract are listed under the paper's title and ID, which say whose
-    findings they are (its sentences say "we" and "this paper"). A quote whose lead line
-    is not quoted itself is shown under it; quotes sharing one lead are listed under a
-    single copy of it."""
+    """The answer body, each quote followed by its source's number in ``hits``: an
+    abstract's under the paper's title and ID (its sentences say "we"), others under their
+    lead line unless it is quoted itself, one copy of it for the quotes that share it."""
     position = {hit.chunk.id: n for n, hit in enumerate(hits, 1)}
     quoted = {(unit.chunk_id, unit.index) for unit, _ in chosen}
     lines = [phrase("extractive_lead", language)]

@@ -45,7 +45,7 @@ def asked_list(question: str) -> int | None:
     has (0 when it does not say)."""
     if not _LIST_ASKED.search(question) or _ONE_OF.search(question):
         return None
-    if expectation(question).kind not in (None, "name", "names"):
+    if expectation(question).kind not in (None, "names"):
         return None  # a figure, a date, a maker: what the list holds is not the answer
     count = _ASKED_COUNT.search(question)
     if count is None:
@@ -99,14 +99,11 @@ def whole_list(
     most: int,
     min_match: float = 0.5,
 ) -> list[tuple[Unit, Hit]] | None:
-    """The list ``question`` asks for, in reading order, preceded by its lead line; None
-    when it asks for no whole list or no list of 2 to ``most`` items matches. A list
-    matches when its title (section title and lead line) holds at least ``min_match`` of
-    the question's terms or the question that much of the section title's, or, when the
-    question says how many items it has (九大趋势), when it has that many and its title
-    shares a term with it; of those, the one holding the best-scoring unit.
-    ``covers(terms, text)`` is the weighted share of ``terms`` that ``text`` holds, in
-    either language; ``scored`` holds the units of the retrieved chunks and siblings."""
+    """The list ``question`` asks for, in reading order, after its lead line; None when it
+    asks for none or no list of 2 to ``most`` items matches: one whose title (section title
+    and lead) and the question share ``min_match`` of each other's terms (``covers``), or,
+    when it says how many (九大趋势), of that length and sharing a term; of those, the one
+    holding the best-scoring unit."""
     wanted = asked_list(question)
     if wanted is None or not on("lists"):
         return None

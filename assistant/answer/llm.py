@@ -115,11 +115,8 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def create_backend(settings: Settings) -> ChatBackend | None:
-    """The configured LLM, or None for ``llm_backend = none``.
-
-    Raises :class:`AssistantError` when a backend is chosen but not fully configured:
-    a configured backend never silently becomes another.
-    """
+    """The configured LLM, or None for ``llm_backend = none``; :class:`AssistantError` when
+    one is chosen but not fully configured: it never silently becomes another."""
     backend = settings.llm_backend
     if backend == "none":
         return None

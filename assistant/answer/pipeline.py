@@ -229,12 +229,9 @@ class AnswerPipeline:
         return Evidence(question, hits, scored, self.scorer)
 
     def with_siblings(self, hits: Sequence[Hit]) -> list[Hit]:
-        """``hits`` followed by the other chunks of their sections (at most as many again).
-
-        Retrieval gives each section one place before any section gets a second, so a
-        long section is often represented by a chunk next to the one holding the answer;
-        the sentences of its sibling chunks compete too, under their section's score.
-        """
+        """``hits`` followed by the other chunks of their sections (at most as many again):
+        retrieval gives each section one place before any gets a second, so a long section
+        is often represented by a chunk next to the one holding the answer."""
         if self._sources is None:
             with self._lock:
                 if self._sources is None:
@@ -430,11 +427,9 @@ class AnswerPipeline:
         body: str,
         backend: str,
     ) -> Answer:
-        """The model's reply after the claim check (:mod:`assistant.answer.claims`): its
-        supported claims cited by the unit that supports each, markers repaired, the rest
-        flagged. A reply with no claim the sources support, or one saying the survey does
-        not cover a question the refusal check let through, is not presented as an answer:
-        the extractive answer stands in, under a line saying why."""
+        """The model's reply after the claim check (:mod:`assistant.answer.claims`), markers
+        repaired, unsupported claims flagged; the quoted answer stands in for a reply with no
+        supported claim, or one saying the survey does not cover what the refusal let through."""
         extra = self.with_siblings(ev.hits)
         checked = check_claims(body, query, shown, self.scorer, extra)
         if checked.supported or not chosen:

@@ -19,8 +19,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -58,20 +58,6 @@ class Evidence:
     hits: Sequence[Hit]
     scored: Sequence[ScoredUnit]
     scorer: UnitScorer
-
-    @cached_property
-    def terms(self) -> list[str]:
-        """The question's content terms (computed once for every rule that reads them)."""
-        return content_terms(self.question)
-
-    @cached_property
-    def translations(self) -> dict[str, frozenset[str]]:
-        """The other language's words for each of :attr:`terms`."""
-        return self.scorer.translations(self.terms)
-
-    @cached_property
-    def language(self) -> str:
-        return detect_language(self.question)
 
 
 @lru_cache(maxsize=1)
@@ -115,9 +101,11 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     ``ratio`` times more often by the corpus than by everyday language (``long``,
     ``get``, 比较 are shared by any text); single Chinese characters are never specific."""
     weights = ev.scorer.term_weights
+    terms = content_terms(ev.question)
+    translations = ev.scorer.translations(terms)
     foreign = False
-    for term in ev.terms:
-        known = ([term] if weights.knows(term) else []) + sorted(ev.translations.get(term, ()))
+    for term in terms:
+        known = ([term] if weights.knows(term) else []) + sorted(translations.get(term, ()))
         if not known:
             foreign = foreign or everyday_frequency(term) > 0
             continue
@@ -148,32 +136,26 @@ class Refusal:
     """The kind of answer the evidence lacks, when that is why."""
 
 
+@dataclass
 class RefusalPolicy:
     """Refuse when the question clears no threshold of its language (:meth:`value`); or
     whatever it clears: when it asks nothing, shares only everyday words with the corpus
     (``everyday_ratio``), or asks for a figure or a name that the sentences an answer would
     quote do not hold (``check_answer_type``)."""
 
-    def __init__(
-        self,
-        bank: ProbeVectors,
-        thresholds: dict[str, dict[str, float]] | None,
-        check_answer_type: bool = True,
-        everyday_ratio: float | None = None,
-    ) -> None:
-        self.bank = bank
-        self.thresholds = thresholds
-        """Per question language, per sentence language; None: only the rules refuse."""
-        self.check_answer_type = check_answer_type
-        self.everyday_ratio = everyday_ratio
-        """Off topic when no shared word is this much more the corpus's than everyday
-        language's (:func:`everyday_only`; None: not checked)."""
+    bank: ProbeVectors
+    thresholds: dict[str, dict[str, float]] | None
+    """Per question language, per sentence language; None: only the rules refuse."""
+    check_answer_type: bool = True
+    everyday_ratio: float | None = None
+    """Off topic when no shared word is this much more the corpus's than everyday
+    language's (:func:`everyday_only`; None: not checked)."""
 
     def value(self, ev: Evidence) -> float:
         """How far the question's support clears its threshold, in the best sentence
         language that has one (refused below 0)."""
         limits = self.thresholds or {}
-        mine = limits.get(ev.language, {})
+        mine = limits.get(detect_language(ev.question), {})
         lowest = min((t for pair in limits.values() for t in pair.values()), default=0.0)
         cleared = [c - mine.get(lang, lowest) for lang, c in support(ev, self.bank).items()]
         return max(cleared, default=-1.0)
@@ -289,7 +271,7 @@ def derive(
     for pair, threshold in threshold_rule(off, own).items():
         asked, sentences = pair.split("/")
         thresholds.setdefault(asked, {})[sentences] = threshold
-    derived = RefusalPolicy(bank, thresholds, policy.check_answer_type, policy.everyday_ratio)
+    derived = replace(policy, thresholds=thresholds)
     near = [
         template.format(name=name)
         for templates in probe_bank()["near_miss"].values()

@@ -84,12 +84,10 @@ class ScoringWeights:
     rank: float = 0.0
     chunk: float = 0.5
     named: float = 3.0
-    """Bonus for chunks the question names (an arXiv ID, a section number): retrieval
-    found them by exact lookup, and the user asked about them, not about look-alikes;
-    likewise for units about a name the question uses (``DreamZero``): a sentence about a
-    look-alike (another model, another benchmark) matches as well but answers nothing.
-    Given twice to the paper a link points to when the question asks where a link (by
-    its anchor) points: the anchor's own words favour the paper it names instead."""
+    """Bonus for chunks the question names (an arXiv ID, a section number, by exact lookup)
+    and for units about a name it uses (``DreamZero``): a sentence about a look-alike
+    matches as well but answers nothing. Given twice to the paper a link points to when
+    the question asks where a link (by its anchor) points."""
     stats_sample: int = 500
     """Units per chunk kind embedded to estimate the kind's similarity distribution."""
 
@@ -123,14 +121,11 @@ def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]
 
 
 class UnitScorer:
-    """Ranks the units of retrieved chunks against a question (or a claim).
+    """Ranks the units of retrieved chunks against a question.
 
-    A unit's dense similarity is standardised against the similarity distribution of
-    all units of its chunk kind (the retrieval module does the same per chunk), so a
-    Chinese survey sentence and an English abstract sentence compete on one scale for a
-    question in either language. The kind's mean and covariance come from a sample of
-    its units, embedded once and cached with the other unit vectors.
-    """
+    A unit's dense similarity is standardised against the distribution of its chunk kind's
+    units (as retrieval does per chunk), so a Chinese survey sentence and an English abstract
+    sentence compete on one scale; the kind's mean and covariance come from a sample."""
 
     def __init__(
         self,
@@ -273,10 +268,8 @@ class UnitScorer:
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
-        who wrote it (names would otherwise match any question naming a person), and then
-        with the ``named`` bonus: it is the answer, not one sentence among the abstract's.
-        For a question asking for a table's largest or smallest value, the row holding it
-        ranks first (:mod:`assistant.answer.tables`)."""
+        who wrote it, and then with the ``named`` bonus: it is the answer. For a question
+        asking for a table's extreme value, its row ranks first (:mod:`.tables`)."""
         expected = expectation(question)
         authors = expected.kind == "authors"
         read = chunk_units if authors else quotable_units

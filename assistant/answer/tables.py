@@ -93,25 +93,22 @@ def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], flo
     wanted = direction(question)
     if wanted is None:
         return None
-    tables: dict[tuple[str, ...], list[tuple[Unit, tuple[tuple[str, str], ...]]]] = {}
+    tables: dict[tuple[str, ...], list[Unit]] = {}
     for unit in units:
-        if unit.kind != "row":
-            continue
-        cells = unit.cells
-        if len(cells) >= 2:
-            tables.setdefault(tuple(h for h, _ in cells), []).append((unit, cells))
+        if unit.kind == "row" and len(unit.cells) >= 2:
+            tables.setdefault(tuple(h for h, _ in unit.cells), []).append(unit)
     names = names_in(question)
     best: tuple[float, Unit] | None = None
     for header, rows in tables.items():
         if len(rows) < 2:
             continue
-        text = " ".join(unit.display for unit, _ in rows).lower()
+        text = " ".join(unit.display for unit in rows).lower()
         if not all(mentions(text, name) for name in names):
             continue  # "RT-2 的最大版本": an extreme of something the table does not hold
         for n, column in enumerate(header[1:], start=1):
-            values = [(value(cells[n][1]), unit) for unit, cells in rows]
+            values = [(value(unit.cells[n][1]), unit) for unit in rows]
             numbers = [v for v in values if v[0] is not None]
-            blank = sum(_BLANK.fullmatch(cells[n][1]) is not None for _, cells in rows)
+            blank = sum(_BLANK.fullmatch(unit.cells[n][1]) is not None for unit in rows)
             if len(numbers) < max(2, (len(values) + 1) // 2 - blank):
                 continue
             score = match(column)

@@ -148,11 +148,8 @@ def _cells(row: str) -> list[str]:
 
 
 def _table_header(chunk: Chunk, lines: list[str], at: int) -> list[str] | None:
-    """Header cells of the table whose row is ``lines[at]``.
-
-    The header is the row just above the ``|---|`` rule; a chunk that starts inside a
-    table carries that row (and the rule under it) in its context instead.
-    """
+    """Header cells of the table whose row is ``lines[at]``: the row above the ``|---|``
+    rule, or, in a chunk that starts inside a table, the row its context carries."""
     for n in range(at, 0, -1):
         if _TABLE_RULE.match(lines[n].strip()):
             return _cells(lines[n - 1])
