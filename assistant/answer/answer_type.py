@@ -287,9 +287,8 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     ),
     "people": (
         re.compile(
-            r"(?:多少|(?<!哪)几)\s*(?:名|位|个人|人(?!工|类|形|民))|\bhow many (?:[\w-]+ )?"
-            + _PEOPLE
-            + r"\b",
+            r"(?:多少|(?<!哪)几)\s*(?:名|位|个人|人(?!工|类|形|民))"
+            rf"|\bhow many (?:[\w-]+ )?{_PEOPLE}\b",
             re.IGNORECASE,
         ),
         re.compile(
@@ -304,15 +303,13 @@ figure of the question's subject."""
 
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
-    r"("
-    + _NAMED
-    + r")\s*(?:['’]s\s+[^,，?？]*?)?\s*(?:和|与|跟|同|还是|或|,?\s+or\s+|\s+and\s+|\s+vs\.?\s+"
-    r"|\s+versus\s+)\s*(" + _NAMED + r")"
+    rf"({_NAMED})\s*(?:['’]s\s+[^,，?？]*?)?\s*(?:和|与|跟|同|还是|或|,?\s+or\s+|\s+and\s+"
+    rf"|\s+vs\.?\s+|\s+versus\s+)\s*({_NAMED})"
 )
 
 _THAN = re.compile(
-    r"(" + _NAMED + r")\s[^,，?？]*?\b(?:better|worse|higher|lower|faster|slower|larger|smaller"
-    r"|more|less)\b[^,，?？]*?\bthan\s+(" + _NAMED + r")"
+    rf"({_NAMED})\s[^,，?？]*?\b(?:better|worse|higher|lower|faster|slower|larger|smaller"
+    rf"|more|less)\b[^,，?？]*?\bthan\s+({_NAMED})"
 )
 
 
@@ -338,31 +335,22 @@ _NAMED_THINGS = (
     r"|agents|simulators|projects|products)"
 )
 """Things that have names; "which three domains" asks for descriptions, not names."""
+_COUNTED = _COUNT + r"\s*(?:个|篇|项|种|款|家|部|套)[^，,。？?]{0,10}?" + _NAMED_THINGS
 _LISTED_ASKED = re.compile(
-    _COUNT
-    + r"\s*(?:个|篇|项|种|款|家|部|套)[^，,。？?]{0,10}?"
-    + _NAMED_THINGS
-    + r"[^，,。？?]{0,12}?(?:哪几|哪些|分别(?:叫|是(?!多|几))|叫什么|什么名字|名称)"
-    r"|哪"
-    + _COUNT
-    + r"\s*(?:个|篇|项|种|款|家|部|套)[^，,。？?]{0,10}?"
-    + _NAMED_THINGS
-    + r"|\b(?:which|name|list|what (?:are|were)|identify)\s+(?:the\s+)?"
-    + _COUNT
-    + r"\s+(?:[\w-]+\s+){0,3}?"
-    + _NAMED_THINGS
-    + r"\b",
+    _COUNTED + r"[^，,。？?]{0,12}?(?:哪几|哪些|分别(?:叫|是(?!多|几))|叫什么|什么名字|名称)"
+    rf"|哪{_COUNTED}|\b(?:which|name|list|what (?:are|were)|identify)\s+(?:the\s+)?{_COUNT}"
+    r"\s+(?:[\w-]+\s+){0,3}?"
+    rf"{_NAMED_THINGS}\b",
     re.IGNORECASE,
 )
 """Asks for the names of a counted set of things."""
 
 
-def _listed(question: str) -> int:
-    match = _LISTED_ASKED.search(question)
-    if match is None:
-        return 0
-    count = next(group for group in match.groups() if group)
-    return int(number_value(count))  # type: ignore[arg-type]
+def asked_count(pattern: re.Pattern, question: str) -> int:
+    """The count ``pattern`` finds in ``question`` (its first group that took part), else 0."""
+    match = pattern.search(question)
+    count = next(group for group in match.groups() if group) if match else "0"
+    return int(number_value(count) or 0)
 
 
 def expectation(question: str) -> Expectation:
@@ -398,7 +386,7 @@ def _expectation(question: str) -> Expectation:
     names = asked_names(question)
     compared = _compared(question)
     when = bool(_WHEN_ASKED.search(question))
-    listed = _listed(question)
+    listed = asked_count(_LISTED_ASKED, question)
     if listed > 1:
         return Expectation("names", names, listed=listed)
     for kind, asked in (
@@ -534,16 +522,13 @@ def _reading(unit: Unit, measure: str | None) -> str:
     return replace(unit, display=" · ".join(f"{h}: {v}" for h, v in cells)).shown_with_lead()
 
 
-def _dates(text: str, day: bool) -> list[str]:
-    return [m.group() for m in (_DAY if day else _YEAR_OR_DATE).finditer(LINK_MARK.sub(" ", text))]
-
-
 def _found_in(clause: Clause, kind: AnswerType, expected: Expectation, question: str) -> bool:
     """Whether ``clause`` holds a value of ``kind``."""
     if kind == "duration":
         return bool(figures(clause.text, question, pattern=_DURATION))
     if kind == "date":
-        return bool(_dates(clause.text, day=bool(_DAY_ASKED.search(question))))
+        dated = _DAY if _DAY_ASKED.search(question) else _YEAR_OR_DATE
+        return dated.search(LINK_MARK.sub(" ", clause.text)) is not None
     if kind in _QUANTITIES:
         asked = set(_DIGITS.findall(question))
         return any(

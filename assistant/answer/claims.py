@@ -1,15 +1,12 @@
 """Claim-level support: does one unit of a retrieved source back each claim of an answer?
 
-A small model's marker may point at the wrong source, at one that names the claim's
-subject only in another row, or be missing; so each claim is checked on its own. A unit
-(sentence, table row, list item: :mod:`assistant.answer.units`) supports a claim when it
-holds every figure (by value and kind), arXiv ID and name the claim states, in either
-language (as written, as a lexicon translation, as pinyin), and most of what the claim
-asserts in words, weighted by information; and when it is about what the question asks:
-"Dreamer V4" for "which method leads interactive world generation" is in the Atari row
-of the right table, which is about Atari. Markers are then repaired visibly: re-pointed
-to a source that supports the claim, added where one does, dropped (and the claim listed
-as unsupported) where none does.
+A small model's marker may point at the wrong source or be missing, so each claim is
+checked on its own. A unit (:mod:`assistant.answer.units`) supports a claim when it holds
+every figure (by value and kind), arXiv ID and name the claim states, in either language
+(as written, translated, as pinyin), and most of what it asserts in words, weighted by
+information; and when it is about what the question asks (the right table's Atari row is
+about Atari, not world generation). Markers are then repaired visibly: re-pointed, added,
+or dropped with the claim listed as unsupported.
 """
 
 from __future__ import annotations
@@ -296,10 +293,6 @@ class Verdict:
     """Its source's position in the checked answer's hits (None: unsupported)."""
 
     @property
-    def supported(self) -> bool:
-        return self.support is not None
-
-    @property
     def status(self) -> str:
         if self.support is None:
             return "unsupported"
@@ -432,8 +425,8 @@ def check_claims(
             make_citation(new, sources[n - 1], quotes[n][0], quotes[n])
             for new, n in enumerate(quotes, 1)
         ],
-        grounded=sum(v.supported for v in verdicts) / len(verdicts) if verdicts else 0.0,
-        unsupported=[v.claim.text for v in verdicts if not v.supported],
+        grounded=sum(v.support is not None for v in verdicts) / len(verdicts) if verdicts else 0.0,
+        unsupported=[v.claim.text for v in verdicts if v.support is None],
         repaired=repaired,
         claims=len(verdicts),
         verdicts=verdicts,

@@ -31,10 +31,6 @@ class ExtractiveLimits:
     margin: float = 0.0
 
 
-def _key(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
-
-
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
     """The units to quote, grouped by hit (best hit first) and in reading order.
 
@@ -61,7 +57,7 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
                 continue
             if only_near and taken and id(item) not in near:
                 break
-            key = _key(item.unit.display)
+            key = "".join(unicodedata.normalize("NFKC", item.unit.display).split()).casefold()
             if key not in seen:
                 seen.add(key)
                 chosen.append((item.unit, item.hit))
@@ -100,10 +96,8 @@ def _with_markers(display: str, marker: str) -> str:
 
 
 def _item(unit: Unit) -> Unit:
-    """A numbered list item as the answer lists it: without its number. Under the answer's
-    own bullet, ``- 4. …`` would render as a bullet holding a one-item list numbered 4 (two
-    markers, the number meaning nothing out of its list); the source card shows the item in
-    its numbered list."""
+    """A numbered list item without its number: under the answer's own bullet, ``- 4. …``
+    renders as a one-item list numbered 4 (the source card shows it in its list)."""
     number = _ITEM_NUMBER.match(unit.display) if unit.kind == "item" else None
     return replace(unit, display=unit.display[number.end() :]) if number else unit
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.answer.answer_type import COUNT_WORDS, expectation, number_value
+from assistant.answer.answer_type import COUNT_WORDS, asked_count, expectation
 from assistant.answer.rules import on
 from assistant.answer.scoring import ScoredUnit, content_terms
 from assistant.answer.units import Unit, chunk_units
@@ -47,11 +47,7 @@ def asked_list(question: str) -> int | None:
         return None
     if expectation(question).kind not in (None, "names"):
         return None  # a figure, a date, a maker: what the list holds is not the answer
-    count = _ASKED_COUNT.search(question)
-    if count is None:
-        return 0
-    word = next(g for g in count.groups() if g)
-    return int(number_value(word))  # type: ignore[arg-type]
+    return asked_count(_ASKED_COUNT, question)
 
 
 def _members(scored: Sequence[ScoredUnit]) -> dict[tuple, list[ScoredUnit]]:

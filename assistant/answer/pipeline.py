@@ -125,8 +125,8 @@ class AnswerPipeline:
         if self._scorer is None:
             with self._lock:
                 if self._scorer is None:
-                    index = self.assistant.index
-                    cache = Path(self.settings.index_dir) / "answer-cache"
+                    index, s = self.assistant.index, self.settings
+                    cache = Path(s.index_dir) / "answer-cache"
                     # keyed by sentence text: valid across builds of one embedder, so an
                     # index update embeds only the sentences it changed
                     embedder = hashlib.sha1(index.manifest.embedder.encode()).hexdigest()[:16]
@@ -138,10 +138,10 @@ class AnswerPipeline:
                         index.chunks,
                         self.assistant.embedder,
                         ScoringWeights(
-                            lexical=self.settings.sentence_lexical_weight,
-                            rank=self.settings.sentence_rank_weight,
-                            chunk=self.settings.sentence_chunk_weight,
-                            stats_sample=self.settings.sentence_stats_sample,
+                            s.sentence_lexical_weight,
+                            s.sentence_rank_weight,
+                            s.sentence_chunk_weight,
+                            stats_sample=s.sentence_stats_sample,
                         ),
                         cache_path=path,
                         lexicon=index.lexicon,
@@ -215,13 +215,10 @@ class AnswerPipeline:
         threshold); a question that asks nothing (:func:`has_content`) retrieves nothing."""
         timings = timings if timings is not None else {}
         t0 = time.perf_counter()
-        hits = (
-            self.assistant.retrieve(
-                question, k=k or self.settings.answer_k, mode=mode, timings=timings
-            )
-            if has_content(question)
-            else []
-        )
+        hits: list[Hit] = []
+        if has_content(question):
+            k = k or self.settings.answer_k
+            hits = self.assistant.retrieve(question, k=k, mode=mode, timings=timings)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         scored = self.scorer.score(question, self.with_siblings(hits)) if hits else []
@@ -254,19 +251,15 @@ class AnswerPipeline:
         return [*hits, *extra]
 
     def condense(self, backend: ChatBackend, turns: Sequence[ChatTurn], question: str) -> str:
-        language = detect_language(question)
-        reply = backend.chat(condense_messages(turns, question, language))
+        reply = backend.chat(condense_messages(turns, question, detect_language(question)))
         standalone = " ".join(reply.strip().strip('"“”').split())
         return standalone or question
 
     def context(self, ev: Evidence, chosen: Sequence[tuple[Unit, Hit]]) -> list[Hit]:
         """The sources the LLM is shown: the chunks of the best-ranked sentences within the
         backend's token budget (:mod:`assistant.answer.context`)."""
-        budget = (
-            self.settings.ollama_context_budget
-            if self.settings.llm_backend == "ollama"
-            else self.settings.openai_context_budget
-        )
+        s = self.settings
+        budget = s.ollama_context_budget if s.llm_backend == "ollama" else s.openai_context_budget
         return context_hits(ev.hits, ev.scored, chosen, budget)
 
     def choose(self, ev: Evidence) -> list[tuple[Unit, Hit]]:
@@ -329,8 +322,7 @@ class AnswerPipeline:
         chosen = self.choose(ev)
         refused = self.policy.refusal(ev, [unit for unit, _ in chosen], support)
         if refused is not None:
-            reason = refused.reason
-            log.info("refused: %s", reason)
+            log.info("refused: %s", refused.reason)
             refusal = refusal_text(refused, language)
             yield refusal
             timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -341,7 +333,7 @@ class AnswerPipeline:
                 backend=backend.name if backend else "none",
                 refused=True,
                 support=support,
-                refusal_reason=reason,
+                refusal_reason=refused.reason,
                 standalone_question=standalone,
                 timings=timings,
                 error=error,

@@ -1,8 +1,7 @@
 """Is the configured LLM backend up? A cheap check for the chat UI's side panel.
 
-It lists the server's models (``GET {base}/models`` for OpenAI-compatible servers,
-``GET /api/tags`` for Ollama) instead of asking for a completion: no tokens spent, an
-answer in milliseconds, and the same URL and key the answer pipeline will use.
+It lists the server's models (``GET {base}/models``; Ollama: ``GET /api/tags``) instead of
+asking for a completion: no tokens spent, and the same URL and key answering will use.
 """
 
 from __future__ import annotations

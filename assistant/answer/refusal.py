@@ -36,7 +36,6 @@ from assistant.text import CJK_CHAR, detect_language
 
 log = logging.getLogger(__name__)
 
-SIGNAL = "contrast"
 RULE = 2
 """Version of :func:`threshold_rule`: a stored derivation made by another is made again."""
 QUANTILE = 0.95
@@ -278,12 +277,9 @@ def derive(
         for template in templates
         for name in frequent_names(chunks)
     ]
-    refused = 0
-    for question in near:
-        ev = evidence(question)
-        refused += derived.refusal(ev, choose(ev)) is not None
+    refused = sum(derived.refusal(ev := evidence(q), choose(ev)) is not None for q in near)
     return RefusalThreshold(
-        signal=SIGNAL,
+        signal="contrast",
         thresholds=thresholds,
         method=(
             "per question language and sentence language: the "

@@ -1,12 +1,11 @@
 """How well each sentence of the retrieved chunks answers the question.
 
-Answering needs sentences, and picking the best one among the top hits is what lets the
-answer beat retrieval's rank 1. A sentence's score mixes three signals, each failing
-somewhere: dense similarity (multilingual; standardised per chunk kind, and lent the
-Chinese words of an English question's terms through CC-CEDICT), IDF-weighted coverage of
-the question's content words in either language (exact figures and names, which
-embeddings blur), and its chunk's fused retrieval score. Sentence vectors are cached beside
-the index (``answer-cache/<embedder>.npz``): each sentence is embedded once.
+Picking the best sentence among the top hits is what lets the answer beat retrieval's rank
+1. A sentence's score mixes three signals, each failing somewhere: dense similarity
+(standardised per chunk kind; an English question also lent the Chinese words of its terms),
+IDF-weighted coverage of the question's content words in either language (exact figures and
+names, which embeddings blur), and its chunk's retrieval score. Sentence vectors are cached
+beside the index (``answer-cache/<embedder>.npz``).
 """
 
 from __future__ import annotations
@@ -69,7 +68,6 @@ class ScoredUnit:
     unit: Unit
     hit: Hit
     dense: float
-    lexical: float
     score: float
     z: float = 0.0
     """Dense similarity standardised against all units of the chunk's kind: how unusual
@@ -170,12 +168,7 @@ class UnitScorer:
         Returns how many units were embedded now."""
         texts = [unit.scoring_text for chunk in self.chunks for unit in quotable_units(chunk)]
         if len(texts) > max_units:
-            log.info(
-                "%d sentences: more than prepare_sentences_max (%d); each question embeds "
-                "those of its hits instead",
-                len(texts),
-                max_units,
-            )
+            log.info("%d sentences > prepare_sentences_max: embedded per question", len(texts))
             return 0
         return self.vectors.fill(texts, progress=progress)
 
@@ -305,7 +298,7 @@ class UnitScorer:
                 + (w.named if mentioned and unit.about_any(mentioned) else 0.0)
                 + (w.named if tabled and unit.kind == "row" else 0.0)
             )
-            scored.append(ScoredUnit(unit, hit, float(sim), lexical, total, float(zz)))
+            scored.append(ScoredUnit(unit, hit, float(sim), total, float(zz)))
         extreme = on("tables") and extreme_row(
             question,
             [unit for unit, _ in units],

@@ -21,19 +21,13 @@ _BOUND = r"(?![^\s的，,。？?！!、）)])"
 """最多/最少 before a verb bound a value ("最多重试几次": at most); before 的 or the end of a
 clause they pick an extreme ("训练数据最多的是哪个")."""
 _HIGHEST = re.compile(
-    r"最(?:大|高|长|快|强|好|优|贵|久|新|远)|最多"
-    + _BOUND
-    + r"|\b(?:largest|biggest|"
-    + _AT_MOST
-    + r"most|highest|longest|fastest|best|greatest|maximum|top|newest|latest|strongest)\b",
+    rf"最(?:大|高|长|快|强|好|优|贵|久|新|远)|最多{_BOUND}|\b(?:largest|biggest|{_AT_MOST}most"
+    r"|highest|longest|fastest|best|greatest|maximum|top|newest|latest|strongest)\b",
     re.IGNORECASE,
 )
 _LOWEST = re.compile(
-    r"最(?:小|低|短|慢|差|便宜|轻|早|弱)|最少"
-    + _BOUND
-    + r"|\b(?:smallest|fewest|"
-    + _AT_MOST
-    + r"least|lowest|shortest|slowest|cheapest|minimum|lightest|earliest|weakest)\b",
+    rf"最(?:小|低|短|慢|差|便宜|轻|早|弱)|最少{_BOUND}|\b(?:smallest|fewest|{_AT_MOST}least"
+    r"|lowest|shortest|slowest|cheapest|minimum|lightest|earliest|weakest)\b",
     re.IGNORECASE,
 )
 _BEST = re.compile(r"最(?:好|优|佳)|\bbest\b", re.IGNORECASE)

@@ -72,13 +72,11 @@ class Unit:
     """The clause this one continues (the previous unit of the same line, when it ended
     in a semicolon or comma): whom "只需 50 小时…" is about was said there."""
     opening: str = ""
-    """The first sentence of the paragraph, for a later sentence of it that names nothing
-    itself: whom "在回顾性队列中，死亡率为 18.4%" is about, the paragraph said at its start
-    ("[CounterCare](…) 关注…"); "Vista 的 FVD 为 89.4" is about Vista, whatever came before."""
+    """The paragraph's first sentence, for a later one that names nothing itself: whom
+    "死亡率为 18.4%" is about, the paragraph said at its start."""
     cells: tuple[tuple[str, str], ...] = ()
-    """A table row's (header, value) pairs as displayed; empty for other units and for
-    rows of a table without a header. Kept so that readers of a column (units of a
-    figure, superlatives) need not parse ``display`` back."""
+    """A table row's (header, value) pairs as displayed (none without a header), so that
+    readers of a column need not parse ``display`` back."""
 
     @property
     def about(self) -> str:
@@ -90,10 +88,8 @@ class Unit:
         """Whether :attr:`about` holds one of ``names`` (lower-cased), or no names are
         given: a figure, a license or a maker counts only in a unit about what the
         question names."""
-        if not names:
-            return True
-        about = self.about
-        return any(mentions(about, name) for name in names)
+        about = self.about if names else ""
+        return not names or any(mentions(about, name) for name in names)
 
     @property
     def scoring_text(self) -> str:

@@ -23,10 +23,7 @@ def ranked(hits: list[Hit], order: list[tuple[str, int]]) -> list[ScoredUnit]:
     units = {(u.chunk_id, u.index): (u, h) for h in hits for u in chunk_units(h.chunk)}
     top = [units.pop(key) for key in order]
     rest = list(units.values())
-    return [
-        ScoredUnit(u, h, dense=0.0, lexical=0.0, score=float(-n))
-        for n, (u, h) in enumerate(top + rest)
-    ]
+    return [ScoredUnit(u, h, dense=0.0, score=float(-n)) for n, (u, h) in enumerate(top + rest)]
 
 
 def test_a_lead_is_never_quoted_alone_and_the_best_source_gives_its_best_sentences():
