@@ -1,10 +1,9 @@
 """An answer's text as claims with their markers, and the citations those become.
 
-Small models write markers in many forms (``[1, 3]``, ``【2】``, ``[9]`` out of five
-sources, at the start of a line, after the full stop) or none: the answer is read as
-lines of sentences, each claim keeping the markers that apply to it, so that it can be
-rewritten with one marker after each claim that has a source. The extractive answer's
-markers are trusted (they are its quotes' own); an LLM's go through the claim check
+Small models write markers in many forms (``[1, 3]``, ``【2】``, at the start of a line,
+after the full stop) or none: the answer is read as lines of sentences, each claim keeping
+the markers that apply to it, to be rewritten with one marker after each claim that has a
+source. The extractive answer's markers are its quotes' own; an LLM's are checked
 (:mod:`assistant.answer.claims`).
 """
 

@@ -1,11 +1,9 @@
 """The answer without an LLM: the sentences of the top hits that best answer the question.
 
-Sentences (list items, table rows with their header) are ranked by
-:class:`~assistant.answer.scoring.UnitScorer`; the best one picks the source whose best
-sentences are quoted, without repeats (chunks overlap), grouped by source in reading
-order. A list item or a sentence under a bold heading is shown with the line that
-introduces it (``中期（2027–2030）： 统一世界模型…``): which period, which trend, is part
-of the answer.
+Units ranked by :class:`~assistant.answer.scoring.UnitScorer`: the best one picks the
+source whose best sentences are quoted, without repeats (chunks overlap), by source in
+reading order; a list item is shown with the line that introduces it (``中期（2027–2030）：
+…``): which period, which trend, is part of the answer.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """LLM backends through llama-index: ``openai-compatible`` (OpenAILike), ``ollama``, ``none``.
 
-:class:`ChatBackend` wraps a llama-index LLM with the two things the answer pipeline
-needs beyond it: every failure becomes one :class:`LLMError` line that names the
-backend (connection refused, timeout, HTTP status, broken stream), and a stream that
-ends without the server's end-of-message mark is reported as broken: llama-index's
-OpenAI stream ends silently when the SSE stream is cut or malformed.
+:class:`ChatBackend` adds what the pipeline needs beyond llama-index: every failure becomes
+one :class:`LLMError` line naming the backend, and a stream that ends without the server's
+end-of-message mark is reported as broken (llama-index's OpenAI stream ends silently).
 """
 
 from __future__ import annotations
