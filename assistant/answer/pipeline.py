@@ -8,7 +8,6 @@ error plus the extractive answer, marked as such, never a silent switch of backe
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -39,6 +38,7 @@ from assistant.answer.refusal import (
 from assistant.answer.scoring import ScoringWeights, UnitScorer
 from assistant.answer.units import Unit
 from assistant.errors import LLMError
+from assistant.indexing.embeddings.npz_cache import TextVectors
 from assistant.models import (
     Answer,
     ChatTurn,
@@ -127,13 +127,7 @@ class AnswerPipeline:
                 if self._scorer is None:
                     index, s = self.assistant.index, self.settings
                     cache = Path(s.index_dir) / "answer-cache"
-                    # keyed by sentence text: valid across builds of one embedder, so an
-                    # index update embeds only the sentences it changed
-                    embedder = hashlib.sha1(index.manifest.embedder.encode()).hexdigest()[:16]
-                    path = cache / f"{embedder}.npz"
-                    for old in cache.glob("*.npz") if cache.is_dir() else ():
-                        if old != path:
-                            old.unlink(missing_ok=True)
+                    path = TextVectors.file_for(cache, index.manifest.embedder)
                     self._scorer = UnitScorer(
                         index.chunks,
                         self.assistant.embedder,

