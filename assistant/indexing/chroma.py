@@ -99,27 +99,35 @@ class ChunkVectorStore(ChromaVectorStore):
                 "the index keeps one Chroma collection per chunk kind without metadata: "
                 "query the kind's own store instead of filtering"
             )
-        wanted = min(n_results, len(self._chunks))
+        found = self.nearest(query_embeddings, n_results)
+        nodes = [to_node(chunk) for chunk, _cosine in found]
+        return VectorStoreQueryResult(
+            nodes=nodes,
+            similarities=[cosine for _chunk, cosine in found],
+            ids=[n.node_id for n in nodes],
+        )
+
+    def nearest(self, query_embedding: list[float], n_results: int) -> list[tuple[Chunk, float]]:
+        """The ``n_results`` nearest chunks with their cosines, as the loaded build's own
+        :class:`Chunk` s (no node per chunk: retrieval fuses on these, docs/performance.md)."""
+        chunks, collection = self._chunks, self._collection  # private attributes: slow reads
+        wanted = min(n_results, len(chunks))
         ask = wanted + self._slack
         while True:
-            found = self._collection.query(
-                query_embeddings=query_embeddings, n_results=max(ask, 1), include=["distances"]
+            found = collection.query(
+                query_embeddings=query_embedding, n_results=max(ask, 1), include=["distances"]
             )
             ids, distances = found["ids"][0], found["distances"][0]
-            known = [(h, d) for h, d in zip(ids, distances, strict=True) if h in self._chunks]
+            known = [(h, d) for h, d in zip(ids, distances, strict=True) if h in chunks]
             if len(known) >= wanted or len(ids) < ask or ask >= _MAX_ASK:
                 break
             ask = min(2 * ask, _MAX_ASK)
-        nodes: list[TextNode] = []
-        similarities: list[float] = []
-        for content_hash, distance in known:
-            for chunk in self._chunks[content_hash]:
-                nodes.append(to_node(chunk))
-                similarities.append(1.0 - float(distance))
-        nodes, similarities = nodes[:n_results], similarities[:n_results]
-        return VectorStoreQueryResult(
-            nodes=nodes, similarities=similarities, ids=[n.node_id for n in nodes]
-        )
+        out = [
+            (chunk, 1.0 - float(distance))
+            for content_hash, distance in known
+            for chunk in chunks[content_hash]
+        ]
+        return out[:n_results]
 
 
 def to_node(chunk: Chunk) -> TextNode:

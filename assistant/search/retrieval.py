@@ -31,10 +31,13 @@ query word becomes a group of itself and its Chinese translations, which BM25 sc
 one term (:meth:`BM25Index.scores`, Pirkola's structured query translation).
 
 Built from llama-index parts: a ``VectorStoreIndex`` per kind over the kind's Chroma
-collection (queried through its vector store), a ``BM25Retriever`` whose scoring is
-swapped for our tokenizer-aware sidecar, and ``QueryFusionRetriever`` whose fusion records, for each
-hit, which retriever found it at which rank. Exact lookups (an arXiv ID or a section
-number in the question) and section de-duplication run around the fusion.
+collection (queried through its vector store) and a ``BM25Retriever`` whose scoring is
+swapped for our tokenizer-aware sidecar; both remain llama-index retrievers, but a query
+here takes their scored chunks (``search``) and :class:`Fusion` fuses those by chunk id,
+recording for each hit which retriever found it at which rank; nodes and instrumented
+calls per candidate cost more than the searches (docs/performance.md). Exact lookups (an
+arXiv ID or a section number in the question) and section de-duplication run around the
+fusion, and a :class:`Hit` is built only for what is returned (or reranked).
 """
 
 from __future__ import annotations
@@ -47,17 +50,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol, TypeVar
 
 import chromadb
 import numpy as np
 from llama_index.core import VectorStoreIndex
-from llama_index.core.llms import MockLLM
-from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.retrievers.bm25 import BM25Retriever
 
 from assistant.errors import InvalidInput
+from assistant.indexing.chroma import ChunkVectorStore, to_node
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.lexical import BM25Index, Term
 from assistant.indexing.lexicon import Lexicon
@@ -87,8 +90,6 @@ _SECTION_REF = re.compile(
 """Section numbers in a question: ``§6``, ``section 17.5``, ``17.4 节``, or a bare
 ``17.4.2``. A bare two-part number (``3.14``) is a figure more often than a section."""
 
-_PROVENANCE = "_provenance"
-"""Metadata key under which fusion leaves each retriever's (rank, score) on a node."""
 _STD_FLOOR = 1e-6
 _COSINE_STD_FLOOR = 1e-3
 """Spread below which a kind's cosines count as constant (one chunk, float32 noise)."""
@@ -97,8 +98,8 @@ _STATS_SAMPLE = 20_000
 """Embeddings per kind read to estimate its mean and covariance (all, below this)."""
 
 
-def _node(chunk: Chunk) -> TextNode:
-    return TextNode(id_=chunk.id, text=chunk.text, metadata={"kind": chunk.kind})
+Scored = tuple[Chunk, float]
+"""A retrieved chunk and its score: what retrievers hand to :class:`Fusion`."""
 
 
 # --- dense ----------------------------------------------------------------------------------
@@ -170,31 +171,29 @@ class KindDenseRetriever(BaseRetriever):
         super().__init__()
         self._stats = stats
         self._top_k = top_k
-        self._stores = {
+        self._stores: dict[str, ChunkVectorStore] = {
             kind: index.vector_store for kind, index in vector_indexes.items() if kind in stats
         }
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        """Queries each kind's vector store directly: a ``VectorIndexRetriever`` per kind
-        would add its instrumentation, a docstore check (a hash of every node) and a
-        second wrapper per node to each query (a third of dense search time at 10,000
-        chunks, docs/performance.md)."""
-        query = np.asarray(query_bundle.embedding, dtype=np.float64)
+    def search(self, question: str, embedding: list[float] | None) -> list[Scored]:
+        """Each kind's nearest chunks with their z-scores, asked of each kind's vector store
+        directly: a ``VectorIndexRetriever`` per kind would add its instrumentation, a
+        docstore check (a hash of every node) and a node per chunk to each query
+        (docs/performance.md)."""
+        query = np.asarray(embedding, dtype=np.float64)
         query /= max(float(np.linalg.norm(query)), 1e-12)
-        asked = VectorStoreQuery(
-            query_embedding=query_bundle.embedding, similarity_top_k=self._top_k
-        )
-        out: list[NodeWithScore] = []
+        out: list[Scored] = []
         for kind, store in self._stores.items():
-            found = store.query(asked)
-            if not found.nodes:
+            found = store.nearest(embedding, self._top_k)
+            if not found:
                 continue
-            cosines = np.array([s or 0.0 for s in found.similarities or ()])
-            z = self._stats[kind].standardize(query, cosines)
-            out.extend(
-                NodeWithScore(node=n, score=float(s)) for n, s in zip(found.nodes, z, strict=True)
-            )
+            z = self._stats[kind].standardize(query, np.array([c for _chunk, c in found]))
+            out.extend(zip([chunk for chunk, _c in found], z.tolist(), strict=True))
         return out
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        found = self.search(query_bundle.query_str, query_bundle.embedding)
+        return [NodeWithScore(node=to_node(chunk), score=score) for chunk, score in found]
 
 
 # --- BM25 -----------------------------------------------------------------------------------
@@ -227,8 +226,9 @@ class KindBM25Retriever(BM25Retriever):
         labels = np.array(kinds)
         self._members = {kind: np.flatnonzero(labels == kind) for kind in dict.fromkeys(kinds)}
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        tokens: list[Term] = list(self._index.tokens(query_bundle.query_str))
+    def search(self, question: str, embedding: list[float] | None = None) -> list[Scored]:
+        """The best chunks of each kind with their (coverage-weighted) z-scores."""
+        tokens: list[Term] = list(self._index.tokens(question))
         if self._lexicon is not None:
             tokens = list(self._lexicon.groups(tokens))
         raw = self._index.scores(tokens)
@@ -249,8 +249,13 @@ class KindBM25Retriever(BM25Retriever):
             value = self._index.coverages(tokens, found) * value
         ids = self._index.ids
         return [
-            NodeWithScore(node=_node(self._chunks[ids[d]]), score=float(v))
-            for d, v in zip(found.tolist(), value, strict=True)
+            (self._chunks[ids[d]], float(v)) for d, v in zip(found.tolist(), value, strict=True)
+        ]
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(node=to_node(chunk), score=score)
+            for chunk, score in self.search(query_bundle.query_str)
         ]
 
 
@@ -269,116 +274,127 @@ def top_k(scores: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
 # --- fusion ---------------------------------------------------------------------------------
 
 
-class ProvenanceFusionRetriever(QueryFusionRetriever):
-    """Fuses retrievers and leaves each one's rank and score on every fused node.
+@dataclass(slots=True)
+class Candidate:
+    """A fused chunk before it becomes a :class:`Hit`: built for every candidate of a
+    query, so a plain slotted object (a ``Hit`` is built for the returned ones only)."""
+
+    chunk: Chunk
+    score: float
+    retrievers: dict[str, int]
+    """Retriever name → 1-based rank at which it found this chunk."""
+    retriever_scores: dict[str, float]
+
+    def hit(self) -> Hit:
+        return Hit(
+            chunk=self.chunk,
+            score=self.score,
+            retrievers=self.retrievers,
+            retriever_scores=self.retriever_scores,
+        )
+
+
+class Fusion:
+    """Fuses the retrievers' scored chunks and keeps each one's rank and score.
 
     ``fusion="calibrated"`` adds the (already comparable) scores, weighted by
     ``weights``; a chunk one retriever did not return gets that retriever's lowest
-    score for the chunk's kind. With ``group_of`` (chunk id → its section or paper) a
+    score for the chunk's kind. With ``group_of`` (chunk → its section or paper) a
     chunk is scored with the best weighted score of each retriever among its group's
     chunks (ties broken by its own), so evidence for one section found in two of its
     chunks adds up. ``fusion="rrf"`` is reciprocal-rank fusion with constant ``rrf_k``.
-    Provenance goes into the node's metadata (the nodes are built per query), so one
-    instance serves concurrent queries.
+
+    Why not llama-index's ``QueryFusionRetriever`` (which this replaced): neither of its
+    fusions is the calibrated one, and around two 1 ms Chroma searches its per-call
+    instrumentation and a node per candidate cost more than the searches at 10,000
+    chunks; fusing chunk ids and floats is a few dicts (docs/performance.md). Holds no
+    per-query state, so one instance serves concurrent queries.
     """
 
     def __init__(
         self,
-        retrievers: list[BaseRetriever],
         names: Sequence[str],
         weights: Sequence[float] | None = None,
         fusion: FusionMethod = "calibrated",
         rrf_k: float = 60.0,
         top_k: int = 30,
-        group_of: Callable[[str], str] | None = None,
+        group_of: Callable[[Chunk], str] | None = None,
     ) -> None:
-        super().__init__(
-            retrievers,
-            llm=MockLLM(),
-            mode="reciprocal_rerank",
-            similarity_top_k=top_k,
-            num_queries=1,
-            use_async=False,
-        )
         self.names = list(names)
-        self.weights = list(weights or [1.0] * len(retrievers))
+        self.weights = list(weights or [1.0] * len(self.names))
         self.fusion = fusion
         self.rrf_k = rrf_k
+        self.top_k = top_k
         self.group_of = group_of
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        results = self._run_sync_queries([query_bundle])
+    def __call__(self, results: Sequence[Sequence[Scored]]) -> list[Candidate]:
+        """``results[i]``: retriever ``i``'s chunks and scores; the best ``top_k`` fused."""
+        chunks, found = self._collect(results)
         if self.fusion == "rrf":
-            return self._reciprocal_rerank_fusion(results)[: self.similarity_top_k]
-        return self._calibrated_fusion(results)[: self.similarity_top_k]
-
-    def _collect(self, results: dict) -> tuple[dict[str, NodeWithScore], dict[str, dict]]:
-        """First node seen per chunk id, and per chunk id: retriever → (rank, score)."""
-        nodes: dict[str, NodeWithScore] = {}
-        found: dict[str, dict[str, tuple[int, float]]] = {}
-        for (_query, index), items in results.items():
-            ordered = sorted(items, key=lambda n: n.score or 0.0, reverse=True)
-            for rank, item in enumerate(ordered, 1):
-                key = item.node.node_id
-                nodes.setdefault(key, item)
-                found.setdefault(key, {})[self.names[index]] = (rank, float(item.score or 0.0))
-        return nodes, found
-
-    def _fused(
-        self,
-        nodes: dict[str, NodeWithScore],
-        found: dict,
-        scores: dict[str, float],
-        tiebreak: dict[str, float] | None = None,
-    ) -> list[NodeWithScore]:
-        """Nodes by fused score (then by ``tiebreak``), with their provenance."""
+            scores, tiebreak = self._reciprocal_rank(found), None
+        else:
+            scores, tiebreak = self._calibrated(chunks, found)
         second = tiebreak or {}
-        out = []
         ranked = sorted(scores, key=lambda key: (scores[key], second.get(key, 0.0)), reverse=True)
-        for key in ranked:
-            item = nodes[key]  # built for this query by one of the retrievers: reused
-            item.node.metadata[_PROVENANCE] = found[key]
-            item.score = scores[key]
-            out.append(item)
-        return out
+        return [
+            Candidate(
+                chunk=chunks[key],
+                score=scores[key],
+                retrievers={name: rank for name, (rank, _s) in found[key].items()},
+                retriever_scores={name: score for name, (_r, score) in found[key].items()},
+            )
+            for key in ranked[: self.top_k]
+        ]
 
-    def _reciprocal_rerank_fusion(self, results: dict) -> list[NodeWithScore]:
-        nodes, found = self._collect(results)
+    def _collect(
+        self, results: Sequence[Sequence[Scored]]
+    ) -> tuple[dict[str, Chunk], dict[str, dict[str, tuple[int, float]]]]:
+        """Each chunk by id, and per chunk id: retriever → (rank, score)."""
+        chunks: dict[str, Chunk] = {}
+        found: dict[str, dict[str, tuple[int, float]]] = {}
+        for name, items in zip(self.names, results, strict=True):
+            ordered = sorted(items, key=lambda item: item[1], reverse=True)
+            for rank, (chunk, score) in enumerate(ordered, 1):
+                chunks.setdefault(chunk.id, chunk)
+                found.setdefault(chunk.id, {})[name] = (rank, score)
+        return chunks, found
+
+    def _reciprocal_rank(self, found: dict) -> dict[str, float]:
         weight = dict(zip(self.names, self.weights, strict=True))
-        scores = {
+        return {
             key: sum(weight[name] / (self.rrf_k + rank) for name, (rank, _s) in by.items())
             for key, by in found.items()
         }
-        return self._fused(nodes, found, scores)
 
-    def _calibrated_fusion(self, results: dict) -> list[NodeWithScore]:
-        nodes, found = self._collect(results)
+    def _calibrated(
+        self, chunks: dict[str, Chunk], found: dict
+    ) -> tuple[dict[str, float], dict[str, float] | None]:
+        """Fused scores, and the chunks' own scores to break ties when grouped."""
         floor: dict[tuple[str, str], float] = {}
         for key, by in found.items():
-            kind = nodes[key].node.metadata.get("kind", "")
+            kind = chunks[key].kind
             for name, (_rank, score) in by.items():
                 floor[(name, kind)] = min(score, floor.get((name, kind), score))
         scores: dict[str, float] = {}
         parts: dict[str, dict[str, float]] = {}
         for key, by in found.items():
-            kind = nodes[key].node.metadata.get("kind", "")
+            kind = chunks[key].kind
             parts[key] = {
                 name: weight * (by[name][1] if name in by else floor.get((name, kind), 0.0))
                 for name, weight in zip(self.names, self.weights, strict=True)
             }
             scores[key] = sum(parts[key].values())
         if self.group_of is None:
-            return self._fused(nodes, found, scores)
+            return scores, None
+        groups = {key: self.group_of(chunk) for key, chunk in chunks.items()}
         best: dict[tuple[str, str], float] = {}
         for key, values in parts.items():
-            group = self.group_of(key)
             for name, value in values.items():
-                best[(group, name)] = max(value, best.get((group, name), value))
+                best[(groups[key], name)] = max(value, best.get((groups[key], name), value))
         grouped = {
-            key: sum(best[(self.group_of(key), name)] for name in values)
-            for key, values in parts.items()
+            key: sum(best[(groups[key], name)] for name in values) for key, values in parts.items()
         }
-        return self._fused(nodes, found, grouped, tiebreak=scores)
+        return grouped, scores
 
 
 # --- the retriever --------------------------------------------------------------------------
@@ -415,7 +431,7 @@ class Retriever:
                 self._by_section.setdefault(chunk.section, {}).setdefault(chunk.section_id, chunk)
             elif chunk.kind == "abstract" and chunk.arxiv_id:
                 self._by_arxiv[chunk.arxiv_id] = chunk
-        self._fusions: dict[tuple[str, int], ProvenanceFusionRetriever] = {}
+        self._fusions: dict[tuple[str, int], tuple[list[_Search], Fusion]] = {}
         self._lock = threading.Lock()
         self._reranker = None
         if settings.rerank_model:
@@ -425,22 +441,22 @@ class Retriever:
 
     # -- building blocks --------------------------------------------------------------------
 
-    def _fusion(self, mode: RetrievalMode, candidates: int) -> ProvenanceFusionRetriever:
-        """The fused retriever for ``mode``, built on first use and then reused."""
+    def _fusion(self, mode: RetrievalMode, candidates: int) -> tuple[list[_Search], Fusion]:
+        """The retrievers of ``mode`` and their fusion, built on first use and then reused."""
         key = (mode, candidates)
         with self._lock:
             if key not in self._fusions:
-                retrievers: list[BaseRetriever] = []
+                searchers: list[_Search] = []
                 names: list[str] = []
                 weights: list[float] = []
                 if mode in ("dense", "hybrid"):
-                    retrievers.append(
+                    searchers.append(
                         KindDenseRetriever(self._vector_indexes, self._stats, candidates)
                     )
                     names.append("dense")
                     weights.append(1.0)
                 if mode in ("bm25", "hybrid"):
-                    retrievers.append(
+                    searchers.append(
                         KindBM25Retriever(
                             self.index.bm25,
                             self.index.by_id,
@@ -451,19 +467,18 @@ class Retriever:
                     )
                     names.append("bm25")
                     weights.append(self.settings.bm25_weight if mode == "hybrid" else 1.0)
-                self._fusions[key] = ProvenanceFusionRetriever(
-                    retrievers,
-                    names,
-                    weights,
-                    fusion=self.settings.fusion,
-                    rrf_k=self.settings.rrf_k,
-                    top_k=candidates * 2 * len(self._stats or (None,)),
-                    group_of=self._source_of,
+                self._fusions[key] = (
+                    searchers,
+                    Fusion(
+                        names,
+                        weights,
+                        fusion=self.settings.fusion,
+                        rrf_k=self.settings.rrf_k,
+                        top_k=candidates * 2 * len(self._stats or (None,)),
+                        group_of=source_key,
+                    ),
                 )
             return self._fusions[key]
-
-    def _source_of(self, chunk_id: str) -> str:
-        return source_key(self.index.by_id[chunk_id])
 
     @cached_property
     def _by_anchor(self) -> dict[str, list[Chunk]]:
@@ -533,59 +548,46 @@ class Retriever:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1 or k > 100:
             raise InvalidInput(f"k must be an integer from 1 to 100, got {k!r}")
         timings = timings if timings is not None else {}
-        fusion = self._fusion(mode, max(self.settings.candidate_k, k))
+        searchers, fusion = self._fusion(mode, max(self.settings.candidate_k, k))
 
-        bundle = QueryBundle(query_str=question)
+        embedding: list[float] | None = None
         if mode in ("dense", "hybrid"):
             t0 = time.perf_counter()
-            bundle.embedding = self.embedder.cached_query(question).tolist()
+            embedding = self.embedder.cached_query(question).tolist()
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        fused = fusion.retrieve(bundle)
+        fused = fusion([search.search(question, embedding) for search in searchers])
         timings["search_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        hits: list[Hit] = []
-        for item in fused:
-            chunk = self.index.by_id.get(item.node.node_id)
-            if chunk is None:
-                continue
-            found = item.node.metadata.get(_PROVENANCE, {})
-            hits.append(
-                Hit(
-                    chunk=chunk,
-                    score=float(item.score or 0.0),
-                    retrievers={name: rank for name, (rank, _s) in found.items()},
-                    retriever_scores={name: score for name, (_r, score) in found.items()},
-                )
-            )
-        hits = self._apply_lookups(question, hits)
+        candidates = self._apply_lookups(question, fused)
         if self._reranker is not None:
-            hits = self._reranker.rerank(question, hits)
-        hits = diversify(hits, k)
+            hits = diversify(self._reranker.rerank(question, [c.hit() for c in candidates]), k)
+        else:
+            hits = [c.hit() for c in diversify(candidates, k)]
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return hits
 
-    def _apply_lookups(self, question: str, hits: list[Hit]) -> list[Hit]:
+    def _apply_lookups(self, question: str, fused: list[Candidate]) -> list[Candidate]:
         anchors = self.anchor_lookups(question)
         named = self.lookups(question, anchors)
         if not named:
-            return hits
+            return fused
         anchored = {chunk.id for chunk in anchors}
-        top = hits[0].score if hits else 1.0
-        by_id = {h.chunk.id: h for h in hits}
-        front: list[Hit] = []
+        top = fused[0].score if fused else 1.0
+        by_id = {c.chunk.id: c for c in fused}
+        front: list[Candidate] = []
         for rank, chunk in enumerate(named, 1):
-            hit = by_id.pop(chunk.id, None) or Hit(chunk=chunk, score=0.0)
-            hit.score = top + 1.0 / rank
-            hit.retrievers = {**hit.retrievers, "lookup": rank}
+            found = by_id.pop(chunk.id, None) or Candidate(chunk, 0.0, {}, {})
+            found.score = top + 1.0 / rank
+            found.retrievers = {**found.retrievers, "lookup": rank}
             if chunk.id in anchored:
-                hit.retrievers["anchor"] = rank
-            front.append(hit)
-        return front + [h for h in hits if h.chunk.id in by_id]
+                found.retrievers["anchor"] = rank
+            front.append(found)
+        return front + [c for c in fused if c.chunk.id in by_id]
 
 
 def source_key(chunk: Chunk) -> str:
@@ -594,11 +596,18 @@ def source_key(chunk: Chunk) -> str:
     return f"{chunk.kind}:{group}"
 
 
-def diversify(hits: list[Hit], k: int) -> list[Hit]:
+_H = TypeVar("_H", Hit, Candidate)
+
+
+class _Search(Protocol):
+    def search(self, question: str, embedding: list[float] | None) -> list[Scored]: ...
+
+
+def diversify(hits: list[_H], k: int) -> list[_H]:
     """First the best chunk of each section or paper, in order; then the rest."""
     seen: set[str] = set()
-    first: list[Hit] = []
-    rest: list[Hit] = []
+    first: list[_H] = []
+    rest: list[_H] = []
     for hit in hits:
         key = source_key(hit.chunk)
         (rest if key in seen else first).append(hit)

@@ -3,21 +3,25 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.llms import MockLLM
+from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.core.schema import QueryBundle
 
 from assistant import Assistant, Settings
 from assistant.errors import InvalidInput
 from assistant.evaluation.retrieval import RetrievalEvaluator, load_questions
-from assistant.models import Hit
+from assistant.models import Chunk, Hit
 from assistant.search.retrieval import (
     MODES,
+    Fusion,
+    KindBM25Retriever,
     KindDenseRetriever,
-    ProvenanceFusionRetriever,
     diversify,
     embedding_stats,
+    source_key,
     top_k,
 )
+from assistant.settings import PROJECT_ROOT
 
 
 def _abstracts(assistant):
@@ -307,33 +311,106 @@ def test_the_lexicon_lets_english_questions_meet_chinese_sections_in_bm25(built_
     assert mrr["with"] > mrr["without"] + 0.05
 
 
-class _Fixed(BaseRetriever):
-    """Returns the same scored chunks for every query."""
-
-    def __init__(self, scored: dict[str, float]):
-        super().__init__()
-        self._scored = scored
-
-    def _retrieve(self, query_bundle):
-        return [
-            NodeWithScore(node=TextNode(id_=cid, text=cid, metadata={"kind": "section"}), score=s)
-            for cid, s in self._scored.items()
-        ]
+def _chunk(cid: str) -> Chunk:
+    return Chunk(id=cid, kind="section", text=cid, source="s.md", section_id=cid[0])
 
 
 def test_calibrated_fusion_weighs_the_evidence_for_a_section_across_its_chunks():
     """Dense finds section A by one chunk, BM25 by another; B is found middling by both.
     Chunk by chunk B wins (each A chunk has one retriever's floor); section by section A
     holds both pieces of evidence and wins."""
-    dense = _Fixed({"a1": 3.0, "b1": 2.0, "c1": 0.0})
-    bm25 = _Fixed({"a2": 3.0, "b1": 2.0, "c1": 0.0})
-    fusion = ProvenanceFusionRetriever(
-        [dense, bm25], ["dense", "bm25"], group_of=lambda cid: cid[0], top_k=10
-    )
-    order = [n.node.node_id for n in fusion.retrieve(QueryBundle(query_str="q"))]
+    dense = [(_chunk("a1"), 3.0), (_chunk("b1"), 2.0), (_chunk("c1"), 0.0)]
+    bm25 = [(_chunk("a2"), 3.0), (_chunk("b1"), 2.0), (_chunk("c1"), 0.0)]
+    fusion = Fusion(["dense", "bm25"], group_of=source_key, top_k=10)
+    order = [c.chunk.id for c in fusion([dense, bm25])]
     assert order[:2] in (["a1", "a2"], ["a2", "a1"]) and order[2] == "b1"
-    flat = ProvenanceFusionRetriever([dense, bm25], ["dense", "bm25"], top_k=10)
-    assert flat.retrieve(QueryBundle(query_str="q"))[0].node.node_id == "b1"
+    flat = Fusion(["dense", "bm25"], top_k=10)
+    assert flat([dense, bm25])[0].chunk.id == "b1"
+
+
+class _NodeLevelFusion(QueryFusionRetriever):
+    """The fusion as it was before it moved to chunk ids (a llama-index
+    ``QueryFusionRetriever`` over nodes), kept here as the reference it must match."""
+
+    def __init__(self, retrievers, names, weights, fusion, rrf_k, top_k, group_of):
+        super().__init__(
+            retrievers, llm=MockLLM(), similarity_top_k=top_k, num_queries=1, use_async=False
+        )
+        self.names, self.weights, self.fusion, self.rrf_k = names, weights, fusion, rrf_k
+        self.group_of = group_of
+
+    def _retrieve(self, query_bundle):
+        nodes, found = {}, {}
+        for (_query, index), items in self._run_sync_queries([query_bundle]).items():
+            ordered = sorted(items, key=lambda n: n.score or 0.0, reverse=True)
+            for rank, item in enumerate(ordered, 1):
+                nodes.setdefault(item.node.node_id, item)
+                found.setdefault(item.node.node_id, {})[self.names[index]] = (rank, item.score)
+        second = {}
+        if self.fusion == "rrf":
+            weight = dict(zip(self.names, self.weights, strict=True))
+            scores = {
+                key: sum(weight[name] / (self.rrf_k + rank) for name, (rank, _s) in by.items())
+                for key, by in found.items()
+            }
+        else:
+            floor, parts = {}, {}
+            for key, by in found.items():
+                kind = nodes[key].node.metadata["kind"]
+                for name, (_rank, score) in by.items():
+                    floor[(name, kind)] = min(score, floor.get((name, kind), score))
+            for key, by in found.items():
+                kind = nodes[key].node.metadata["kind"]
+                parts[key] = {
+                    name: weight * (by[name][1] if name in by else floor.get((name, kind), 0.0))
+                    for name, weight in zip(self.names, self.weights, strict=True)
+                }
+            second = {key: sum(values.values()) for key, values in parts.items()}
+            best = {}
+            for key, values in parts.items():
+                for name, value in values.items():
+                    group = (self.group_of(key), name)
+                    best[group] = max(value, best.get(group, value))
+            scores = {
+                key: sum(best[(self.group_of(key), name)] for name in values)
+                for key, values in parts.items()
+            }
+        ranked = sorted(scores, key=lambda key: (scores[key], second.get(key, 0.0)), reverse=True)
+        return [(key, scores[key], found[key]) for key in ranked[: self.similarity_top_k]]
+
+
+@pytest.mark.parametrize("fusion", ["calibrated", "rrf"])
+def test_fusion_on_chunk_ids_ranks_as_the_node_level_fusion_did(assistant, fusion):
+    """Same candidates, fused scores and provenance as the llama-index node-level fusion it
+    replaced, over the bundled chapter's questions in every mode."""
+    index, retriever = assistant.index, assistant.retriever
+    dense = KindDenseRetriever(retriever._vector_indexes, retriever._stats, top_k=30)
+    bm25 = KindBM25Retriever(index.bm25, index.by_id, 30, True, index.lexicon)
+    questions = [q.question for q in load_questions(PROJECT_ROOT / "eval" / "questions.jsonl")]
+    assert len(questions) >= 20
+    compared = 0
+    for names, searchers in (
+        (["dense"], [dense]),
+        (["bm25"], [bm25]),
+        (["dense", "bm25"], [dense, bm25]),
+    ):
+        weights = [1.0] + [retriever.settings.bm25_weight] * (len(names) - 1)
+        args = dict(fusion=fusion, rrf_k=60.0, top_k=60)
+        old = _NodeLevelFusion(
+            searchers, names, weights, group_of=lambda cid: source_key(index.by_id[cid]), **args
+        )
+        new = Fusion(names, weights, group_of=source_key, **args)
+        for question in questions:
+            embedding = assistant.embedder.cached_query(question).tolist()
+            expected = old._retrieve(QueryBundle(query_str=question, embedding=embedding))
+            got = new([s.search(question, embedding) for s in searchers])
+            assert len(got) == len(expected)
+            for candidate, (cid, score, by) in zip(got, expected, strict=True):
+                assert candidate.chunk.id == cid and candidate.score == score
+                assert candidate.retrievers == {name: rank for name, (rank, _s) in by.items()}
+                assert candidate.retriever_scores == {name: s for name, (_r, s) in by.items()}
+            compared += bool(got)
+    assert compared > 2.5 * len(questions)
 
 
 def test_top_k_is_the_head_of_a_stable_sort_of_all_matches():
