@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from assistant.errors import AssistantError
+from assistant.indexing.chroma_server import ChromaServer, free_port
 from assistant.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -224,12 +224,6 @@ class BenchConfig(BaseModel):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _disk_mib(*folders: Path) -> float:
     total = 0
     for folder in folders:
@@ -265,56 +259,6 @@ def _clean_env() -> dict[str, str]:
     env["ANONYMIZED_TELEMETRY"] = "False"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
-
-
-class ChromaServer:
-    """``chroma run`` on 127.0.0.1 and a free port, for the lifetime of a ``with`` block."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ChromaServer:
-        import httpx
-
-        binary = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-        if not Path(binary).exists():
-            raise AssistantError("the `chroma` command is not installed; pip install chromadb")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.path.parent / f"chroma-{self.port}.log", "w")
-        command = [binary, "run", "--path", str(self.path), "--host", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=_clean_env(),
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise AssistantError(f"chroma run exited with {self.process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.2)
-        self.__exit__()
-        raise AssistantError("the Chroma server did not start within 60 s")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
 
 
 class _RssSampler:
@@ -689,7 +633,7 @@ def _stub_server(delay_s: float, dim: int) -> Iterator[str]:
     CPU time can be measured apart from the server's."""
     import httpx
 
-    port = _free_port()
+    port = free_port()
     options = ["--port", str(port), "--dim", str(dim), "--delay", str(delay_s)]
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.stubs.openai_server", *options],
@@ -771,7 +715,7 @@ def _maybe_server(enabled: bool, path: Path) -> Iterator[ChromaServer | None]:
     if not enabled:
         yield None
         return
-    with ChromaServer(path) as server:
+    with ChromaServer(path, log=path.parent / "chroma-server.log", env=_clean_env()) as server:
         yield server
 
 

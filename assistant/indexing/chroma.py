@@ -28,6 +28,7 @@ from llama_index.core.vector_stores.types import VectorStoreQueryResult
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from assistant.errors import AssistantError, IndexCorrupt, rebuild_hint
+from assistant.invocation import command
 from assistant.models import Chunk
 from assistant.settings import Settings
 
@@ -52,7 +53,7 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         except Exception as exc:
             raise AssistantError(
                 f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
-                "start one with `chroma run --path DIR --host 127.0.0.1 --port 8000` "
+                f"start one with `{command('chroma-server --path DIR')}` "
                 "or unset ASSISTANT_CHROMA_URL to use the local index"
             ) from exc
         return client

@@ -48,6 +48,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, TypeVar
@@ -163,6 +164,9 @@ class KindDenseRetriever(BaseRetriever):
     Each kind has its own Chroma collection because a metadata-filtered query costs
     many times an unfiltered one (at 10,000 chunks, 80 ms against 2.2 ms for both
     kinds; docs/performance.md): a query here is one unfiltered HNSW search per kind.
+    The kinds are asked at once (the first in the calling thread, the others in a small
+    pool): most of a Chroma query is fixed per-request work in Chroma, not the HNSW
+    search, and two requests in flight overlap it (docs/performance.md).
     """
 
     def __init__(
@@ -174,6 +178,9 @@ class KindDenseRetriever(BaseRetriever):
         self._stores: dict[str, ChunkVectorStore] = {
             kind: index.vector_store for kind, index in vector_indexes.items() if kind in stats
         }
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, 2 * (len(self._stores) - 1)), thread_name_prefix="dense"
+        )
 
     def search(self, question: str, embedding: list[float] | None) -> list[Scored]:
         """Each kind's nearest chunks with their z-scores, asked of each kind's vector store
@@ -182,9 +189,12 @@ class KindDenseRetriever(BaseRetriever):
         (docs/performance.md)."""
         query = np.asarray(embedding, dtype=np.float64)
         query /= max(float(np.linalg.norm(query)), 1e-12)
+        stores = list(self._stores.values())
+        pending = [self._pool.submit(s.nearest, embedding, self._top_k) for s in stores[1:]]
+        results = [s.nearest(embedding, self._top_k) for s in stores[:1]]
+        results += [future.result() for future in pending]
         out: list[Scored] = []
-        for kind, store in self._stores.items():
-            found = store.nearest(embedding, self._top_k)
+        for kind, found in zip(self._stores, results, strict=True):
             if not found:
                 continue
             z = self._stats[kind].standardize(query, np.array([c for _chunk, c in found]))

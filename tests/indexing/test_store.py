@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from chromadb.api.client import SharedSystemClient
 from assistant import Assistant
 from assistant.errors import IndexCorrupt, IndexLocked, IndexMissing, IndexNotWritable
 from assistant.indexing import store as store_module
+from assistant.indexing.chroma_server import ChromaServer
 from assistant.indexing.embeddings.hashing import HashEmbedder
 from assistant.indexing.store import IndexStore
 from assistant.ingest import audit as audit_module
@@ -250,41 +250,9 @@ def test_corpus_hash_covers_abstracts(corpus_copy):
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    """A real `chroma run` on 127.0.0.1, stopped after the test."""
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen(
-        [
-            exe,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    import httpx
-
-    deadline = time.time() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("chroma server did not start")
-        time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    """A real Chroma server (the tuned one users start) on 127.0.0.1, stopped after the test."""
+    with ChromaServer(tmp_path / "server", log=tmp_path / "chroma.log") as server:
+        yield server.url
 
 
 def test_chroma_server_mode(chroma_server, corpus_copy, tmp_path):

@@ -1,4 +1,6 @@
 import json
+import threading
+import time
 from collections import Counter
 
 import numpy as np
@@ -176,6 +178,36 @@ def test_dense_candidates_cover_both_kinds_for_english_questions(assistant):
     bundle.embedding = assistant.embedder.embed_query(bundle.query_str).tolist()
     kinds = Counter(n.node.metadata["kind"] for n in dense.retrieve(bundle))
     assert kinds["section"] == 3 and kinds["abstract"] == 3
+
+
+def test_the_kinds_are_asked_at_once_and_answer_in_kind_order(assistant):
+    """Both kinds' Chroma queries are in flight together (each store waits at a barrier
+    that only opens when the other kind's query has started), and the answer keeps the
+    kinds' order whichever returns first."""
+    retriever = assistant.retriever
+    dense = KindDenseRetriever(retriever._vector_indexes, retriever._stats, top_k=3)
+    embedding = assistant.embedder.embed_query("Which resource is scarce?").tolist()
+    expected = dense.search("q", embedding)
+    barrier = threading.Barrier(len(dense._stores), timeout=10)
+    asked: list[str] = []
+    for kind, store in dense._stores.items():
+        nearest = store.nearest
+
+        def waiting(query, n, nearest=nearest, kind=kind):
+            asked.append(kind)
+            barrier.wait()
+            if kind == asked[0]:
+                time.sleep(0.2)  # the first kind answers last
+            return nearest(query, n)
+
+        object.__setattr__(store, "nearest", waiting)
+    try:
+        got = dense.search("q", embedding)
+    finally:
+        for store in dense._stores.values():
+            object.__delattr__(store, "nearest")
+    assert sorted(asked) == sorted(dense._stores) and len(asked) == 2
+    assert [(c.id, round(z, 9)) for c, z in got] == [(c.id, round(z, 9)) for c, z in expected]
 
 
 def test_each_kind_gets_its_exact_nearest_chunks_from_its_own_collection(assistant):

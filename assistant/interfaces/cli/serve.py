@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import threading
+from pathlib import Path
 
 from assistant.interfaces.cli.common import make_assistant
 from assistant.invocation import command
@@ -63,6 +64,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.set_defaults(handler=cmd_serve)
 
+    c = sub.add_parser(
+        "chroma-server",
+        help="run a Chroma server for a shared index (chroma run, tuned)",
+        description="Run `chroma run` in the foreground with the settings this assistant is "
+        "measured with (assistant/indexing/chroma-server.yaml: collection records cached "
+        "instead of read from SQLite on every query). Point the assistant at it with "
+        "--chroma-url http://HOST:PORT or ASSISTANT_CHROMA_URL.",
+    )
+    c.add_argument("--path", required=True, help="folder the server keeps its data in")
+    c.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    c.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    c.set_defaults(handler=cmd_chroma_server)
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     # Gradio wraps every event in a matplotlib backend switch; without a backend chosen the
@@ -89,3 +103,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning("serving on %s without --auth: anyone on the network can use it", settings.host)
     launch(app, host=settings.host, port=settings.port, auth=settings.auth)
     return 0
+
+
+def cmd_chroma_server(args: argparse.Namespace) -> int:
+    from assistant.indexing.chroma_server import server_command
+
+    command, env = server_command(Path(args.path), args.host, args.port)
+    print(f"Chroma server on http://{args.host}:{args.port} (Ctrl+C stops it)", file=sys.stderr)
+    os.execvpe(command[0], command, env)
+    return 0  # not reached: the process is now the server
