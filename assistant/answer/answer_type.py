@@ -214,17 +214,14 @@ _ARXIV_ID = re.compile(r"(?:arxiv:?\s*)?\b\d{4}\.\d{4,5}(?:v\d+)?\b|" + _URL.pat
 
 
 def proper_names(text: str) -> tuple[str, ...]:
-    """The words of ``text`` that are names: with a digit, an inner capital or in
-    capitals (``GR00T``, ``TCP``), or capitalised and owning something (``Rust's``); not
-    figures (``500h``) nor arXiv IDs. Other capitalised words (``Publication``) are not:
-    they are capitalised as often as names are."""
+    """The words of ``text`` that are names: with a digit, an inner capital or in capitals
+    (``GR00T``, ``TCP``), or capitalised and owning something (``Rust's``); not figures nor
+    arXiv IDs, nor other capitalised words (``Publication``): as often not names."""
     found = []
     cleaned = _ARXIV_ID.sub(" ", text)
     for match in LATIN_NAME.finditer(cleaned):
         word = match.group()
-        if word.lower() in FRAMING or _NUMBER.fullmatch(word):
-            continue
-        if not any(c.isalpha() for c in word):
+        if word.lower() in FRAMING or _NUMBER.fullmatch(word) or not any(map(str.isalpha, word)):
             continue
         owner = word[0].isupper() and _POSSESSIVE.match(cleaned, match.end()) is not None
         if PROPER.search(word) or owner:
@@ -297,9 +294,8 @@ _QUANTITIES: dict[str, tuple[re.Pattern, re.Pattern]] = {
         ),
     ),
 }
-"""Counts that come in a unit of their own (question pattern, answer pattern): "多少块
-GPU" wants ``16 块 A100``, "多少显存" ``24GB``, "how many surgeons" ``12 名医生``; not any
-figure of the question's subject."""
+"""Counts in a unit of their own (question pattern, answer pattern): "多少块 GPU" wants
+``16 块 A100``, "多少显存" ``24GB``, "how many surgeons" ``12 名医生``, not any figure."""
 
 _NAMED = r"[A-Za-z0-9][A-Za-z0-9.+-]*(?:\s+[A-Z0-9][A-Za-z0-9.+-]*)*"
 _PAIR = re.compile(
@@ -353,18 +349,6 @@ def asked_count(pattern: re.Pattern, question: str) -> int:
     return int(number_value(count) or 0)
 
 
-def expectation(question: str) -> Expectation:
-    """The answer type ``question`` asks for (None: none this module checks); the most
-    specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
-    duration), and who built it when it also asks that."""
-    expected = _expectation(question)
-    if not ORGANISATION_ASKED.search(question) or expected.kind == "authors":
-        return expected
-    if expected.kind is None:
-        return replace(expected, kind="organisation")
-    return replace(expected, also=(*expected.also, "organisation"))
-
-
 _VERSION = re.compile(
     r"\s+(\d{1,2}(?:\.\d)?)(?![\w.%％])(?!\s*[个篇项种类倍位次层款家名块张台颗步年月天周])"
 )
@@ -382,37 +366,43 @@ def asked_names(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _expectation(question: str) -> Expectation:
+def expectation(question: str) -> Expectation:
+    """The answer type ``question`` asks for (None: none this module checks); the most
+    specific one when it asks in several ways ("多少块 GPU、训练了多长时间" wants a
+    duration), and who built it when it also asks that."""
     names = asked_names(question)
     compared = _compared(question)
     when = bool(_WHEN_ASKED.search(question))
+    maker: tuple[AnswerType, ...] = ("organisation",) if ORGANISATION_ASKED.search(question) else ()
     listed = asked_count(_LISTED_ASKED, question)
     if listed > 1:
-        return Expectation("names", names, listed=listed)
+        return Expectation("names", names, listed=listed, also=maker)
+    if _AUTHORS_ASKED.search(question):
+        return Expectation("authors", names, when=True, compared=compared)
     for kind, asked in (
-        ("authors", _AUTHORS_ASKED),
         ("license", _LICENSE_ASKED),
         ("availability", _AVAILABILITY_ASKED),
         ("date", _DAY_ASKED),
     ):
         if asked.search(question):
-            return Expectation(kind, names, when=True, compared=compared)  # type: ignore[arg-type]
+            return Expectation(kind, names, when=True, compared=compared, also=maker)  # type: ignore[arg-type]
     metric = _WHAT_METRIC.search(question)
     if metric and _metric(metric.group(1)):
         measure = metric.group(1).lower()
         names = tuple(n for n in names if n != measure)
-        return Expectation("figure", names, when, measure, compared)
+        return Expectation("figure", names, when, measure, compared, also=maker)
     quantities = tuple(k for k, (asked, _) in _QUANTITIES.items() if asked.search(question))
+    also = (*quantities, *maker)
     if _DURATION_ASKED.search(question):
-        return Expectation("duration", names, compared=compared, also=quantities)  # type: ignore[arg-type]
+        return Expectation("duration", names, compared=compared, also=also)  # type: ignore[arg-type]
     if _EN_FIGURE.search(question) or _ZH_FIGURE.search(question) or quantities:
         kind: AnswerType = "percentage" if _PERCENT_ASKED.search(question) else "figure"
-        return Expectation(kind, names, when, compared=compared, also=quantities)  # type: ignore[arg-type]
+        return Expectation(kind, names, when, compared=compared, also=also)  # type: ignore[arg-type]
     if when:
-        return Expectation("date", names, when=True, compared=compared)
+        return Expectation("date", names, when=True, compared=compared, also=maker)
     if compared:
-        return Expectation("comparison", names, compared=compared)
-    return Expectation(None, names)
+        return Expectation("comparison", names, compared=compared, also=maker)
+    return Expectation("organisation" if maker else None, names)
 
 
 def number_value(number: str) -> Decimal | None:
@@ -456,32 +446,29 @@ class Clause:
     """A stretch of a sentence between clause breaks, with whom it is about."""
 
     text: str
-    names: frozenset[str]
     subjects: frozenset[str]
     """The names that open this clause or the latest one that opened with a name
     (co-ordinated ones together: "FLARE 和 DreamZero 分别达到 …")."""
 
 
 def clauses(text: str) -> list[Clause]:
-    """``text`` cut at clause breaks; a clause that opens with a name spelled as one
-    (``FLARE``, ``DreamZero``, ``GR-1``; not a capitalised first word such as ``Trained``)
-    makes it the subject of what follows, joining the previous subject when the clause
-    before held nothing but names."""
+    """``text`` cut at clause breaks; a clause opening with a name spelled as one (``FLARE``,
+    ``GR-1``; not ``Trained``) makes it the subject of what follows, joining the previous
+    subject when the clause before held nothing but names."""
     out: list[Clause] = []
     subjects: frozenset[str] = frozenset()
     bare = False
     for part in _CLAUSE_BREAK.split(text):
         if not part.strip():
             continue
-        names = frozenset(names_in(part))
         lead = _LEADING_NAME.match(part)
         word = lead.group(1) if lead else ""
         opener = names_in(word) if PROPER.search(word) and not _NUMBER.fullmatch(word) else ()
         if opener:
             subjects = (subjects | set(opener)) if bare else frozenset(opener)
         rest = LATIN_NAME.sub(" ", part)
-        bare = bool(names) and not re.search(r"[^\s\W_]", rest)
-        out.append(Clause(part, names, subjects))
+        bare = bool(names_in(part)) and not re.search(r"[^\s\W_]", rest)
+        out.append(Clause(part, subjects))
     return out
 
 
@@ -501,22 +488,17 @@ _HEADER_UNIT = re.compile(r"[（(]([^（）()]{1,12})[）)]\s*[↑↓]?\s*$")
 _BARE_NUMBER = re.compile(r"^[~≈约]?\d+(?:[.,]\d+)*$")
 
 
-def _with_unit(header: str, value: str) -> str:
-    """A bare number given its column's unit (``训练数据（小时）``, ``12,500`` → ``12,500
-    小时``), so that a cell reads as the quantity it is."""
-    unit = _HEADER_UNIT.search(header)
-    if unit and _BARE_NUMBER.match(value):
-        return f"{value} {unit.group(1).strip()}"
-    return value
-
-
 def _reading(unit: Unit, measure: str | None) -> str:
-    """What ``unit`` says when read for a figure: a table row's cells with their column's
-    unit and, when a metric is asked for, only its column's cells (``FVD↓: —``): the other
-    cells' figures are in other metrics."""
+    """What ``unit`` says when read for a figure: a table row's cells, a bare number with its
+    column's unit (``训练数据（小时）: 12,500 小时``), and when a metric is asked for only its
+    column's (``FVD↓: —``): the other cells' figures are in other metrics."""
     if unit.kind != "row" or not unit.cells:
         return unit.shown_with_lead()
-    cells = [(header, _with_unit(header, value)) for header, value in unit.cells]
+    cells = []
+    for header, value in unit.cells:
+        column = _HEADER_UNIT.search(header)
+        bare = column and _BARE_NUMBER.match(value)
+        cells.append((header, f"{value} {column.group(1).strip()}" if bare else value))
     if measure:
         return "；".join(f"{h}: {v}" for h, v in cells if measure in h.lower())
     return replace(unit, display=" · ".join(f"{h}: {v}" for h, v in cells)).shown_with_lead()
@@ -576,9 +558,8 @@ _LIST_GAP = re.compile(
     r"\s*(?:\band\b|\bor\b)?\s*(?:[\u4e00-\u9fff]{1,4}\s+)?",
     re.IGNORECASE,
 )
-"""What separates the names of a list: ``、``, ``,``, ``和``, "and" (a parenthesis, such as
-a link's ``(arXiv:ID)``, may close the name before, and a word may qualify the next:
-``阿里 Wan2.1、腾讯 HunyuanVideo``)."""
+"""What separates the names of a list (``、``, ``和``, "and"), after a parenthesis such as a
+link's ``(arXiv:ID)``, before a word qualifying the next (``阿里 Wan2.1、腾讯 HunyuanVideo``)."""
 
 
 def listed_names(text: str) -> int:
@@ -637,9 +618,8 @@ def _enumerates(units: Sequence[Unit], count: int) -> bool:
 
 
 def _subjects(unit: Unit, names: tuple[str, ...]) -> tuple[str, ...]:
-    """The question's names, and the names of the unit's heading or paper title when that
-    holds one of them: in the abstract of "MagpieSoc: … A Turing-Style Human Study", a
-    clause about MagpieSoc is about the Turing-style study the question names."""
+    """The question's names, and those of the unit's heading or paper title when it holds
+    one: in "MagpieSoc: … A Turing-Style Human Study", MagpieSoc is the study asked about."""
     context = unit.context.lower()
     if any(name in context for name in names):
         return (*names, *names_in(unit.context))
@@ -650,10 +630,9 @@ _IDENTIFIER = re.compile(r"\d|[a-z][A-Z]")
 
 
 def identifiers(question: str, names: Sequence[str]) -> list[str]:
-    """Those of the question's ``names`` spelled as identifiers, which no language
-    translates: with a digit or an inner capital (``nuScenes``, ``Mind2Web``, ``Genie 2``),
-    not a figure (``24GB``) nor a word or acronym another language writes in its own words
-    (``Earth-system``, ``ED``, ``GPU``)."""
+    """The question's ``names`` spelled as identifiers, which no language translates: with a
+    digit or an inner capital (``nuScenes``, ``Genie 2``), not a figure (``24GB``) nor what
+    another language writes in its own words (``Earth-system``, ``ED``, ``GPU``)."""
     spelled = {w.lower() for w in LATIN_NAME.findall(question) if _IDENTIFIER.search(w)}
     return [n for n in names if (" " in n or n in spelled) and not _NUMBER.fullmatch(n)]
 
@@ -662,28 +641,21 @@ def _holds(kind: AnswerType, expected: Expectation, units: Sequence[Unit], quest
     """Whether some unit holds an answer of ``kind`` (for figures and their like: in a
     clause about what the question names, and only when the units write every identifier
     it names: "X on benchmark B" is not answered by X's figures on another)."""
-    if kind != "organisation" and kind not in _MENTIONS and on("clauses"):
-        for name in identifiers(question, expected.names):
-            if not any(unit.about_any([name]) for unit in units):
-                return False
-    for unit in units:
-        if kind == "organisation":
-            if credits_maker(unit, expected.names, question):
-                return True
-            continue
-        if not unit.about_any(expected.names):
-            continue
-        if kind in _MENTIONS:
-            if _MENTIONS[kind].search(unit.shown_with_lead()):
-                return True
-            continue
-        wanted = _subjects(unit, expected.names)
-        for clause in clauses(_reading(unit, expected.measure)):
-            if not attributed(clause, wanted, expected.measure):
+    names, measure = expected.names, expected.measure
+    if kind == "organisation":
+        return any(credits_maker(unit, names, question) for unit in units)
+    if kind in _MENTIONS:
+        said = _MENTIONS[kind]
+        return any(u.about_any(names) and said.search(u.shown_with_lead()) for u in units)
+    for name in identifiers(question, names) if on("clauses") else ():
+        if not any(unit.about_any([name]) for unit in units):
+            return False
+    for unit in (unit for unit in units if unit.about_any(names)):
+        wanted = _subjects(unit, names)
+        for clause in clauses(_reading(unit, measure)):
+            if measure and measure not in clause.text.lower():
                 continue
-            if expected.measure and expected.measure not in clause.text.lower():
-                continue
-            if _found_in(clause, kind, expected, question):
+            if attributed(clause, wanted, measure) and _found_in(clause, kind, expected, question):
                 return True
     return False
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer.units import whole_sentences
-from assistant.models import Citation, Hit, Repair
+from assistant.models import Answer, Citation, Hit, Repair
 from assistant.prompts import not_said_phrases
 
 MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]】](?!\()")
@@ -91,8 +91,7 @@ def parse_answer(text: str) -> list[Line]:
     (``…事故。 [1] 下一句``) belongs to the sentence it follows."""
     lines: list[Line] = []
     for raw in text.split("\n"):
-        bullet = _BULLET.match(raw)
-        prefix = bullet.group() if bullet else ""
+        prefix = _BULLET.match(raw).group()  # type: ignore[union-attr]  # matches any line
         rest = raw[len(prefix) :]
         line_markers: tuple[int, ...] = ()
         if lead := _LEADING_MARKERS.match(rest):
@@ -174,6 +173,18 @@ class Checked:
     @property
     def supported(self) -> int:
         return self.claims - len(self.unsupported)
+
+    def answer(self, question: str, **fields: object) -> Answer:
+        """As the :class:`Answer` to ``question``; ``fields`` set the rest."""
+        return Answer(
+            question=question,
+            text=self.text,
+            citations=self.citations,
+            hits=self.hits,
+            grounded=self.grounded,
+            unsupported=self.unsupported,
+            repaired=self.repaired,
+        ).model_copy(update=fields)
 
 
 def check_citations(text: str, hits: Sequence[Hit], quotes: Mapping[str, Sequence[str]]) -> Checked:

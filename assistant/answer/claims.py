@@ -143,10 +143,9 @@ def _terms(text: str) -> list[str]:
 
 
 def _readings(unit: Unit) -> list[str]:
-    """A row whose cells split on `` / `` into the same number of parts reads as one row
-    per part (``SkyReels-V2 / Wan2.1-14B`` with ``83.9% / 83.7%``: 83.9% is
-    SkyReels-V2's); a part starting with a number takes the words the first part puts
-    before its number (``VBench 83.9% / 83.7%``)."""
+    """A row whose cells split on `` / `` into as many parts reads as one row per part
+    (``SkyReels-V2 / Wan2.1-14B`` with ``83.9% / 83.7%``), a part starting with a number
+    after the first part's words before its number (``VBench 83.9% / 83.7%``)."""
     parts = []
     for _, value in unit.cells:
         cell = [p.strip() for p in value.split(" / ")]
@@ -224,9 +223,8 @@ def _gloss_words(lexicon: Lexicon) -> dict[str, frozenset[str]]:
 
 
 class TermIndex:
-    """Which units hold which terms, in either language (a Chinese term by its characters
-    or a gloss, an English one by its stem or a Chinese word glossed by it); a term weighs
-    by how few units hold it: what all of them say tells none apart."""
+    """Which units hold which terms, in either language (by characters, stem or gloss); a
+    term weighs by how few units hold it: what all of them say tells none apart."""
 
     def __init__(self, units: Sequence[Unit], lexicon: Lexicon | None) -> None:
         self.lexicon = lexicon
@@ -302,9 +300,8 @@ class Verdict:
 
 
 class ClaimChecker:
-    """Finds, for each claim, the unit of the candidate sources that supports it: of
-    ``hits`` (what the answer was written from; its markers count them), else of
-    ``extra`` (their sibling chunks, cited after them)."""
+    """Finds each claim's supporting unit: in ``hits`` (what the answer was written from;
+    its markers count them), else in ``extra`` (their sibling chunks, cited after them)."""
 
     def __init__(
         self, question: str, hits: Sequence[Hit], scorer: UnitScorer, extra: Sequence[Hit] = ()
@@ -313,10 +310,10 @@ class ClaimChecker:
         self.hits = list(hits)
         seen = {h.chunk.id for h in self.hits}
         self.extra = [h for h in extra if h.chunk.id not in seen]
+        self.sources = [*self.hits, *self.extra]
+        self.position = {h.chunk.id: n for n, h in enumerate(self.sources, 1)}
         self.scorer = scorer
-        self.units = [
-            (unit, hit) for hit in (*self.hits, *self.extra) for unit in quotable_units(hit.chunk)
-        ]
+        self.units = [(unit, hit) for hit in self.sources for unit in quotable_units(hit.chunk)]
         self.index = TermIndex([u for u, _ in self.units], scorer.lexicon)
         self.qterms = [t for t in _terms(question) if not re.fullmatch(r"\d+(?:\.\d+)+", t)]
         self.index.prepare(self.qterms)
@@ -337,7 +334,7 @@ class ClaimChecker:
     def _similarity(self, text: str) -> np.ndarray:
         if self._vectors is None:
             return np.zeros(0)
-        return self._vectors @ self.scorer.query_vector(_plain(text))
+        return self._vectors @ self.scorer.embedder.cached_query(_plain(text))
 
     def supports(self, claim: Claim) -> list[Support]:
         """Every candidate unit holding the claim's facts, best first, ``ok`` if it backs
@@ -373,21 +370,19 @@ class ClaimChecker:
         """Supported by a source it cites, else by another candidate source, else not."""
         found = [s for s in self.supports(claim) if s.ok]
         before = claim.markers[0] if claim.markers else None
-        position = {h.chunk.id: n for n, h in enumerate((*self.hits, *self.extra), 1)}
-        cited = [s for s in found if position[s.hit.chunk.id] in claim.markers]
+        cited = [s for s in found if self.position[s.hit.chunk.id] in claim.markers]
         best = (cited or found or [None])[0]
-        return Verdict(claim, best, before, position[best.hit.chunk.id] if best else None)
+        return Verdict(claim, best, before, self.position[best.hit.chunk.id] if best else None)
 
 
 def check_claims(
     text: str, question: str, hits: Sequence[Hit], scorer: UnitScorer, extra: Sequence[Hit] = ()
 ) -> Checked:
-    """Check every claim of ``text`` (markers numbered after ``hits``) and rewrite it:
-    each supported claim followed by the marker of its source, renumbered in order of
-    first use, each unsupported one without a marker. Each citation quotes the units its
-    claims rest on."""
+    """``text`` (markers numbered after ``hits``) rewritten: each supported claim followed by
+    its source's marker, renumbered in order of first use, each unsupported one without; each
+    citation quotes the units its claims rest on."""
     checker = ClaimChecker(question, hits, scorer, extra)
-    sources = [*checker.hits, *checker.extra]
+    sources = checker.sources
     lines = parse_answer(text)
     bogus = {n for line in lines for p in line.pieces if p.claim for n in p.claim.markers}
     if bogus := sorted(bogus - set(range(1, len(hits) + 1))):

@@ -46,10 +46,9 @@ def context_hits(
     chosen: Sequence[tuple[Unit, Hit]],
     budget: int,
 ) -> list[Hit]:
-    """The chunks to show the LLM, best first: those of ``chosen``, then those of the
-    ``scored`` sentences in rank order, then any other of ``hits``; each whole, skipped if
-    it does not fit in ``budget`` tokens (the first always fits). ``budget`` 0: ``hits``
-    as retrieved."""
+    """The chunks of ``chosen``, then of the ``scored`` sentences in rank order, then the
+    other ``hits``, each skipped if it does not fit in ``budget`` tokens (the first always
+    fits); ``budget`` 0: ``hits`` as retrieved."""
     if budget <= 0:
         return list(hits)
     ranked: dict[str, Hit] = {}

@@ -30,12 +30,10 @@ class ExtractiveLimits:
 
 
 def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple[Unit, Hit]]:
-    """The units to quote, grouped by hit (best hit first) and in reading order.
-
-    The best unit picks the main source, which gives its best sentences (never a lead line
-    alone, nor a title: the citation shows it). A second source is quoted only near the
-    top: the abstract of a paper the best unit links or names (not for a table extreme),
-    or any source within ``margin`` of the best, with its units among the best few."""
+    """The units to quote, by hit (best first) in reading order: the best unit's source
+    gives its best sentences (never a lead line alone, nor a title: the citation shows it);
+    a second source only near the top: the abstract of a paper the best unit links or names
+    (not for a table extreme), or any source within ``margin`` of the best."""
     candidates = [s for s in scored if s.unit.kind != "lead"]
     if not candidates:
         return []
@@ -80,8 +78,7 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
         if (linked and chunk.id in near_sources) or item.score >= best.score - limits.margin:
             sources.append(chunk.id)
             take(chunk.id, only_near=True)
-    order = {cid: n for n, cid in enumerate(sources)}
-    chosen.sort(key=lambda pair: (order[pair[1].chunk.id], pair[0].index))
+    chosen.sort(key=lambda pair: (sources.index(pair[1].chunk.id), pair[0].index))
     return chosen
 
 

@@ -51,10 +51,9 @@ def asked_list(question: str) -> int | None:
 
 
 def _members(scored: Sequence[ScoredUnit]) -> dict[tuple, list[ScoredUnit]]:
-    """The candidate lists among ``scored``: list items under one lead line, bold headings,
-    rows under one header; each per section or paper. Chunks overlap and split lists: a
-    repeated unit counts once, and items opening a chunk continue the list the previous
-    chunk of the section ended with."""
+    """The candidate lists among ``scored`` (items under one lead line, bold headings, rows
+    under one header) per section or paper; chunks overlap and split lists: a repeated unit
+    counts once, items opening a chunk continue the previous chunk's list."""
     chunks = {(source_key(s.hit.chunk), s.hit.chunk.position): s.hit.chunk for s in scored}
 
     def lead(unit: Unit, chunk: Chunk) -> str:
@@ -93,33 +92,29 @@ def whole_list(
     scored: Sequence[ScoredUnit],
     covers: Callable[[Sequence[str], str], float],
     most: int,
-    min_match: float = 0.5,
 ) -> list[tuple[Unit, Hit]] | None:
-    """The list ``question`` asks for, in reading order, after its lead line; None when it
-    asks for none or no list of 2 to ``most`` items matches: one whose title (section title
-    and lead) and the question share ``min_match`` of each other's terms (``covers``), or,
-    when it says how many (九大趋势), of that length and sharing a term; of those, the one
-    holding the best-scoring unit."""
+    """The list ``question`` asks for, in reading order, after its lead line: of 2 to
+    ``most`` items, whose title (section title and lead) and the question share half of each
+    other's terms (``covers``), or, when it says how many (九大趋势), of that length sharing
+    a term; the one holding the best-scoring unit (None: no such list, or none asked for)."""
     wanted = asked_list(question)
     if wanted is None or not on("lists"):
         return None
     asked = content_terms(question)
-    best: tuple[float, list[ScoredUnit]] | None = None
+    lists = []
     for key, members in _members(scored).items():
         if not 2 <= len(members) <= most or (wanted and wanted != len(members)):
             continue
-        first = members[0]
         lead = key[2] if key[1] == "item" else ""
-        heading = first.hit.chunk.section_title or first.hit.chunk.title or ""
+        heading = members[0].hit.chunk.section_title or members[0].hit.chunk.title or ""
         match = max(covers(asked, f"{heading} {lead}"), covers(content_terms(heading), question))
-        if match < (min_match if not wanted else 1e-9):
+        if match < (0.5 if not wanted else 1e-9):
             continue
-        score = max(m.score for m in members)
-        if best is None or score > best[0]:
-            best = (score, members)
-    if best is None:
+        lists.append(members)
+    if not lists:
         return None
-    members = sorted(best[1], key=lambda m: (m.hit.chunk.start, m.hit.chunk.id, m.unit.start))
+    best = max(lists, key=lambda members: max(m.score for m in members))
+    members = sorted(best, key=lambda m: (m.hit.chunk.start, m.hit.chunk.id, m.unit.start))
     chosen = [(m.unit, m.hit) for m in members]
     first = members[0]
     if first.unit.lead is not None:

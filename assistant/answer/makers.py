@@ -51,10 +51,9 @@ _CJK_FUNCTION = "的地得在是把被由将对与和及或了着过为从向用
 
 
 def _organisation_named(text: str) -> bool:
-    """Whether ``text`` names an organisation: a capitalised organisation word
-    (``Stanford University``), or a Chinese one after a name (``Wayve 公司``,
-    ``字节跳动（ByteDance）团队``, ``明溪细胞模拟中心``); not the common noun of "从实验室验证走向
-    部署", whose word before ends in 从."""
+    """Whether ``text`` names an organisation: a capitalised organisation word (``Stanford
+    University``), or a Chinese one after a name (``Wayve 公司``, ``明溪细胞模拟中心``); not
+    the common noun of "从实验室验证走向部署", whose word before ends in 从."""
     if _LATIN_ORGANISATION.search(text):
         return True
     for match in _ORGANISATION_WORD.finditer(text):
@@ -72,10 +71,9 @@ _LATIN_OWNER = re.compile(r"(?:[A-Z][A-Za-z0-9&.-]*|[）)])\s*的\s*([\u4e00-\u9
 
 
 def _owned(text: str, names: Sequence[str], question: str) -> bool:
-    """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's
-    (``Google DeepMind 的 Veo 3``), or a word qualifying it in a list (``、昆仑
-    SkyReels-V2``); or a Latin name owns what the question calls it in Chinese
-    (``Intuitive Surgical）的达芬奇`` for 达芬奇手术系统)."""
+    """Whether ``text`` gives one of ``names`` an owner: a name before 的 or 's (``Google
+    DeepMind 的 Veo 3``), a word qualifying it in a list (``、昆仑 SkyReels-V2``), or a Latin
+    name owning what the question calls it in Chinese (``Intuitive Surgical）的达芬奇``)."""
     if any(match.group(1) in question for match in _LATIN_OWNER.finditer(text)):
         return True
     for name in names:

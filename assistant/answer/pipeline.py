@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from assistant.answer.citations import check_citations
 from assistant.answer.claims import check_claims
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from assistant.settings import RetrievalMode, Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _EVIDENCE_SETTINGS = set(
     """retrieval_mode fusion bm25_weight candidate_k rrf_k rerank_model answer_k
@@ -106,6 +107,19 @@ class Searcher(Protocol):
     def record_refusal(self, threshold: RefusalThreshold) -> None: ...
 
 
+def _once(build: Callable[[AnswerPipeline], T]) -> T:
+    """A component built on first use, once even when threads ask for it together."""
+
+    def get(self: AnswerPipeline) -> T:
+        if build.__name__ not in self._built:
+            with self._lock:
+                if build.__name__ not in self._built:
+                    self._built[build.__name__] = build(self)
+        return self._built[build.__name__]  # type: ignore[return-value]
+
+    return property(get, doc=build.__doc__)  # type: ignore[return-value]
+
+
 class AnswerPipeline:
     """Answers questions over one :class:`Searcher` (an ``Assistant``)."""
 
@@ -113,54 +127,39 @@ class AnswerPipeline:
         self.assistant = assistant
         self.settings = assistant.settings
         self._lock = threading.RLock()
-        self._scorer: UnitScorer | None = None
-        self._policy: RefusalPolicy | None = None
-        self._backend: ChatBackend | bool | None = False  # False: not created yet
-        self._sources: dict[str, list[Chunk]] | None = None
+        self._built: dict[str, object] = {}
 
     # -- components ----------------------------------------------------------------------------
 
-    @property
+    @_once
     def scorer(self) -> UnitScorer:
-        if self._scorer is None:
-            with self._lock:
-                if self._scorer is None:
-                    index, s = self.assistant.index, self.settings
-                    cache = Path(s.index_dir) / "answer-cache"
-                    path = TextVectors.file_for(cache, index.manifest.embedder)
-                    self._scorer = UnitScorer(
-                        index.chunks,
-                        self.assistant.embedder,
-                        ScoringWeights(
-                            s.sentence_lexical_weight,
-                            s.sentence_rank_weight,
-                            s.sentence_chunk_weight,
-                            stats_sample=s.sentence_stats_sample,
-                        ),
-                        cache_path=path,
-                        lexicon=index.lexicon,
-                    )
-        return self._scorer
+        index, s = self.assistant.index, self.settings
+        weights = ScoringWeights(
+            s.sentence_lexical_weight,
+            s.sentence_rank_weight,
+            s.sentence_chunk_weight,
+            stats_sample=s.sentence_stats_sample,
+        )
+        cache = TextVectors.file_for(Path(s.index_dir) / "answer-cache", index.manifest.embedder)
+        embedder = self.assistant.embedder
+        return UnitScorer(index.chunks, embedder, weights, cache_path=cache, lexicon=index.lexicon)
 
-    @property
+    @_once
     def policy(self) -> RefusalPolicy:
-        if self._policy is None:
-            with self._lock:
-                if self._policy is None:
-                    rules = RefusalPolicy(
-                        ProbeVectors(self.assistant.embedder.cached_query),
-                        None,
-                        check_answer_type=self.settings.refusal_answer_type,
-                        everyday_ratio=self.settings.refusal_everyday_ratio,
-                    )
-                    fixed = self.settings.refusal_threshold
-                    rules.thresholds = (
-                        {q: {"zh": fixed, "en": fixed} for q in ("zh", "en")}
-                        if fixed is not None
-                        else self.refusal_threshold(rules).thresholds
-                    )
-                    self._policy = rules
-        return self._policy
+        s = self.settings
+        policy = RefusalPolicy(
+            ProbeVectors(self.assistant.embedder.cached_query),
+            None,
+            check_answer_type=s.refusal_answer_type,
+            everyday_ratio=s.refusal_everyday_ratio,
+        )
+        fixed = s.refusal_threshold
+        policy.thresholds = (
+            {q: {"zh": fixed, "en": fixed} for q in ("zh", "en")}
+            if fixed is not None
+            else self.refusal_threshold(policy).thresholds
+        )
+        return policy
 
     def refusal_threshold(self, rules: RefusalPolicy | None = None) -> RefusalThreshold:
         """The threshold derived from this corpus: the manifest's when it was derived under
@@ -182,19 +181,23 @@ class AnswerPipeline:
         self.assistant.record_refusal(derived)
         return derived
 
-    @property
+    @_once
     def backend(self) -> ChatBackend | None:
-        if self._backend is False:
-            with self._lock:
-                if self._backend is False:
-                    self._backend = create_backend(self.settings)
-        return self._backend  # type: ignore[return-value]
+        return create_backend(self.settings)
 
     def use_backend(self, backend: ChatBackend | None) -> None:
         """Answer with ``backend`` instead of the configured one (None: extractive), as a
         replay of recorded replies does."""
         with self._lock:
-            self._backend = backend
+            self._built["backend"] = backend
+
+    @_once
+    def by_source(self) -> dict[str, list[Chunk]]:
+        """The index's chunks per section or paper (:func:`source_key`)."""
+        sources: dict[str, list[Chunk]] = {}
+        for chunk in self.assistant.index.chunks:
+            sources.setdefault(source_key(chunk), []).append(chunk)
+        return sources
 
     # -- stages --------------------------------------------------------------------------------
 
@@ -223,17 +226,10 @@ class AnswerPipeline:
         """``hits`` followed by the other chunks of their sections (at most as many again):
         retrieval gives each section one place before any gets a second, so a long section
         is often represented by a chunk next to the one holding the answer."""
-        if self._sources is None:
-            with self._lock:
-                if self._sources is None:
-                    sources: dict[str, list[Chunk]] = {}
-                    for chunk in self.assistant.index.chunks:
-                        sources.setdefault(source_key(chunk), []).append(chunk)
-                    self._sources = sources
         have = {hit.chunk.id for hit in hits}
         extra: list[Hit] = []
         for hit in hits:
-            for chunk in self._sources.get(source_key(hit.chunk), ()):
+            for chunk in self.by_source.get(source_key(hit.chunk), ()):
                 if chunk.id in have or len(extra) >= len(hits):
                     continue
                 have.add(chunk.id)
@@ -304,8 +300,7 @@ class AnswerPipeline:
         if backend is not None and turns:
             t0 = time.perf_counter()
             try:
-                standalone = self.condense(backend, turns, text)
-                query = standalone
+                standalone = query = self.condense(backend, turns, text)
             except LLMError as exc:
                 error = str(exc)
                 log.warning("%s", error)
@@ -315,28 +310,9 @@ class AnswerPipeline:
         support = self.policy.value(ev) if ev.scored else None
         chosen = self.choose(ev)
         refused = self.policy.refusal(ev, [unit for unit, _ in chosen], support)
-        if refused is not None:
-            log.info("refused: %s", refused.reason)
-            refusal = refusal_text(refused, language)
-            yield refusal
-            timings["total_ms"] = (time.perf_counter() - started) * 1000
-            yield Answer(
-                question=text,
-                text=refusal,
-                hits=list(ev.hits),
-                backend=backend.name if backend else "none",
-                refused=True,
-                support=support,
-                refusal_reason=refused.reason,
-                standalone_question=standalone,
-                timings=timings,
-                error=error,
-            )
-            return
-
         body: str | None = None
         shown = list(ev.hits)
-        if backend is not None and error is None:
+        if refused is None and backend is not None and error is None:
             t0 = time.perf_counter()
             parts: list[str] = []
             try:
@@ -352,7 +328,18 @@ class AnswerPipeline:
                     yield "\n\n"
             timings["generate_ms"] = (time.perf_counter() - t0) * 1000
 
-        if body is None:
+        if refused is not None:
+            log.info("refused: %s", refused.reason)
+            answer = Answer(
+                question=text,
+                text=refusal_text(refused, language),
+                hits=list(ev.hits),
+                backend=backend.name if backend else "none",
+                refused=True,
+                refusal_reason=refused.reason,
+            )
+            yield answer.text
+        elif body is None:
             failed = phrase("fallback", language, error=error) if error else None
             notice = failed or phrase("no_llm", language)
             answer = self._quoted(ev, chosen, language, notice, last=failed is None)
@@ -381,27 +368,17 @@ class AnswerPipeline:
         last: bool = False,
         **fields: object,
     ) -> Answer:
-        """The extractive answer of the ``chosen`` units under the ``notice`` saying why it
-        stands in for the LLM's (``last``: after it, quoting for want of an LLM), every
-        sentence it quotes on its citations, numbered after the retrieved hits and then any
-        sibling it quotes; ``fields`` set the rest of the :class:`Answer`."""
+        """The extractive answer of the ``chosen`` units, sources numbered after the retrieved
+        hits, with the ``notice`` saying why it stands in for the LLM's (``last``: after it,
+        for want of an LLM); ``fields`` set the rest of the :class:`Answer`."""
         hits = list(ev.hits)
         for _unit, hit in chosen:
             if all(h.chunk.id != hit.chunk.id for h in hits):
                 hits.append(hit)
         body = extractive_body(chosen, hits, language)
         checked = check_citations(body, hits, quotes(ev.scored, chosen))
-        answer = Answer(
-            question=ev.question,
-            text=f"{checked.text}\n\n{notice}" if last else f"{notice}\n\n{checked.text}",
-            citations=checked.citations,
-            hits=hits,
-            grounded=checked.grounded,
-            unsupported=checked.unsupported,
-            fallback=not last,
-            notice=notice,
-        )
-        return answer.model_copy(update=fields)
+        text = f"{checked.text}\n\n{notice}" if last else f"{notice}\n\n{checked.text}"
+        return checked.answer(ev.question, text=text, fallback=not last, notice=notice, **fields)
 
     def _checked(
         self,
@@ -419,16 +396,7 @@ class AnswerPipeline:
         extra = self.with_siblings(ev.hits)
         checked = check_claims(body, query, shown, self.scorer, extra)
         if checked.supported or not chosen:
-            return Answer(
-                question=ev.question,
-                text=checked.text,
-                citations=checked.citations,
-                hits=checked.hits,
-                backend=backend,
-                grounded=checked.grounded,
-                unsupported=checked.unsupported,
-                repaired=checked.repaired,
-            )
+            return checked.answer(ev.question, backend=backend)
         found_nothing = not checked.claims and says_not_covered(body)
         notice = phrase("model_found_nothing" if found_nothing else "unchecked", language)
         log.info("the model's reply was replaced by the quoted answer: %s", notice)

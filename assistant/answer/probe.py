@@ -42,14 +42,9 @@ def probe_backend(settings: Settings, timeout: float = 3.0) -> BackendStatus:
         return status.model_copy(
             update={"state": "misconfigured", "detail": f"set ASSISTANT_LLM_{missing}"}
         )
-    headers = {}
-    if backend == "ollama":
-        url = where.rstrip("/") + "/api/tags"
-    else:
-        url = where.rstrip("/") + "/models"
-        key = os.environ.get(settings.llm_api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+    url = where.rstrip("/") + ("/api/tags" if backend == "ollama" else "/models")
+    key = os.environ.get(settings.llm_api_key_env) if backend != "ollama" else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         response = httpx.get(url, headers=headers, timeout=timeout)
     except httpx.TimeoutException:

@@ -89,7 +89,7 @@ def support(ev: Evidence, bank: ProbeVectors, skip: int | None = None) -> dict[s
     for item in ev.scored:
         language = "zh" if CJK_CHAR.search(item.unit.display) else "en"
         best[language] = max(best.get(language, -1.0), item.dense)
-    near = bank.nearest(ev.scorer.query_vector(ev.question), skip)
+    near = bank.nearest(ev.scorer.embedder.cached_query(ev.question), skip)
     return {language: cosine - near for language, cosine in best.items()}
 
 

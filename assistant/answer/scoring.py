@@ -82,22 +82,17 @@ class ScoringWeights:
     rank: float = 0.0
     chunk: float = 0.5
     named: float = 3.0
-    """Bonus for chunks the question names (an arXiv ID, a section number, by exact lookup)
-    and for units about a name it uses (``DreamZero``): a sentence about a look-alike
-    matches as well but answers nothing. Given twice to the paper a link points to when
-    the question asks where a link (by its anchor) points."""
+    """Bonus for chunks the question names (an arXiv ID, a section number; twice for the
+    paper a link it quotes by its anchor points to) and for units about a name it uses
+    (``DreamZero``): a look-alike's sentence matches as well but answers nothing."""
     stats_sample: int = 500
     """Units per chunk kind embedded to estimate the kind's similarity distribution."""
 
 
 def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]]:
-    """Up to ``per_kind`` units of each chunk kind, spread evenly over the corpus.
-
-    Two passes: the first counts each chunk's units, the second keeps the units of the
-    sampled chunks only (holding every unit at once was ~1M objects, +350 MB, at 100k
-    chunks)."""
+    """Up to ``per_kind`` units of each chunk kind, spread evenly over the corpus; in two
+    passes, so that only the sampled chunks' units are held (all of them: +350 MB at 100k)."""
     chunks = list(chunks)
-
     sizes = [len(quotable_units(chunk)) for chunk in chunks]
     totals: dict[str, int] = {}
     for chunk, size in zip(chunks, sizes, strict=True):
@@ -119,11 +114,7 @@ def sample_units(chunks: Iterable[Chunk], per_kind: int) -> dict[str, list[Unit]
 
 
 class UnitScorer:
-    """Ranks the units of retrieved chunks against a question.
-
-    A unit's dense similarity is standardised against the distribution of its chunk kind's
-    units (as retrieval does per chunk), so a Chinese survey sentence and an English abstract
-    sentence compete on one scale; the kind's mean and covariance come from a sample."""
+    """Ranks the units of retrieved chunks against a question (the module's three signals)."""
 
     def __init__(
         self,
@@ -142,30 +133,24 @@ class UnitScorer:
         self._stats: dict[str, KindStats] | None = None
         self._stats_lock = threading.Lock()
 
-    def query_vector(self, text: str) -> np.ndarray:
-        return self.embedder.cached_query(text)
-
     @property
     def stats(self) -> dict[str, KindStats]:
         """Per chunk kind, mean and covariance of its units' vectors (computed once)."""
-        if self._stats is None:
-            with self._stats_lock:
-                if self._stats is None:
-                    stats = {}
-                    for kind, units in sample_units(self.chunks, self.weights.stats_sample).items():
-                        log.info("sentence statistics: embedding %d %s units", len(units), kind)
-                        vectors = self.vectors.get([u.scoring_text for u in units])
-                        vectors = vectors.astype(np.float64)
-                        mean = vectors.mean(0)
-                        cov = vectors.T @ vectors / len(vectors) - np.outer(mean, mean)
-                        stats[kind] = KindStats(mean=mean, cov=cov, count=len(vectors))
-                    self._stats = stats
+        with self._stats_lock:
+            if self._stats is None:
+                stats = {}
+                for kind, units in sample_units(self.chunks, self.weights.stats_sample).items():
+                    log.info("sentence statistics: embedding %d %s units", len(units), kind)
+                    vectors = self.vectors.get([u.scoring_text for u in units]).astype(np.float64)
+                    mean = vectors.mean(0)
+                    cov = vectors.T @ vectors / len(vectors) - np.outer(mean, mean)
+                    stats[kind] = KindStats(mean=mean, cov=cov, count=len(vectors))
+                self._stats = stats
         return self._stats
 
     def prepare(self, max_units: int, progress: bool = False) -> int:
-        """Embed every quotable unit of the corpus now, at index time, unless there are
-        more than ``max_units`` (then questions embed the units of their hits as they come).
-        Returns how many units were embedded now."""
+        """Embed every quotable unit now, at index time, unless there are more than
+        ``max_units`` (then each question embeds its hits' units); how many were embedded."""
         texts = [unit.scoring_text for chunk in self.chunks for unit in quotable_units(chunk)]
         if len(texts) > max_units:
             log.info("%d sentences > prepare_sentences_max: embedded per question", len(texts))
@@ -235,12 +220,9 @@ class UnitScorer:
         kinds: np.ndarray,
     ) -> np.ndarray | None:
         """Standardised similarities to an English question with the Chinese words of its
-        terms appended (None for other questions, or without translations).
-
-        The small multilingual embedder matches an English paraphrase of a Chinese
-        sentence weakly; the same question carrying the survey's own words for its terms
-        meets that sentence in its language. A Chinese unit keeps the better of its two
-        scores, so a wrong dictionary sense can only add a candidate, not hide one."""
+        terms appended (else None): the small embedder matches an English paraphrase of a
+        Chinese sentence weakly, the survey's own words closely. A Chinese unit keeps the
+        better score, so a wrong dictionary sense can only add a candidate, not hide one."""
         if detect_language(question) != "en":
             return None
         chinese = [zh for term in qterms for zh in sorted(translated.get(term, ()))]
@@ -269,7 +251,7 @@ class UnitScorer:
         units: list[tuple[Unit, Hit]] = [(unit, hit) for hit in hits for unit in read(hit.chunk)]
         if not units:
             return []
-        qvec = self.query_vector(question)
+        qvec = self.embedder.cached_query(question)
         vectors = self.vectors.get([u.scoring_text for u, _ in units])
         dense = vectors @ qvec
         kinds = np.array([hit.chunk.kind for _, hit in units])

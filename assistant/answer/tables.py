@@ -78,12 +78,9 @@ def value(cell: str) -> float | None:
 
 
 def extreme_row(question: str, units: Sequence[Unit], match: Callable[[str], float]) -> Unit | None:
-    """The table row ``question`` asks for when it asks for a largest or smallest value:
-    among the rows of each table (rows sharing a header), the column whose header
-    ``match`` scores highest (a share of the question's terms; at least one must match)
-    among columns where most rows hold a number or nothing (``—``), and the row with the
-    extreme value. A table that does not hold every name the question uses is not what it
-    asks about."""
+    """The row ``question`` asks for when it asks for a largest or smallest value: of the
+    tables writing every name it uses, in the column ``match`` scores highest (above 0)
+    among those where most rows hold a number or nothing (``—``), the extreme value's."""
     wanted = direction(question)
     if wanted is None:
         return None

@@ -54,10 +54,9 @@ class Unit:
     text: str
     display: str
     kind: str
-    """``sentence``, ``item`` (list item), ``row`` (table row), ``code`` (a line of a
-    fenced code block), ``lead`` (line ending in a colon that introduces what follows),
-    ``heading`` (a bold line heading the paragraph below it), ``title`` (a paper's
-    title) or ``byline`` (its authors)."""
+    """``sentence``, ``item`` (of a list), ``row`` (of a table), ``code`` (a line of a code
+    block), ``lead`` (a line ending in a colon, introducing what follows), ``heading`` (a bold
+    line over its paragraph), ``title`` (a paper's) or ``byline`` (its authors)."""
     linked: tuple[str, ...] = ()
     """arXiv IDs the unit links to."""
     context: str = ""
@@ -88,8 +87,7 @@ class Unit:
         """Whether :attr:`about` holds one of ``names`` (lower-cased), or no names are
         given: a figure, a license or a maker counts only in a unit about what the
         question names."""
-        about = self.about if names else ""
-        return not names or any(mentions(about, name) for name in names)
+        return not names or any(mentions(self.about, name) for name in names)
 
     @property
     def scoring_text(self) -> str:
@@ -123,12 +121,11 @@ def render_inline(text: str) -> tuple[str, tuple[str, ...]]:
     linked: list[str] = []
 
     def link(match: re.Match) -> str:
-        anchor, url = match.group(1), match.group(2)
-        arxiv_id = normalize_arxiv_id(url)
+        arxiv_id = normalize_arxiv_id(match.group(2))
         if arxiv_id:
             linked.append(arxiv_id)
-            return f"{anchor} (arXiv:{arxiv_id})"
-        return anchor
+            return f"{match.group(1)} (arXiv:{arxiv_id})"
+        return match.group(1)
 
     out = _IMAGE.sub(" ", text)
     out = _HTML_TAG.sub(" ", out)
