@@ -31,6 +31,7 @@ from assistant.answer.rules import on
 from assistant.answer.scoring import ScoredUnit, UnitScorer, content_terms
 from assistant.answer.units import Unit
 from assistant.indexing.lexicon import everyday_frequency
+from assistant.indexing.vocabulary import terms
 from assistant.models import Chunk, Hit, ProbeFigures, RefusalThreshold
 from assistant.text import CJK_CHAR, detect_language
 
@@ -116,6 +117,26 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     return foreign
 
 
+def unknown_name(ev: Evidence) -> str | None:
+    """A name the question asks about that the corpus never writes, nor any translation
+    of it (``Rust's`` borrow checker, the ``GIL``): the survey does not cover it, whatever
+    words the rest of the question shares with it. A hyphenated name is written when its
+    parts are (``GPT-4o``: ``gpt`` and ``4o``). Two-letter names (ID, RL, KL) are left out:
+    abbreviations of many things, often written out in the corpus's language."""
+    weights = ev.scorer.term_weights
+    for name in proper_names(ev.question):
+        words = terms(name)
+        if len(name) < 3:
+            continue
+        parts = words[1:] if len(words) > 1 else words
+        if weights.knows(words[0]) or all(weights.knows(w) for w in parts):
+            continue
+        translated = ev.scorer.translations(words).values()
+        if not any(weights.knows(t) for group in translated for t in group):
+            return name
+    return None
+
+
 RefusalReason = Literal["no content", "no hits", "off topic", "weak support", "answer type"]
 
 
@@ -173,6 +194,8 @@ class RefusalPolicy:
             return Refusal("no hits")
         everyday = on("everyday") and self.everyday_ratio
         if everyday and everyday_only(ev, everyday):
+            return Refusal("off topic")
+        if on("unknown-names") and unknown_name(ev):
             return Refusal("off topic")
         checked = self.thresholds is not None and on("threshold")
         if checked and (self.value(ev) if value is None else value) < 0:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 FAMILIES = tuple(
     """type:figure type:percentage type:duration type:date type:names type:license
     type:availability type:organisation type:comparison type:counts clauses tables mentions
-    lists everyday threshold""".split()
+    lists everyday unknown-names threshold""".split()
 )
 """Every family; what each does when on is in eval/README.md's ablation table."""
 

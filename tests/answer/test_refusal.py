@@ -7,10 +7,12 @@ from assistant.answer.refusal import (
     MARGIN,
     by_pair,
     derivation_key,
+    frequent_names,
     has_content,
     heading_questions,
     probe_bank,
     threshold_rule,
+    unknown_name,
 )
 from tests.conftest import BUNDLED_CORPUS
 
@@ -100,3 +102,17 @@ def test_an_everyday_question_outside_the_bank_is_refused_for_weak_support(assis
     strong = policy.value(assistant.answers.evidence("FLARE 在真实 GR-1 上的成功率是多少？"))
     assert weak < 0 < strong
     assert not assistant.ask("FLARE 在真实 GR-1 上的成功率是多少？").refused
+
+
+def test_a_question_naming_what_the_corpus_never_writes_is_off_topic(assistant):
+    """However many words it shares with the corpus ("checker", "data"), a question about a
+    name no chunk writes, in either language, is about something else."""
+    name = frequent_names(assistant.index.chunks)[0]
+    evidence = assistant.answers.evidence
+    rust = "How does Rust's borrow checker prevent data races?"
+    assert unknown_name(evidence(rust)) == "Rust"
+    answer = assistant.ask(rust)
+    assert answer.refused and answer.refusal_reason == "off topic"
+    assert unknown_name(evidence(f"What does the survey say about {name}?")) is None
+    assert unknown_name(evidence(f"What does {name}-Qx9 add to {name}?")) == f"{name}-Qx9"
+    assert unknown_name(evidence(f"Which arXiv ID does {name} have?")) is None  # two letters
