@@ -24,6 +24,13 @@ _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{_CJK}]")
 MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 """An inline Markdown link: anchor text and URL."""
+TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+"""The line under a Markdown table's header (``|---|:--:|``)."""
+TABLE_ASKED = re.compile(
+    r"表格|(?:对比|汇总|比较)表|(?<![代发图列外])表[中里]|表\s*\d|\btables?\b(?!-)", re.IGNORECASE
+)
+"""A question about what a table lists: retrieval looks the table up, and its rows rank
+first among the sentences an answer quotes (they are the answer)."""
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9.\-_/+]*")
 _NAME_LIKE = re.compile(r"\d|[a-z][A-Z]|[-_/+]|^[A-Z0-9]{2,}$")

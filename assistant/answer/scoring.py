@@ -21,7 +21,7 @@ import numpy as np
 
 from assistant.answer.answer_type import expectation
 from assistant.answer.rules import on
-from assistant.answer.tables import TABLE_ASKED, extreme_row
+from assistant.answer.tables import extreme_row
 from assistant.answer.units import Unit, chunk_units, quotable_units
 from assistant.indexing.embeddings import Embedder
 from assistant.indexing.embeddings.npz_cache import TextVectors
@@ -29,7 +29,7 @@ from assistant.indexing.lexicon import Lexicon, stem_words
 from assistant.indexing.vocabulary import TermWeights, terms
 from assistant.models import Chunk, Hit
 from assistant.search.retrieval import KindStats
-from assistant.text import CJK_CHAR, detect_language
+from assistant.text import CJK_CHAR, TABLE_ASKED, detect_language
 
 log = logging.getLogger(__name__)
 

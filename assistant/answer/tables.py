@@ -43,10 +43,6 @@ _LOWER_BETTER = re.compile(
 largest."""
 _BLANK = re.compile(r"\s*[—–-]*\s*")
 """A cell a table leaves empty (``—``: not reported), which no text column is made of."""
-TABLE_ASKED = re.compile(
-    r"表格|(?:对比|汇总|比较)表|(?<![代发图列外])表[中里]|表\s*\d|\btables?\b(?!-)", re.IGNORECASE
-)
-"""A question about what a table lists: its rows rank first (they are the answer)."""
 _NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*")
 _MAGNITUDE_SUFFIX = re.compile(r"([KMBTkmbt](?![A-Za-z])|万|亿)")
 _MAGNITUDE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, "万": 1e4, "亿": 1e8}

@@ -18,7 +18,7 @@ from itertools import accumulate
 
 from assistant.ingest.corpus import normalize_arxiv_id
 from assistant.models import BYLINE, Chunk
-from assistant.text import CJK_CHAR, MD_LINK, names_in, sentence_spans, trim_span
+from assistant.text import CJK_CHAR, MD_LINK, TABLE_RULE, names_in, sentence_spans, trim_span
 
 LINK_MARK = re.compile(r"\(arXiv:[^)]*\)")
 """How a rendered unit marks the paper a link points to (``anchor (arXiv:ID)``)."""
@@ -31,7 +31,6 @@ _FENCE = re.compile(r"^(?:```|~~~)")
 _CONTAINER = re.compile(r"^:::")
 """VitePress custom containers (``::: tip 提示`` … ``:::``): their markers are not text."""
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 _LIST_LEAD = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _LATEX = re.compile(r"\\(?:textit|emph|textbf|mathrm|text)\{([^}]*)\}")
@@ -144,12 +143,12 @@ def _table_header(chunk: Chunk, lines: list[str], at: int) -> list[str] | None:
     """Header cells of the table whose row is ``lines[at]``: the row above the ``|---|``
     rule, or, in a chunk that starts inside a table, the row its context carries."""
     for n in range(at, 0, -1):
-        if _TABLE_RULE.match(lines[n].strip()):
+        if TABLE_RULE.match(lines[n].strip()):
             return _cells(lines[n - 1])
         if not lines[n].lstrip().startswith("|"):
             break
     carried = [line.strip() for line in (chunk.context or "").strip().splitlines()]
-    while carried and _TABLE_RULE.match(carried[-1]):
+    while carried and TABLE_RULE.match(carried[-1]):
         carried.pop()
     if carried and carried[-1].startswith("|"):
         return _cells(carried[-1])
@@ -260,10 +259,10 @@ def chunk_units(chunk: Chunk) -> tuple[Unit, ...]:
             add(a, b, "byline")
             continue
         if line.startswith("|"):
-            if _TABLE_RULE.match(line):
+            if TABLE_RULE.match(line):
                 continue
             following = lines[n + 1].strip() if n + 1 < len(lines) else ""
-            if _TABLE_RULE.match(following):
+            if TABLE_RULE.match(following):
                 continue  # the header row: shown with every row instead
             header = _table_header(chunk, lines, n)
             row = _cells(line)

@@ -37,6 +37,7 @@ from assistant.markup import (
 )
 from assistant.models import Answer, Chunk, Citation, Hit, Paper
 from assistant.prompts import phrase
+from assistant.text import TABLE_RULE
 
 MAX_AUTHORS = 3
 LONG_LINE = 320
@@ -51,7 +52,6 @@ _MARKER_SLOT = re.compile("\ue002(\\d+)\ue003")
 _ITEM_NUMBER = re.compile(r"^\d{1,3}[.)]\s+")
 _LIST_LEAD = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _FENCE = re.compile(r"^(?:```|~~~)")
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
 def _key(text: str) -> str:
@@ -185,7 +185,7 @@ def _fences(text: str, lines: Sequence[tuple[int, int]]) -> list[tuple[int, int]
 def _carried_header(chunk: Chunk) -> str | None:
     """The header row of a table this chunk starts inside of, from its context."""
     carried = [line.strip() for line in chunk.context.strip().splitlines()]
-    while carried and _TABLE_RULE.match(carried[-1]):
+    while carried and TABLE_RULE.match(carried[-1]):
         carried.pop()
     if not carried or not carried[-1].startswith("|"):
         return None
@@ -304,7 +304,7 @@ def passage_markdown(
         if fresh:
             a += len(line) - len(line.lstrip())  # no indented code block out of a nested item
         following = text[slice(*lines[n + 1])].strip() if n + 1 < len(lines) else ""
-        if n == shown[0] and _is_row(line) and not _TABLE_RULE.match(following):
+        if n == shown[0] and _is_row(line) and not TABLE_RULE.match(following):
             ex.literal(_carried_header(chunk) or "")  # the chunk starts inside a table
         if not whole and b - a > LONG_LINE and not _is_row(line) and not _LIST_LEAD.match(line):
             cut = _trim_line(ex, a, b, all_units, quoted) or cut

@@ -69,7 +69,7 @@ from assistant.indexing.store import LoadedIndex
 from assistant.ingest.corpus import ARXIV_MENTION, normalize_arxiv_id
 from assistant.models import Chunk, Hit
 from assistant.settings import FusionMethod, RetrievalMode, Settings
-from assistant.text import MD_LINK
+from assistant.text import MD_LINK, TABLE_ASKED, TABLE_RULE
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,7 @@ class KindBM25Retriever(BM25Retriever):
 
     def search(self, question: str, embedding: list[float] | None = None) -> list[Scored]:
         """The best chunks of each kind with their (coverage-weighted) z-scores."""
-        tokens: list[Term] = list(self._index.tokens(question))
-        if self._lexicon is not None:
-            tokens = list(self._lexicon.groups(tokens))
+        tokens = query_terms(self._index, self._lexicon, question)
         raw = self._index.scores(tokens)
         docs, z = [], []
         for members in self._members.values():
@@ -267,6 +265,17 @@ class KindBM25Retriever(BM25Retriever):
             NodeWithScore(node=to_node(chunk), score=score)
             for chunk, score in self.search(query_bundle.query_str)
         ]
+
+
+def query_terms(index: BM25Index, lexicon: Lexicon | None, question: str) -> list[Term]:
+    """The question's BM25 terms, each English word grouped with its Chinese translations
+    when there is a lexicon."""
+    tokens: list[Term] = list(index.tokens(question))
+    return list(lexicon.groups(tokens)) if lexicon is not None else tokens
+
+
+def _holds_table(text: str) -> bool:
+    return any(TABLE_RULE.match(line.strip()) for line in text.splitlines())
 
 
 def top_k(scores: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
@@ -505,14 +514,39 @@ class Retriever:
                     by_anchor.setdefault(anchor.strip().casefold(), []).append(target)
         return by_anchor
 
-    def lookups(self, question: str, anchors: list[Chunk] | None = None) -> list[Chunk]:
+    def lookups(
+        self, question: str, anchors: list[Chunk] | None = None, tables: bool = False
+    ) -> list[Chunk]:
         """Chunks named in the question: abstracts by arXiv ID, sections by number, and,
         when the question asks about a link, the papers linked by the anchor text it
         quotes (the paper the link points to, whatever the anchor says; ``anchors`` when
-        the caller has them already)."""
+        the caller has them already); with ``tables``, the table it asks about."""
         if anchors is None:
             anchors = self.anchor_lookups(question)
-        return list(dict.fromkeys([*self._named(question), *anchors]))
+        found = [*self._named(question), *anchors]
+        return list(dict.fromkeys(found + (self.table_lookup(question) if tables else [])))
+
+    @cached_property
+    def _tables(self) -> np.ndarray:
+        """BM25 positions of the chunks that hold a Markdown table."""
+        ids, chunks = self.index.bm25.ids, self.index.by_id
+        held = [n for n, i in enumerate(ids) if _holds_table(chunks[i].text)]
+        return np.array(held, dtype=np.int64)
+
+    def table_lookup(self, question: str) -> list[Chunk]:
+        """For a question about a table (``对比表里``, "the comparison table"), the table
+        chunk whose words BM25 scores highest for it: a table is rows of names and
+        figures, which a question's embedding meets poorly (the best-ranked hybrid hit
+        holding a table was the table asked about for 13 of 33 such questions of eval/,
+        BM25 over the tables alone for 25 of 34; docs/retrieval.md)."""
+        if not len(self._tables) or not TABLE_ASKED.search(question):
+            return []
+        tokens = query_terms(self.index.bm25, self.index.lexicon, question)
+        scores = self.index.bm25.scores(tokens)[self._tables]
+        best = int(np.argmax(scores))
+        if scores[best] <= 0:
+            return []
+        return [self.index.by_id[self.index.bm25.ids[self._tables[best]]]]
 
     def _named(self, question: str) -> list[Chunk]:
         """Abstracts named by arXiv ID and sections by number."""
@@ -571,7 +605,7 @@ class Retriever:
         timings["search_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        candidates = self._apply_lookups(question, fused)
+        candidates = self._apply_lookups(question, fused, tables=mode != "dense")
         if self._reranker is not None:
             hits = diversify(self._reranker.rerank(question, [c.hit() for c in candidates]), k)
         else:
@@ -581,9 +615,11 @@ class Retriever:
         timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
         return hits
 
-    def _apply_lookups(self, question: str, fused: list[Candidate]) -> list[Candidate]:
+    def _apply_lookups(
+        self, question: str, fused: list[Candidate], tables: bool
+    ) -> list[Candidate]:
         anchors = self.anchor_lookups(question)
-        named = self.lookups(question, anchors)
+        named = self.lookups(question, anchors, tables)
         if not named:
             return fused
         anchored = {chunk.id for chunk in anchors}

@@ -63,6 +63,35 @@ def test_lookup_by_section_number_ranks_the_section_first(assistant):
         assert assistant.retrieve(f"{number} 的核心挑战？", k=3)[0].chunk.section == number
 
 
+def test_a_question_about_a_table_looks_up_the_table_its_words_match(tmp_path):
+    """Three chapters, each with a comparison table and prose about the same measure: a
+    question about "the table" gets the table whose words it uses first (in hybrid and
+    BM25 modes, not dense), one not about a table gets no table lookup."""
+    corpus = tmp_path / "survey"
+    columns = {"driving": "碰撞率", "surgery": "交互一致性分数 ICS", "weather": "预报时效"}
+    for name, column in columns.items():
+        (corpus / name).mkdir(parents=True)
+        rows = "\n".join(f"| {name.title()}Model-{i} | {i} | {10 * i} |" for i in range(1, 4))
+        (corpus / name / "chapter.md").write_text(
+            f"# {name}\n\n## 1.1 指标\n\n{column}是本章的核心指标，越高越好。\n\n"
+            f"## 1.2 代表性模型对比\n\n| 模型 | 参数量 (B) | {column} |\n|---|---|---|\n{rows}\n",
+            encoding="utf-8",
+        )
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "idx", embedder="hash")
+    a.build_index(progress=False)
+    retriever = a.retriever
+    assert len(retriever._tables) == 3
+    for name, column in columns.items():
+        question = f"对比表里{column}最高的是哪个模型？"
+        (table,) = retriever.table_lookup(question)
+        assert table.source == f"{name}/chapter.md" and "|---|" in table.text
+        for mode in ("hybrid", "bm25"):
+            first = a.retrieve(question, k=3, mode=mode)[0]
+            assert first.chunk.id == table.id and "lookup" in first.retrievers
+        assert "lookup" not in a.retrieve(question, k=3, mode="dense")[0].retrievers
+        assert retriever.table_lookup(f"{column}是什么意思？") == []
+
+
 def test_a_section_number_two_chapters_share_looks_up_both(tmp_path):
     corpus = tmp_path / "survey"
     for chapter, topic in (
