@@ -1,4 +1,4 @@
-from assistant.text import detect_language, sentence_spans, tokenize
+from assistant.text import TABLE_ASKED, TABLE_RULE, detect_language, sentence_spans, tokenize
 
 
 def test_sentence_spans_tile_text_and_split_chinese_and_english():
@@ -34,3 +34,14 @@ def test_detect_language():
     assert detect_language("SkyReels-V2 和 Kling 的 T2V 人类评估分数是多少？") == "zh"
     assert detect_language("Wan2.1-14B 的 VBench 得分是多少？") == "zh"
     assert detect_language("What VBench score is reported for SkyReels-V2?") == "en"
+
+
+def test_questions_about_a_table_and_the_rule_under_its_header():
+    assert TABLE_ASKED.search("对比表中 X 的参数量是多少？") and TABLE_ASKED.search(
+        "What does the table list?"
+    )
+    assert not TABLE_ASKED.search("这项研究表明了什么？") and not TABLE_ASKED.search(
+        "the table-clearing chore"
+    )
+    assert TABLE_RULE.match("|---|:--:|") and TABLE_RULE.match("--- | ---")
+    assert not TABLE_RULE.match("| a | b |") and not TABLE_RULE.match("---- 分隔")
