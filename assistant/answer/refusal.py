@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -117,24 +118,29 @@ def everyday_only(ev: Evidence, ratio: float) -> bool:
     return foreign
 
 
+_WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+"""The words a name is made of (``DreamerV3``: Dreamer, V; ``V-JEPA2-AC``: V, JEPA, AC)."""
+
+
 def unknown_name(ev: Evidence) -> str | None:
-    """A name the question asks about that the corpus never writes, nor any translation
-    of it (``Rust's`` borrow checker, the ``GIL``): the survey does not cover it, whatever
-    words the rest of the question shares with it. A hyphenated name is written when its
-    parts are (``GPT-4o``: ``gpt`` and ``4o``). Two-letter names (ID, RL, KL) are left out:
-    abbreviations of many things, often written out in the corpus's language."""
-    weights = ev.scorer.term_weights
-    for name in proper_names(ev.question):
-        words = terms(name)
-        if len(name) < 3:
-            continue
-        parts = words[1:] if len(words) > 1 else words
-        if weights.knows(words[0]) or all(weights.knows(w) for w in parts):
-            continue
-        translated = ev.scorer.translations(words).values()
-        if not any(weights.knows(t) for group in translated for t in group):
-            return name
-    return None
+    """The name a question asks about when the corpus writes none of the names it uses,
+    nor any translation of them (``Rust's`` borrow checker, the ``GIL``): the survey does
+    not cover it, whatever other words the question shares with it. One known name is
+    enough (``NVIDIA's FLARE``: the survey writes FLARE). A name is written when the corpus
+    has it as one word or has each of its words of three letters or more, so spacing and
+    hyphens do not matter (``V-JEPA2-AC`` for ``V-JEPA 2-AC``, ``DreamerV3`` for ``Dreamer
+    V3``). Two-letter names (ID, RL) are abbreviations of many things: not counted."""
+    weights, translations = ev.scorer.term_weights, ev.scorer.translations
+
+    def known(term: str) -> bool:
+        return weights.knows(term) or any(map(weights.knows, translations([term]).get(term, ())))
+
+    names = [name for name in proper_names(ev.question) if len(name) >= 3]
+    for name in names:
+        parts = [terms(p)[0] for p in _WORD_PART.findall(name) if len(p) >= 3]
+        if known(terms(name)[0]) or all(map(known, parts)):
+            return None
+    return names[0] if names else None
 
 
 RefusalReason = Literal["no content", "no hits", "off topic", "weak support", "answer type"]

@@ -107,12 +107,13 @@ def test_an_everyday_question_outside_the_bank_is_refused_for_weak_support(assis
 def test_a_question_naming_what_the_corpus_never_writes_is_off_topic(assistant):
     """However many words it shares with the corpus ("checker", "data"), a question about a
     name no chunk writes, in either language, is about something else."""
-    name = frequent_names(assistant.index.chunks)[0]
+    name = next(n for n in frequent_names(assistant.index.chunks, 20) if len(n) >= 3)
     evidence = assistant.answers.evidence
     rust = "How does Rust's borrow checker prevent data races?"
     assert unknown_name(evidence(rust)) == "Rust"
     answer = assistant.ask(rust)
     assert answer.refused and answer.refusal_reason == "off topic"
     assert unknown_name(evidence(f"What does the survey say about {name}?")) is None
-    assert unknown_name(evidence(f"What does {name}-Qx9 add to {name}?")) == f"{name}-Qx9"
-    assert unknown_name(evidence(f"Which arXiv ID does {name} have?")) is None  # two letters
+    assert unknown_name(evidence("What does Zyxwvut-Qx9 add to Vutsrq?")) == "Zyxwvut-Qx9"
+    assert unknown_name(evidence(f"What does Zyxwvut-Qx9 add to {name}?")) is None  # one known
+    assert unknown_name(evidence("Which arXiv ID is it?")) is None  # two letters
