@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,12 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.evaluation.loadtest import run_load  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from assistant.indexing.chroma_server import free_port  # noqa: E402
 
 
 def _questions(path: Path) -> list[str]:
@@ -92,7 +86,7 @@ def main() -> int:
     proc = None
     url = args.url
     if url is None:
-        port = _free_port()
+        port = free_port()
         proc = _start_server(port)
         url = f"http://127.0.0.1:{port}/"
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
