@@ -63,10 +63,16 @@ class FilePart:
     hashes: list[str]
     counts: TermCounts | None
     """None once the build has made BM25 of it (released to save memory)."""
-    links: list[SectionLinks]
+    links_json: str
+    """The file's arXiv links (:class:`SectionLinks` as JSON), parsed only when they must be
+    checked: a build reuses an unchanged file's stored link checks instead."""
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def links(self) -> list[SectionLinks]:
+        return _LINKS.validate_json(self.links_json)
 
 
 @dataclass
@@ -102,7 +108,7 @@ class PartStore:
                     ids=data["ids"].tolist(),
                     hashes=data["hashes"].tolist(),
                     counts=TermCounts.from_arrays(data),
-                    links=_LINKS.validate_json(str(data["links"])),
+                    links_json=str(data["links"]),
                 )
             if count_lines(self._file(key, ".jsonl")) != len(part.ids):
                 raise ValueError("chunk file does not match")
@@ -122,13 +128,13 @@ class PartStore:
             ids=[c.id for c in chunks],
             hashes=[c.content_hash for c in chunks],
             counts=counts,
-            links=list(links),
+            links_json=_LINKS.dump_json(list(links)).decode("utf-8"),
         )
         atomic_save_arrays(
             self._file(key, ".npz"),
             ids=np.asarray(part.ids, dtype=str),
             hashes=np.asarray(part.hashes, dtype=str),
-            links=np.asarray(_LINKS.dump_json(part.links).decode("utf-8")),
+            links=np.asarray(part.links_json),
             **counts.arrays(),
         )
         return part

@@ -4,10 +4,11 @@ Layout of ``index_dir``::
 
     manifest.json           the active build (replaced last, by atomic rename)
     builds/<build_id>/      what is the build's own: manifest.json (a copy), abstracts.jsonl
-                            (abstract chunks), bm25/, lexicon.json, audit.json (the link audit,
-                            assistant/ingest/audit.py), vectors.npz (content hashes in use)
-    files/, papers/         per corpus file and per abstracts file: chunks, term counts and
-                            links, stored once by content key (assistant/indexing/parts.py)
+                            (abstract chunks), bm25/, lexicon.json, vectors.npz (content
+                            hashes in use)
+    files/, papers/         per corpus file and per abstracts file: chunks, term counts,
+                            links and their link checks (assistant/ingest/audit.py), stored
+                            once by content key (assistant/indexing/parts.py)
     chroma/                 Chroma's persistent store (unused with a Chroma server)
     collections.json        every Chroma collection this folder made and has not deleted
     embeddings.sqlite       every passage vector computed so far (see embeddings/cache.py)
@@ -17,7 +18,7 @@ How a build updates the index in place (measurements: docs/performance.md):
 
 - Only changed files are parsed, chunked and tokenised; every other file's part is
   reused. The abstract chunks (which list the sections citing each paper) are remade
-  from the parts' links, and only the links of changed files are audited again.
+  from the parts' link checks, and only the links of changed files are checked again.
 - Vectors live in one Chroma collection per chunk kind with one row per content hash
   (:mod:`assistant.indexing.chroma`); a build writes only the rows for texts the
   collections lack, taking vectors from the embedding cache (so no text is embedded
@@ -86,7 +87,7 @@ from assistant.indexing.parts import (
     count_lines,
     part_key,
 )
-from assistant.ingest.audit import AuditReport, LinkCheck, LinkChecker, SectionLinks
+from assistant.ingest.audit import LinkCheck, LinkChecker, SectionLinks
 from assistant.ingest.chunking import chunk_paper, chunk_section, indexable, paper_chunks
 from assistant.ingest.corpus import (
     corpus_files,
@@ -107,8 +108,6 @@ MANIFEST_FILE = "manifest.json"
 LOCK_FILE = ".lock"
 CACHE_FILE = "embeddings.sqlite"
 LEXICON_FILE = "lexicon.json"
-AUDIT_FILE = "audit.json"
-"""The link audit of the build's corpus, in the build's folder (:meth:`IndexStore.audit_path`)."""
 ABSTRACTS_FILE = "abstracts.jsonl"
 VECTORS_FILE = "vectors.npz"
 COLLECTIONS_FILE = "collections.json"
@@ -190,11 +189,6 @@ class IndexStore:
 
     def _build_dir(self, build_id: str) -> Path:
         return self.root / "builds" / build_id
-
-    def audit_path(self, manifest: Manifest | None = None) -> Path | None:
-        """The link audit of the active build (or of ``manifest``'s)."""
-        manifest = manifest or self.read_manifest()
-        return None if manifest is None else self._build_dir(manifest.build_id) / AUDIT_FILE
 
     def read_manifest(self) -> Manifest | None:
         """The active manifest, or None when nothing has been built here."""
@@ -598,18 +592,12 @@ class _Build:
         t0 = time.perf_counter()
         papers, papers_part = self._papers(digest)
         corpus_hash = digest.hexdigest()[:16]
-        audit = self._audit(files, papers, papers_part, corpus_hash)
-        abstracts = paper_chunks(
-            indexable(papers), [s for _, part in files for s in part.links], audit
-        )
-        # The audit (a check per survey link, ~40 MB of JSON at 100k chunks) and the
-        # links are done with: write the one and drop both before the Chroma writes,
-        # so they do not add to the build's peak memory.
-        atomic_write_text(self.folder / AUDIT_FILE, audit.model_dump_json())
-        mismatches = len(audit.mismatches)
-        del audit, papers
+        checks = self._checks(files, papers, papers_part)
+        abstracts = paper_chunks(indexable(papers), checks)
+        mismatches = sum(1 for c in checks if c.verdict == "mismatch")
+        del checks, papers
         for _, part in files:
-            part.links = []
+            part.links_json = ""
         self._timed("chunk", t0)
 
         # BM25 and the lexicon before the Chroma writes: their transient arrays then
@@ -724,15 +712,13 @@ class _Build:
             part = self.parts.write_papers(key, chunks, counts)
         return papers, part
 
-    def _audit(
-        self,
-        files: list[tuple[str, FilePart]],
-        papers: list,
-        papers_part: PapersPart | None,
-        corpus_hash: str,
-    ) -> AuditReport:
-        """The link audit, from each file's stored checks against this abstracts file;
-        only files without them (changed, or a changed abstracts file) are checked."""
+    def _checks(
+        self, files: list[tuple[str, FilePart]], papers: list, papers_part: PapersPart | None
+    ) -> list[LinkCheck]:
+        """Every survey link's check against this abstracts file, in reading order, from each
+        file's stored checks; only files without them (changed, or a changed abstracts file)
+        are checked. The corpus-wide report (``audit-links``) is not made here: at 100k
+        chunks it was half of a one-section update, and nothing the index serves needs it."""
         checker = LinkChecker(papers)
         papers_key = papers_part.key if papers_part is not None else "none"
         earlier: dict[str, str] = {}
@@ -746,7 +732,7 @@ class _Build:
                 found = checker.check(part.links, known or ())
                 self.parts.write_checks(part.key, papers_key, found)
             checks.extend(found)
-        return checker.report(checks, corpus_hash)
+        return checks
 
 
 def _release_memory() -> None:

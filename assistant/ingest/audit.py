@@ -146,7 +146,7 @@ class DuplicateLink(BaseModel):
 
 
 class AuditReport(BaseModel):
-    """Every link check plus what is missing and duplicated; stored as ``audit.json``."""
+    """Every link check plus what is missing and duplicated (``audit-links``)."""
 
     corpus_hash: str = ""
     links: int = 0
@@ -162,21 +162,6 @@ class AuditReport(BaseModel):
     def counts(self) -> dict[str, int]:
         found = Counter(c.verdict for c in self.checks)
         return {v: found.get(v, 0) for v in ("ok", "mismatch", "generic", "unverified", "missing")}
-
-    def mislinked_anchors(self) -> dict[str, tuple[str, ...]]:
-        """arXiv ID → anchors in the survey that do not describe that paper."""
-        flagged: dict[str, list[str]] = defaultdict(list)
-        for check in self.mismatches:
-            flagged[check.arxiv_id].append(check.anchor)
-        return {k: tuple(dict.fromkeys(v)) for k, v in flagged.items()}
-
-    def suggested_anchors(self) -> dict[str, tuple[str, ...]]:
-        """arXiv ID → mislinked anchors that describe this paper instead (the suggestions)."""
-        found: dict[str, list[str]] = defaultdict(list)
-        for check in self.mismatches:
-            if check.suggested:
-                found[check.suggested].append(check.anchor)
-        return {k: tuple(dict.fromkeys(v)) for k, v in found.items()}
 
     def to_json(self) -> dict:
         """The ``audit-links --json`` shape."""

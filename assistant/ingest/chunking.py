@@ -14,7 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from assistant.ingest.audit import AuditReport, SectionLinks, audit_corpus
+from assistant.ingest.audit import LinkCheck, LinkChecker, SectionLinks
 from assistant.ingest.corpus import Corpus
 from assistant.models import BYLINE, Chunk, Paper, Section
 from assistant.text import sentence_spans, trim_span
@@ -216,16 +216,15 @@ def chunk_corpus(
     count_tokens: TokenCounter,
     max_tokens: int,
     overlap_tokens: int,
-    audit: AuditReport | None = None,
 ) -> list[Chunk]:
     """All section chunks in reading order, then one chunk per indexable paper."""
     chunks: list[Chunk] = []
     for section in corpus.sections:
         chunks.extend(chunk_section(section, count_tokens, max_tokens, overlap_tokens))
-    if audit is None and corpus.papers:
-        audit = audit_corpus(corpus)
-    linked = [SectionLinks.of(section) for section in corpus.sections]
-    return chunks + paper_chunks(indexable(corpus.papers), linked, audit)
+    if not corpus.papers:
+        return chunks
+    checks = LinkChecker(corpus.papers).check(SectionLinks.of(s) for s in corpus.sections)
+    return chunks + paper_chunks(indexable(corpus.papers), checks)
 
 
 def indexable(papers: Iterable[Paper]) -> list[Paper]:
@@ -233,20 +232,25 @@ def indexable(papers: Iterable[Paper]) -> list[Paper]:
     return [p for p in papers if p.status == "ok" and (p.title or p.abstract)]
 
 
-def paper_chunks(
-    papers: Iterable[Paper], sections: Iterable[SectionLinks], audit: AuditReport | None
-) -> list[Chunk]:
+def paper_chunks(papers: Iterable[Paper], checks: Iterable[LinkCheck]) -> list[Chunk]:
     """One chunk per paper of ``papers``, tagged with the sections linking it and their
-    anchors, and with the link audit's mislinked and suggested anchors."""
+    anchors, and with the link audit's mislinked and suggested anchors.
+
+    Made from the link checks (one per survey link, in reading order, each naming its
+    section and anchor) rather than the sections' links, so that a build reads only the
+    checks its stored parts already hold."""
     cited: dict[str, list[str]] = defaultdict(list)
     anchors: dict[str, list[str]] = defaultdict(list)
-    for section in sections:
-        for link in section.links:
-            if link.arxiv_id:
-                cited[link.arxiv_id].append(section.ref)
-                anchors[link.arxiv_id].append(link.text)
-    mislinked = audit.mislinked_anchors() if audit else {}
-    for paper_id, named in (audit.suggested_anchors() if audit else {}).items():
+    mislinked: dict[str, list[str]] = defaultdict(list)
+    suggested: dict[str, list[str]] = defaultdict(list)
+    for check in checks:
+        cited[check.arxiv_id].append(check.section)
+        anchors[check.arxiv_id].append(check.anchor)
+        if check.verdict == "mismatch":
+            mislinked[check.arxiv_id].append(check.anchor)
+            if check.suggested:
+                suggested[check.suggested].append(check.anchor)
+    for paper_id, named in suggested.items():
         anchors[paper_id].extend(named)
     return [
         chunk_paper(

@@ -142,8 +142,6 @@ def test_failed_build_keeps_previous_index(corpus_copy, tmp_path, monkeypatch):
     assert not (tmp_path / "idx" / ".lock").exists()
     builds = [p.name for p in (tmp_path / "idx" / "builds").iterdir()]
     assert builds == [good.manifest.build_id]  # the failed build's folder is gone
-    stored = json.loads(fresh.store.audit_path().read_text(encoding="utf-8"))
-    assert stored["corpus_hash"] == good.manifest.corpus_hash
     assert fresh.build_index(progress=False).manifest.chunks == good.manifest.chunks + 1
 
 

@@ -9,7 +9,6 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.ingest.audit import (
     MIN_SCORE,
-    AuditReport,
     TitleMatcher,
     audit_corpus,
     audit_links,
@@ -143,7 +142,6 @@ def test_bundled_corpus_flags_exactly_the_vjepa_link():
     )
     assert bad.title.startswith("VJEPA") and bad.suggested == "2601.12939"
     assert report.counts()["ok"] == 5 and report.missing == [] and report.duplicates == []
-    assert report.mislinked_anchors() == {"2601.14354": ("Active Inference UAV Swarm",)}
 
 
 def test_json_shape():
@@ -211,13 +209,16 @@ def test_chunks_carry_mislinked_anchors_for_the_answer_layer():
     assert mislink_note(abstracts["2602.00558"]) is None
 
 
-def test_build_index_stores_the_audit_beside_the_manifest(tmp_path):
+def test_a_build_tags_abstracts_from_the_link_checks_as_the_audit_does(tmp_path):
+    """The build makes abstract chunks from each file's stored link checks, not from a
+    corpus-wide report: it must flag exactly what ``audit-links`` flags."""
     settings = Settings(corpus_dir=BUNDLED_CORPUS, index_dir=tmp_path, embedder="hash")
     assistant = Assistant(settings)
-    assistant.build_index(progress=False)
-    stored = AuditReport.model_validate_json(assistant.store.audit_path().read_text())
-    assert [(m.arxiv_id, m.suggested) for m in stored.mismatches] == [("2601.14354", "2601.12939")]
-    assert stored.corpus_hash == assistant.manifest().corpus_hash
-    assert stored == assistant.audit()
+    report = assistant.build_index(progress=False)
+    audit = assistant.audit()
+    assert report.link_mismatches == len(audit.mismatches) == 1
     chunk = next(c for c in assistant.index.chunks if c.arxiv_id == "2601.14354")
     assert chunk.mislinked_anchors == ("Active Inference UAV Swarm",)
+    assert [c for c in assistant.index.chunks if c.kind == "abstract"] == [
+        c for c in chunk_corpus(bundled_corpus(), len, 300, 40) if c.kind == "abstract"
+    ]
