@@ -290,6 +290,22 @@ class IndexStore:
             self.settings.corpus_dir, self.settings.abstracts_file, self.settings.corpus_exclude
         )
 
+    def link_checks(self) -> tuple[str, list[LinkCheck]] | None:
+        """The corpus hash and every survey link's check (in reading order) that the active
+        build stored, when it was built from the corpus as it is now; None otherwise (then
+        the corpus must be audited afresh)."""
+        manifest = self.read_manifest()
+        if manifest is None or manifest.corpus_hash != self.fingerprint():
+            return None
+        papers_key = manifest.papers_key or NO_PAPERS
+        checks: list[LinkCheck] = []
+        for indexed in manifest.files:
+            found = self.parts.checks(indexed.key, papers_key)
+            if found is None:
+                return None
+            checks.extend(found)
+        return manifest.corpus_hash, checks
+
     def up_to_date(self, corpus_hash: str | None, embedder: Embedder) -> Manifest | None:
         """The active manifest if it was built from ``corpus_hash`` with this embedder and
         chunking and is intact; None when a build is needed."""
@@ -720,7 +736,7 @@ class _Build:
         are checked. The corpus-wide report (``audit-links``) is not made here: at 100k
         chunks it was half of a one-section update, and nothing the index serves needs it."""
         checker = LinkChecker(papers)
-        papers_key = papers_part.key if papers_part is not None else "none"
+        papers_key = papers_part.key if papers_part is not None else NO_PAPERS
         earlier: dict[str, str] = {}
         if self.previous is not None and self.previous.papers_key == papers_part_key(papers_part):
             earlier = {f.path: f.key for f in self.previous.files}
@@ -733,6 +749,10 @@ class _Build:
                 self.parts.write_checks(part.key, papers_key, found)
             checks.extend(found)
         return checks
+
+
+NO_PAPERS = "none"
+"""The abstracts key of link checks made without an abstracts file."""
 
 
 def _release_memory() -> None:

@@ -215,10 +215,28 @@ def test_a_build_tags_abstracts_from_the_link_checks_as_the_audit_does(tmp_path)
     settings = Settings(corpus_dir=BUNDLED_CORPUS, index_dir=tmp_path, embedder="hash")
     assistant = Assistant(settings)
     report = assistant.build_index(progress=False)
-    audit = assistant.audit()
+    audit = audit_corpus(assistant.load_corpus())
     assert report.link_mismatches == len(audit.mismatches) == 1
     chunk = next(c for c in assistant.index.chunks if c.arxiv_id == "2601.14354")
     assert chunk.mislinked_anchors == ("Active Inference UAV Swarm",)
     assert [c for c in assistant.index.chunks if c.kind == "abstract"] == [
         c for c in chunk_corpus(bundled_corpus(), len, 300, 40) if c.kind == "abstract"
     ]
+
+
+def test_audit_assembles_the_stored_checks_while_the_index_is_current(corpus_copy, tmp_path):
+    """``audit-links`` on an index built from the corpus as it is reads the build's checks;
+    once a file changes it audits the corpus afresh (the stored checks are stale)."""
+    assistant = Assistant(Settings(corpus_dir=corpus_copy, index_dir=tmp_path, embedder="hash"))
+    assistant.build_index(progress=False)
+    assert assistant.store.link_checks() is not None
+    assert assistant.audit() == audit_corpus(assistant.load_corpus())
+    chapter = next(p for p in corpus_copy.glob("*.md") if p.name != "README.md")
+    with chapter.open("a", encoding="utf-8") as out:
+        out.write(
+            "\n### 99.1 新增\n\n[Active Inference UAV Swarm](https://arxiv.org/abs/2601.14354)\n"
+        )
+    assert assistant.store.link_checks() is None
+    fresh = assistant.audit()
+    assert fresh == audit_corpus(assistant.load_corpus())
+    assert [m.section for m in fresh.mismatches] == ["17.4.2", "99.1"]
