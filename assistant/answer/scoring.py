@@ -11,6 +11,7 @@ beside the index (``answer-cache/<embedder>.npz``).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +33,11 @@ from assistant.search.retrieval import KindStats
 from assistant.text import CJK_CHAR, TABLE_ASKED, detect_language
 
 log = logging.getLogger(__name__)
+
+_POINTER = re.compile(r"https?://(?!arxiv\.org)", re.IGNORECASE)
+"""An abstract's sentence with a web address ("code is available at", "the papers are
+collected at"): it says where something is, which only a question asking that wants; its
+other words (code, papers, models) match many questions it says nothing about."""
 
 QUESTION_WORDS = frozenset(
     """according answer answers ask asked chapter chapters describe described describes
@@ -243,12 +249,20 @@ class UnitScorer:
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
-        who wrote it, and then with the ``named`` bonus: it is the answer. For a question
+        who wrote it, and then with the ``named`` bonus: it is the answer; an abstract's
+        sentence pointing at a web page only for a question asking where the code is or
+        under what license (:data:`_POINTER`). For a question
         asking for a table's extreme value, its row ranks first (:mod:`.tables`)."""
         expected = expectation(question)
         authors = expected.kind == "authors"
         read = chunk_units if authors else quotable_units
-        units: list[tuple[Unit, Hit]] = [(unit, hit) for hit in hits for unit in read(hit.chunk)]
+        pointers = expected.kind in ("availability", "license") or not on("type:availability")
+        units: list[tuple[Unit, Hit]] = [
+            (unit, hit)
+            for hit in hits
+            for unit in read(hit.chunk)
+            if pointers or hit.chunk.kind != "abstract" or not _POINTER.search(unit.display)
+        ]
         if not units:
             return []
         qvec = self.embedder.cached_query(question)

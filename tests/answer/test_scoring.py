@@ -3,6 +3,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assistant.answer.rules import ablated
 from assistant.answer.scoring import ScoringWeights, UnitScorer, sample_units
 from assistant.indexing.embeddings.base import Embedder
 from tests.answer.helpers import abstract, hits_of, section
@@ -123,6 +124,26 @@ def test_a_paper_byline_is_scored_only_for_a_question_asking_who_wrote_it():
     assert asked[0].unit.kind == "byline"
     company = scorer.score("Which company built Paper T0?", hits_of(paper))
     assert "byline" not in [s.unit.kind for s in company]
+
+
+def test_a_sentence_pointing_at_a_web_page_is_quoted_only_when_asked_where_or_what_license():
+    text = "We propose T0 for T1. The papers are collected at https://github.com/x/awesome-t0."
+    paper = abstract("a", "2601.00001", "Paper T0", text)
+    note = section("s", "1.1", "T0", "See https://github.com/x/awesome-t0 for the papers.")
+    scorer = UnitScorer([paper, note], TopicEmbedder(), ScoringWeights())
+
+    def shown(question: str) -> list[str]:
+        return [s.unit.display for s in scorer.score(question, hits_of(paper, note))]
+
+    plain = shown("Which papers propose T0?")
+    assert "We propose T0 for T1." in plain
+    assert [d for d in plain if "github" in d] == [  # the survey's own sentence stays
+        "See https://github.com/x/awesome-t0 for the papers."
+    ]
+    with ablated(["type:availability"]):
+        assert len(shown("Which papers propose T0?")) == len(plain) + 1
+    for asked in ("Is the code of T0 on GitHub?", "What license is T0 released under?"):
+        assert any("collected at https://github.com" in d for d in shown(asked))
 
 
 def test_a_question_for_a_table_extreme_ranks_the_row_holding_it_first():
