@@ -21,7 +21,7 @@ from assistant.search.retrieval import source_key
 
 _COUNT = r"(\d{1,2}|" + COUNT_WORDS + "|[二两三四五六七八九十])"
 _LIST_ASKED = re.compile(
-    r"哪些|哪几|分别(?:是|有|包括)|包括什么|包含什么|有什么|列举|列出|归纳了|总结了"
+    r"哪些|哪几|分别(?:是|有|包括)|包括什么|包含什么|有什么|要点|列举|列出|归纳了|总结了"
     r"|\bwhat (?:are|were) the\b|\b(?:list|name|enumerate) (?:the|all)\b"
     r"|\b(?:which|what)\b[^?]*\b(?:list|lists|listed|identif(?:y|ies|ied)|enumerat\w*"
     r"|distinguish\w*|categori[sz]\w*|classif(?:y|ies|ied)|summari[sz]\w*|groups?)\b",

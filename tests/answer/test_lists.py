@@ -17,6 +17,8 @@ from tests.conftest import BUNDLED_CORPUS
         ("What are the three stages of the pipeline?", 3),
         ("本章把幻觉分成了哪几类？", 0),
         ("Name the four subsets.", 4),
+        ("「九大趋势」这一节的要点是什么？", 9),  # key points: the UI's own example question
+        ("What are the key points of §17.2?", 0),
     ],
 )
 def test_questions_asking_what_a_list_holds(question, count):
