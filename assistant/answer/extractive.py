@@ -78,7 +78,10 @@ def select(scored: Sequence[ScoredUnit], limits: ExtractiveLimits) -> list[tuple
         if (linked and chunk.id in near_sources) or item.score >= best.score - limits.margin:
             sources.append(chunk.id)
             take(chunk.id, only_near=True)
-    chosen.sort(key=lambda pair: (sources.index(pair[1].chunk.id), pair[0].index))
+    # reading order within a source, but a byline (chosen only when asked who wrote it) first
+    chosen.sort(
+        key=lambda pair: (sources.index(pair[1].chunk.id), pair[0].kind != "byline", pair[0].index)
+    )
     return chosen
 
 

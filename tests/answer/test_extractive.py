@@ -111,3 +111,11 @@ def test_a_numbered_item_is_listed_under_one_marker_and_every_quote_is_kept():
     ]
     # the citation keeps the items as the source numbers them, the best one first
     assert quotes(ranked(hits, [("c", 2)]), chosen) == {"c": ("3. 因果：缺失", "1. 物理：违反规律")}
+
+
+def test_a_byline_leads_its_paper_when_it_is_quoted():
+    paper = abstract("w", "2601.00001", "T0", "It adopts DTDE. It uses MF.\n\nAuthors: Ann Lee")
+    hits = hits_of(paper)
+    byline = next(u.index for u in chunk_units(paper) if u.kind == "byline")
+    chosen = select(ranked(hits, [("w", 1), ("w", byline)]), ExtractiveLimits(2, 2, 0.0))
+    assert [u.kind for u, _ in chosen] == ["byline", "sentence"]
