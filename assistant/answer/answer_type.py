@@ -154,8 +154,10 @@ _AVAILABILITY_ASKED = re.compile(
     re.IGNORECASE,
 )
 """Asks whether or where code or weights can be had."""
+WEB_ADDRESS = re.compile(r"https?://(?!arxiv\.org)", re.IGNORECASE)
+"""A web address other than arXiv's: where code, weights or a project page are."""
 _AVAILABILITY = re.compile(
-    r"github|gitlab|hugging\s?face|https?://(?!arxiv\.org)|代码|源码|开源|权重|open[- ]sourc"
+    r"github|gitlab|hugging\s?face|" + WEB_ADDRESS.pattern + r"|代码|源码|开源|权重|open[- ]sourc"
     r"|publicly (?:available|released)|\bcode\b"
     r"|\brelease[sd]?\b[^.。]*\b(?:weights|checkpoints?)\b",
     re.IGNORECASE,

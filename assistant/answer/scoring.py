@@ -11,7 +11,6 @@ beside the index (``answer-cache/<embedder>.npz``).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer.answer_type import expectation
+from assistant.answer.answer_type import WEB_ADDRESS, expectation
 from assistant.answer.rules import on
 from assistant.answer.tables import extreme_row
 from assistant.answer.units import Unit, chunk_units, quotable_units
@@ -34,10 +33,6 @@ from assistant.text import CJK_CHAR, TABLE_ASKED, detect_language
 
 log = logging.getLogger(__name__)
 
-_POINTER = re.compile(r"https?://(?!arxiv\.org)", re.IGNORECASE)
-"""An abstract's sentence with a web address ("code is available at", "the papers are
-collected at"): it says where something is, which only a question asking that wants; its
-other words (code, papers, models) match many questions it says nothing about."""
 
 QUESTION_WORDS = frozenset(
     """according answer answers ask asked chapter chapters describe described describes
@@ -250,8 +245,9 @@ class UnitScorer:
     def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
         """Every unit of ``hits``, best first; a paper's byline only for a question asking
         who wrote it, and then with the ``named`` bonus: it is the answer; an abstract's
-        sentence pointing at a web page only for a question asking where the code is or
-        under what license (:data:`_POINTER`). For a question
+        sentence with a web address only for a question asking where the code is or under
+        what license: it says where something is, and its other words (code, papers, models)
+        match many questions it says nothing about. For a question
         asking for a table's extreme value, its row ranks first (:mod:`.tables`)."""
         expected = expectation(question)
         authors = expected.kind == "authors"
@@ -261,7 +257,7 @@ class UnitScorer:
             (unit, hit)
             for hit in hits
             for unit in read(hit.chunk)
-            if pointers or hit.chunk.kind != "abstract" or not _POINTER.search(unit.display)
+            if pointers or hit.chunk.kind != "abstract" or not WEB_ADDRESS.search(unit.display)
         ]
         if not units:
             return []

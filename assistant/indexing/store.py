@@ -111,6 +111,8 @@ LEXICON_FILE = "lexicon.json"
 ABSTRACTS_FILE = "abstracts.jsonl"
 VECTORS_FILE = "vectors.npz"
 COLLECTIONS_FILE = "collections.json"
+NO_PAPERS = "none"
+"""The abstracts key of link checks made without an abstracts file."""
 INDEX_FORMAT = 6
 """Bumped when chunk fields or how chunk text is made change (4: abstracts carry their
 authors; 5: which are not embedded; 6: parts per file, a collection per kind), so older
@@ -736,7 +738,7 @@ class _Build:
         are checked. The corpus-wide report (``audit-links``) is not made here: at 100k
         chunks it was half of a one-section update, and nothing the index serves needs it."""
         checker = LinkChecker(papers)
-        papers_key = papers_part.key if papers_part is not None else NO_PAPERS
+        papers_key = papers_part_key(papers_part) or NO_PAPERS
         earlier: dict[str, str] = {}
         if self.previous is not None and self.previous.papers_key == papers_part_key(papers_part):
             earlier = {f.path: f.key for f in self.previous.files}
@@ -749,10 +751,6 @@ class _Build:
                 self.parts.write_checks(part.key, papers_key, found)
             checks.extend(found)
         return checks
-
-
-NO_PAPERS = "none"
-"""The abstracts key of link checks made without an abstracts file."""
 
 
 def _release_memory() -> None:
